@@ -1,0 +1,197 @@
+use super::*;
+use serde_json::json;
+
+fn event(invoking: serde_json::Value) -> ConfigEvent {
+    ConfigEvent {
+        invoking_event: invoking.to_string(),
+        ..ConfigEvent::default()
+    }
+}
+
+fn change_item() -> serde_json::Value {
+    json!({
+        "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z",
+        "awsAccountId": "111122223333",
+        "configurationItemStatus": "OK",
+        "resourceType": "AWS::Kinesis::Stream",
+        "resourceId": "orders-events",
+        "resourceName": null,
+        "ARN": "arn:aws:kinesis:us-east-1:111122223333:stream/orders-events",
+        "awsRegion": "us-east-1",
+        "configurationStateId": 1736071198123u64,
+        "tags": {"team": "data"},
+        "configuration": {"StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"}},
+        "supplementaryConfiguration": {"Tags": [{"key": "env", "value": "prod"}]}
+    })
+}
+
+#[test]
+fn outer_event_tolerates_missing_optional_fields() {
+    let e = ConfigEvent::from_slice(br#"{"invokingEvent":"{}","ruleParameters":"","newField":1}"#)
+        .unwrap();
+    assert!(!e.event_left_scope);
+    assert_eq!(e.rule_parameters.as_deref(), Some(""));
+}
+
+#[test]
+fn outer_event_without_invoking_event_is_an_error() {
+    let err = ConfigEvent::from_slice(br#"{"resultToken":"x"}"#).unwrap_err();
+    assert!(err.to_string().contains("invokingEvent"), "{err}");
+}
+
+#[test]
+fn change_notification_becomes_an_item() {
+    let e = event(
+        json!({"messageType": CHANGE, "configurationItemDiff": null, "configurationItem": change_item()}),
+    );
+    let InvokingEvent::Change { item } = e.invoking_event().unwrap() else {
+        panic!()
+    };
+    assert_eq!(item.resource_id, "orders-events");
+    assert_eq!(item.status, ItemStatus::Ok);
+    assert_eq!(item.tags.get("env").map(String::as_str), Some("prod"));
+    assert_eq!(item.capture_time.millisecond(), 123);
+    assert_eq!(item.scope().partition, "aws");
+}
+
+#[test]
+fn deleted_item_has_no_configuration() {
+    let mut ci = change_item();
+    ci["configurationItemStatus"] = json!("ResourceDeleted");
+    ci["configuration"] = serde_json::Value::Null;
+    let e = event(json!({"messageType": CHANGE, "configurationItem": ci}));
+    let InvokingEvent::Change { item } = e.invoking_event().unwrap() else {
+        panic!()
+    };
+    assert!(!item.status.is_live());
+    assert!(item.configuration.is_none());
+}
+
+#[test]
+fn malformed_items_name_the_json_path() {
+    let cases = [
+        (json!({"messageType": CHANGE}), "configurationItem"),
+        (
+            json!({"messageType": CHANGE, "configurationItem": {"resourceType": 5}}),
+            "configurationItem.resourceType",
+        ),
+        (json!({"messageType": "Nope"}), "messageType"),
+        (json!({"configurationItem": {}}), "messageType"),
+    ];
+    for (invoking, path) in cases {
+        let err = event(invoking.clone())
+            .invoking_event()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(path), "{invoking}: {err}");
+    }
+    for (field, value) in [
+        ("configurationItemCaptureTime", json!("yesterday")),
+        ("awsAccountId", json!("1234")),
+        ("configurationItemStatus", json!("Gone")),
+        ("resourceId", json!("")),
+    ] {
+        let mut ci = change_item();
+        ci[field] = value;
+        let err = event(json!({"messageType": CHANGE, "configurationItem": ci}))
+            .invoking_event()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("configurationItem.{field}")),
+            "{field}: {err}"
+        );
+    }
+}
+
+#[test]
+fn invoking_event_that_is_not_json_is_an_error() {
+    let e = ConfigEvent {
+        invoking_event: "{not json".into(),
+        ..ConfigEvent::default()
+    };
+    assert!(
+        e.invoking_event()
+            .unwrap_err()
+            .to_string()
+            .starts_with("invokingEvent")
+    );
+}
+
+#[test]
+fn oversized_summary_accepts_numeric_state_id() {
+    let e = event(json!({
+        "messageType": OVERSIZED,
+        "configurationItemSummary": {
+            "changeType": "UPDATE", "configurationItemVersion": "1.3",
+            "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "configurationStateId": 1736071198123u64,
+            "awsAccountId": "111122223333", "configurationItemStatus": "OK",
+            "resourceType": "AWS::DynamoDB::Table", "resourceId": "Orders", "resourceName": "Orders",
+            "awsRegion": "us-east-1"
+        }
+    }));
+    let InvokingEvent::Oversized { summary } = e.invoking_event().unwrap() else {
+        panic!()
+    };
+    assert_eq!(summary.resource_id, "Orders");
+}
+
+#[test]
+fn scheduled_notification_carries_account_and_time() {
+    let e = event(
+        json!({"awsAccountId": "111122223333", "notificationCreationTime": "2026-01-05T10:00:00.000Z",
+                         "messageType": SCHEDULED, "recordVersion": "1.0"}),
+    );
+    let InvokingEvent::Scheduled {
+        account_id,
+        notification_time,
+    } = e.invoking_event().unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(account_id, "111122223333");
+    assert_eq!(notification_time.hour(), 10);
+}
+
+#[test]
+fn api_shape_is_normalised() {
+    let api = ApiItem {
+        resource_type: Some("AWS::DynamoDB::Table".into()),
+        resource_id: Some("Orders".into()),
+        account_id: Some("111122223333".into()),
+        region: Some("eu-west-1".into()),
+        status: Some("OK".into()),
+        capture_time: Some("2026-01-05T09:59:58Z".into()),
+        configuration: Some(r#"{"tableName":"Orders","ssedescription":null}"#.into()),
+        supplementary_configuration: [(
+            "Tags".to_owned(),
+            r#"[{"key":"team","value":"x"}]"#.to_owned(),
+        )]
+        .into(),
+        ..ApiItem::default()
+    };
+    let item = ConfigItem::from_api(api).unwrap();
+    assert_eq!(item.configuration.unwrap()["tableName"], "Orders");
+    assert_eq!(item.tags["team"], "x");
+}
+
+#[test]
+fn api_shape_with_bad_configuration_json_names_it() {
+    let api = ApiItem {
+        configuration: Some("{oops".into()),
+        ..ApiItem::default()
+    };
+    let err = ConfigItem::from_api(api).unwrap_err().to_string();
+    assert!(err.contains("configuration"), "{err}");
+}
+
+#[test]
+fn test_mode_token() {
+    let mut e = ConfigEvent {
+        result_token: Some("TESTMODE".into()),
+        ..ConfigEvent::default()
+    };
+    assert!(e.is_test_mode());
+    e.result_token = Some("real-token".into());
+    assert!(!e.is_test_mode());
+}

@@ -1,0 +1,222 @@
+//! `AWS::DynamoDB::Table`. Config spells the fields camel case with lower-cased acronyms:
+//! `ssedescription.{ssetype, kmsmasterKeyArn, status, inaccessibleEncryptionDateTime}` and
+//! `replicas[].{regionName, kmsmasterKeyId, replicaStatus}`, not the DescribeTable API names.
+//! No `ssedescription` means the AWS-owned key, which KMS cannot see; `aws/dynamodb` is only
+//! recognisable through DescribeKey, since the item always stores a key ARN.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{Assessment, Encryption, KeyUse, Subject, key_at};
+use crate::event::{ConfigItem, ParseError};
+use crate::key::Service;
+
+/// Config resource type.
+pub const RESOURCE_TYPE: &str = "AWS::DynamoDB::Table";
+const FIX: &str = "aws dynamodb update-table --sse-specification Enabled=true,SSEType=KMS,KMSMasterKeyId=<CMK ARN>";
+/// Table states in which DynamoDB has lost access to the key.
+const INACCESSIBLE_STATES: [&str; 3] = [
+    "INACCESSIBLE_ENCRYPTION_CREDENTIALS",
+    "ARCHIVING",
+    "ARCHIVED",
+];
+
+#[derive(Deserialize)]
+struct Configuration {
+    #[serde(default, rename = "tableStatus")]
+    table_status: Option<String>,
+    #[serde(default, rename = "ssedescription")]
+    sse: Option<Sse>,
+    #[serde(default)]
+    replicas: Option<Vec<Replica>>,
+}
+
+#[derive(Deserialize)]
+struct Sse {
+    #[serde(default, rename = "ssetype")]
+    sse_type: Option<String>,
+    #[serde(default, rename = "kmsmasterKeyArn")]
+    key_arn: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, rename = "inaccessibleEncryptionDateTime")]
+    inaccessible_since: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Replica {
+    #[serde(default, rename = "regionName")]
+    region: Option<String>,
+    #[serde(default, rename = "kmsmasterKeyId")]
+    key_id: Option<String>,
+    #[serde(default, rename = "replicaStatus")]
+    status: Option<String>,
+}
+
+pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
+    let cfg: Configuration = item.decode_configuration()?;
+    let assessment = |subject| Assessment {
+        service: Service::DynamoDb,
+        noun: "table",
+        fix: FIX,
+        subject,
+    };
+    let status = cfg.table_status.as_deref().unwrap_or_default();
+    if status == "DELETING" {
+        return Ok(assessment(Subject::NotApplicable(
+            "table is being deleted".to_owned(),
+        )));
+    }
+    let own = match &cfg.sse {
+        None => Encryption::AwsOwned,
+        Some(sse) if matches!(sse.status.as_deref(), Some("DISABLED" | "DISABLING")) => {
+            Encryption::AwsOwned
+        }
+        Some(sse) if sse.sse_type.as_deref() == Some("AES256") => Encryption::AwsOwned,
+        Some(sse) => match sse.key_arn.as_deref() {
+            Some(arn) if !arn.is_empty() => Encryption::Kms(key_at(
+                item,
+                "configuration.ssedescription.kmsmasterKeyArn",
+                arn,
+            )?),
+            _ => {
+                return Err(item.problem(
+                    "configuration.ssedescription.kmsmasterKeyArn",
+                    "is missing although SSE-KMS is on",
+                ));
+            }
+        },
+    };
+    let on_kms = matches!(own, Encryption::Kms(_));
+    let mut uses = vec![KeyUse::own(own)];
+    // With SSE-KMS on the table, each replica names its own key; a replica without one is on
+    // aws/dynamodb of its Region. On the AWS-owned key the replicas are too: the table verdict covers them.
+    if on_kms {
+        for (i, replica) in cfg.replicas.iter().flatten().enumerate() {
+            let Some(region) = replica.region.as_deref().filter(|r| !r.is_empty()) else {
+                return Err(item.problem(
+                    &format!("configuration.replicas[{i}].regionName"),
+                    "is missing",
+                ));
+            };
+            if region == item.region || replica.status.as_deref() == Some("DELETING") {
+                continue;
+            }
+            let encryption = match replica.key_id.as_deref() {
+                None | Some("") => Encryption::ServiceDefault,
+                Some(key) => Encryption::Kms(key_at(
+                    item,
+                    &format!("configuration.replicas[{i}].kmsmasterKeyId"),
+                    key,
+                )?),
+            };
+            uses.push(KeyUse {
+                part: Some(format!("replica {region}")),
+                region: Some(region.to_owned()),
+                encryption,
+            });
+        }
+    }
+    let inaccessible = cfg
+        .sse
+        .as_ref()
+        .and_then(|s| s.inaccessible_since.as_ref())
+        .is_some_and(|v| !v.is_null());
+    let problem = (inaccessible || INACCESSIBLE_STATES.contains(&status)).then(|| {
+        "DynamoDB cannot access the table's key (inaccessible encryption credentials); \
+         the table is archived after 7 days. Fix: restore access to the key"
+            .to_owned()
+    });
+    Ok(assessment(Subject::Encrypted { uses, problem }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::KeyRef;
+    use crate::resources::test_support::item;
+    use serde_json::json;
+
+    const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    fn uses(configuration: Value) -> Vec<KeyUse> {
+        match assess(&item(RESOURCE_TYPE, configuration)).unwrap().subject {
+            Subject::Encrypted { uses, .. } => uses,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_sse_description_aes256_or_disabled_is_aws_owned() {
+        for cfg in [
+            json!({"tableName": "t"}),
+            json!({"ssedescription": null}),
+            json!({"ssedescription": {"ssetype": "AES256", "status": "ENABLED"}}),
+            json!({"ssedescription": {"ssetype": "KMS", "status": "DISABLED", "kmsmasterKeyArn": KEY}}),
+        ] {
+            assert_eq!(uses(cfg)[0].encryption, Encryption::AwsOwned);
+        }
+    }
+
+    #[test]
+    fn kms_key_and_replicas_are_read() {
+        let eu_key = "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab";
+        let got = uses(json!({
+            "ssedescription": {"ssetype": "KMS", "status": "ENABLED", "kmsmasterKeyArn": KEY},
+            "replicas": [
+                {"regionName": "us-east-1", "kmsmasterKeyId": KEY},
+                {"regionName": "eu-west-1", "kmsmasterKeyId": eu_key},
+                {"regionName": "ap-south-1"},
+                {"regionName": "sa-east-1", "replicaStatus": "DELETING"}
+            ]
+        }));
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            got[0].encryption,
+            Encryption::Kms(KeyRef::parse(KEY).unwrap())
+        );
+        assert_eq!(got[1].region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            got[1].encryption,
+            Encryption::Kms(KeyRef::parse(eu_key).unwrap())
+        );
+        assert_eq!(got[2].encryption, Encryption::ServiceDefault);
+    }
+
+    #[test]
+    fn deleting_table_is_not_applicable() {
+        let a = assess(&item(RESOURCE_TYPE, json!({"tableStatus": "DELETING"}))).unwrap();
+        assert!(matches!(a.subject, Subject::NotApplicable(_)));
+    }
+
+    #[test]
+    fn inaccessible_key_is_a_problem() {
+        let a = assess(&item(
+            RESOURCE_TYPE,
+            json!({"tableStatus": "INACCESSIBLE_ENCRYPTION_CREDENTIALS",
+                   "ssedescription": {"ssetype": "KMS", "status": "ENABLED", "kmsmasterKeyArn": KEY,
+                                      "inaccessibleEncryptionDateTime": "2026-01-01T00:00:00Z"}}),
+        ))
+        .unwrap();
+        assert!(matches!(
+            a.subject,
+            Subject::Encrypted {
+                problem: Some(_),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn kms_without_key_arn_is_an_error_naming_the_field() {
+        let err = assess(&item(
+            RESOURCE_TYPE,
+            json!({"ssedescription": {"ssetype": "KMS", "status": "ENABLED"}}),
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("ssedescription.kmsmasterKeyArn"),
+            "{err}"
+        );
+    }
+}

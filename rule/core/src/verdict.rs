@@ -1,0 +1,357 @@
+//! Configuration item + rule parameters + key facts → [`Verdict`]. The verdict table of
+//! resource-shapes.md §6, applied in order: the first non-compliant finding wins.
+
+use time::OffsetDateTime;
+
+use crate::annotation;
+use crate::evaluation::{Compliance, Evaluation};
+use crate::event::{ConfigItem, ParseError};
+use crate::key::{
+    ArnScope, CustomerKey, Described, KeyClass, KeyLookup, KeyRef, KeyResolver, KeyState, Rotation,
+    Unclassified, classify,
+};
+use crate::params::{ALLOWED_KEY_ACCOUNTS, ALLOWED_KEY_ARNS, RuleParams};
+use crate::resources::{self, Assessment, Encryption, KeyUse, Subject};
+
+/// The result for one resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// `ComplianceType`.
+    pub compliance: Compliance,
+    /// Annotation, already fitted to 1–256 ASCII characters.
+    pub annotation: Option<String>,
+}
+
+impl Verdict {
+    fn new(compliance: Compliance, text: &str) -> Verdict {
+        Verdict {
+            compliance,
+            annotation: annotation::fit(text),
+        }
+    }
+
+    /// The PutEvaluations record for `item` with this verdict.
+    pub fn into_evaluation(self, item: &ConfigItem, ordering: OffsetDateTime) -> Evaluation {
+        Evaluation {
+            compliance_resource_type: item.resource_type.clone(),
+            compliance_resource_id: item.resource_id.clone(),
+            compliance_type: self.compliance,
+            annotation: self.annotation,
+            ordering_timestamp: ordering,
+        }
+    }
+}
+
+/// A resource whose key could not be classified: it gets no evaluation, and the invocation fails.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{resource_type} {resource_id}: {key}: {reason}")]
+pub struct Undetermined {
+    /// Resource type.
+    pub resource_type: String,
+    /// Resource id.
+    pub resource_id: String,
+    /// The key reference (or parameter) that could not be decided.
+    pub key: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Why a resource has no verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The item lacks or mangles a field the rule reads.
+    #[error("malformed configuration item: {0}")]
+    Malformed(#[from] ParseError),
+    /// A key could not be classified; never guessed.
+    #[error("undetermined: {0}")]
+    Undetermined(#[from] Undetermined),
+}
+
+impl EvalError {
+    /// Whether retrying later may succeed (throttling, outage) rather than never (bad data).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, EvalError::Undetermined(_))
+    }
+}
+
+/// Evaluates one configuration item.
+///
+/// NOT_APPLICABLE for deleted or unrecorded items, unsupported types and exempt resources;
+/// otherwise each key use is judged and the first failure decides.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use cmk_core::{evaluate, ConfigItem, Compliance, FakeKeys, ItemStatus, RuleParams};
+/// let item = ConfigItem {
+///     resource_type: "AWS::SecretsManager::Secret".into(), resource_id: "db-password".into(),
+///     arn: None, account_id: "111122223333".into(), region: "us-east-1".into(),
+///     status: ItemStatus::Ok, capture_time: time::OffsetDateTime::UNIX_EPOCH,
+///     tags: Default::default(), configuration: Some(serde_json::json!({"Name": "db-password"})),
+/// };
+/// let v = evaluate(&item, &RuleParams::default(), &FakeKeys::default()).await.unwrap();
+/// assert_eq!(v.compliance, Compliance::NonCompliant); // no KMSKeyId = aws/secretsmanager
+/// # });
+/// ```
+pub async fn evaluate(
+    item: &ConfigItem,
+    params: &RuleParams,
+    keys: &impl KeyResolver,
+) -> Result<Verdict, EvalError> {
+    if !item.status.is_live() {
+        return Ok(Verdict::new(
+            Compliance::NotApplicable,
+            &format!("resource is {}", item.status.as_str()),
+        ));
+    }
+    let Some(assessment) = resources::assess(item) else {
+        return Ok(Verdict::new(
+            Compliance::NotApplicable,
+            &format!("{} is not evaluated by this rule", item.resource_type),
+        ));
+    };
+    if let Some(tag) = &params.exempt_tag {
+        let exempt = item
+            .tags
+            .get(&tag.key)
+            .is_some_and(|v| tag.value.as_deref().is_none_or(|want| want == v));
+        if exempt {
+            let shown = match &tag.value {
+                Some(v) => format!("{}={v}", tag.key),
+                None => tag.key.clone(),
+            };
+            return Ok(Verdict::new(
+                Compliance::NotApplicable,
+                &format!("exempt by tag {shown} (rule parameter exemptTag)"),
+            ));
+        }
+    }
+    let assessment = assessment?;
+    let (uses, problem) = match &assessment.subject {
+        Subject::NotApplicable(reason) => {
+            return Ok(Verdict::new(Compliance::NotApplicable, reason));
+        }
+        Subject::Encrypted { uses, problem } => (uses, problem),
+    };
+    let mut passes = Vec::with_capacity(uses.len());
+    for key_use in uses {
+        match judge(item, &assessment, key_use, params, keys).await? {
+            Judgement::Pass(note) => passes.push(note),
+            Judgement::Fail(why) => {
+                let text = match &key_use.part {
+                    Some(part) => format!("{} {part}: {why}", assessment.noun),
+                    None => why,
+                };
+                return Ok(Verdict::new(Compliance::NonCompliant, &text));
+            }
+        }
+    }
+    if let Some(problem) = problem {
+        return Ok(Verdict::new(Compliance::NonCompliant, problem));
+    }
+    Ok(Verdict::new(Compliance::Compliant, &passes.join("; ")))
+}
+
+enum Judgement {
+    Pass(String),
+    Fail(String),
+}
+
+fn undetermined(item: &ConfigItem, key: &str, reason: impl Into<String>) -> Undetermined {
+    Undetermined {
+        resource_type: item.resource_type.clone(),
+        resource_id: item.resource_id.clone(),
+        key: key.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+async fn judge(
+    item: &ConfigItem,
+    a: &Assessment,
+    key_use: &KeyUse,
+    params: &RuleParams,
+    keys: &impl KeyResolver,
+) -> Result<Judgement, Undetermined> {
+    let noun = a.noun;
+    let fix = a.fix;
+    let alias = a.service.aws_managed_alias();
+    let key = match &key_use.encryption {
+        Encryption::Unencrypted => {
+            return Ok(Judgement::Fail(format!(
+                "{noun} is not encrypted. Fix: {fix}"
+            )));
+        }
+        Encryption::AwsOwned => {
+            return Ok(Judgement::Fail(format!(
+                "{noun} uses the AWS-owned key (SSE-KMS off). Fix: {fix}"
+            )));
+        }
+        Encryption::ServiceDefault => {
+            return Ok(Judgement::Fail(format!(
+                "{noun} uses the AWS-managed key {alias} (no key set). Fix: {fix}"
+            )));
+        }
+        Encryption::Kms(key) => key,
+    };
+    let mut scope = item.scope();
+    if let Some(region) = &key_use.region {
+        scope.region.clone_from(region);
+    }
+    let class = classify(keys, key, a.service, &scope)
+        .await
+        .map_err(|Unclassified { key, reason }| undetermined(item, &key, reason))?;
+    let customer = match class {
+        KeyClass::AwsManaged { shown } => {
+            return Ok(Judgement::Fail(format!(
+                "{noun} uses AWS-managed key {shown}. Fix: {fix}"
+            )));
+        }
+        KeyClass::NotFound => {
+            return Ok(Judgement::Fail(format!(
+                "key {key} not found; the {noun} cannot be decrypted. Fix: {fix}"
+            )));
+        }
+        KeyClass::Customer(c) => c,
+    };
+    judge_customer(item, key, &customer, &scope, params, keys).await
+}
+
+async fn judge_customer(
+    item: &ConfigItem,
+    key: &KeyRef,
+    customer: &CustomerKey,
+    scope: &ArnScope,
+    params: &RuleParams,
+    keys: &impl KeyResolver,
+) -> Result<Judgement, Undetermined> {
+    // The key ARN, when known: from DescribeKey, or from the reference itself.
+    let key_arn = match (&customer.facts, key) {
+        (Some(f), _) => Some(f.arn.clone()),
+        (None, KeyRef::KeyArn { .. } | KeyRef::KeyId(_)) => Some(key.qualified(scope)),
+        (None, _) => None,
+    };
+    let shown = key_arn.clone().unwrap_or_else(|| key.to_string());
+    if let Some(facts) = &customer.facts {
+        if let KeyState::Other(state) = &facts.state {
+            return Err(undetermined(
+                item,
+                &shown,
+                format!("unrecognised key state `{state}`"),
+            ));
+        }
+        if facts.state.is_unusable() {
+            return Ok(Judgement::Fail(format!(
+                "customer-managed key {shown} is {}: data becomes unreadable. Fix: enable the key or cancel its deletion",
+                facts.state.as_str()
+            )));
+        }
+    }
+    if !params.allowed_accounts.is_empty() {
+        let account = key_arn
+            .as_deref()
+            .and_then(|arn| arn.split(':').nth(4))
+            .or_else(|| key.scope().map(|s| s.account.as_str()))
+            .unwrap_or(scope.account.as_str());
+        if !params.allowed_accounts.contains(account) {
+            return Ok(Judgement::Fail(format!(
+                "key {shown} is in account {account}, not in {ALLOWED_KEY_ACCOUNTS}. Fix: re-encrypt with a key from an allowed account"
+            )));
+        }
+    }
+    if !params.allowed_keys.is_empty()
+        && !allowed(item, key, key_arn.as_deref(), scope, params, keys).await?
+    {
+        return Ok(Judgement::Fail(format!(
+            "key {shown} is not in {ALLOWED_KEY_ARNS}. Fix: re-encrypt with an allowed key"
+        )));
+    }
+    if params.require_rotation {
+        let Some(arn) = key_arn.as_deref() else {
+            return Err(undetermined(
+                item,
+                &shown,
+                "requireKeyRotation is set but the alias cannot be resolved (DescribeKey denied)",
+            ));
+        };
+        let rotation = keys
+            .rotation(arn)
+            .await
+            .map_err(|e| undetermined(item, &shown, format!("GetKeyRotationStatus failed: {e}")))?;
+        match rotation {
+            Rotation::Enabled => {}
+            Rotation::Disabled => {
+                return Ok(Judgement::Fail(format!(
+                    "automatic rotation is off for key {shown}. Fix: aws kms enable-key-rotation --key-id {shown}"
+                )));
+            }
+            Rotation::Unsupported => {
+                return Ok(Judgement::Fail(format!(
+                    "key {shown} cannot rotate automatically (requireKeyRotation). Fix: re-encrypt with a rotating CMK"
+                )));
+            }
+        }
+    }
+    let mut note = match (&customer.facts, customer.unverified_because) {
+        (Some(f), _) => format!("customer-managed key {shown} ({})", f.state.as_str()),
+        (None, why) => format!(
+            "customer-managed key {shown}; key state unverified ({})",
+            why.unwrap_or("DescribeKey denied")
+        ),
+    };
+    if let Some(key_region) = key_arn.as_deref().and_then(|arn| arn.split(':').nth(3))
+        && key_region != scope.region
+    {
+        note.push_str(&format!(
+            "; key Region {key_region} differs from {}",
+            scope.region
+        ));
+    }
+    Ok(Judgement::Pass(note))
+}
+
+/// Whether the key is on the `allowedKeyArns` list. Entries match by their text, or by the key
+/// ARN they resolve to (aliases are resolved through the same cached DescribeKey).
+async fn allowed(
+    item: &ConfigItem,
+    key: &KeyRef,
+    key_arn: Option<&str>,
+    scope: &ArnScope,
+    params: &RuleParams,
+    keys: &impl KeyResolver,
+) -> Result<bool, Undetermined> {
+    let reference = key.qualified(scope);
+    let mut unresolved = None;
+    for entry in &params.allowed_keys {
+        let entry_arn = entry.qualified(scope);
+        if entry_arn == reference || Some(entry_arn.as_str()) == key_arn {
+            return Ok(true);
+        }
+        let (Some(arn), Some(_)) = (key_arn, entry.alias()) else {
+            continue;
+        };
+        match keys.describe(&KeyLookup::new(entry.clone(), scope)).await {
+            Ok(Described::Found(f)) if f.arn == arn => return Ok(true),
+            Ok(_) => {}
+            Err(e) => unresolved = Some(e.to_string()),
+        }
+    }
+    if key_arn.is_none() {
+        return Err(undetermined(
+            item,
+            &key.to_string(),
+            "allowedKeyArns cannot be checked: the alias cannot be resolved (DescribeKey denied)",
+        ));
+    }
+    match unresolved {
+        Some(e) => Err(undetermined(
+            item,
+            &key.to_string(),
+            format!("an allowedKeyArns entry could not be resolved: {e}"),
+        )),
+        None => Ok(false),
+    }
+}
+
+#[cfg(test)]
+#[path = "verdict_tests.rs"]
+mod tests;
