@@ -1,1 +1,64 @@
-fn main() {}
+//! `guardrails`: the command line of cmk-guardrails. Parses arguments, calls a library, formats
+//! the result. Exit codes: 0 clean, 1 findings, 2 error.
+// The rule handler's future (SDK calls nested in the sweep) is deeper than rustc's default limit.
+#![recursion_limit = "256"]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+mod cmd;
+mod output;
+
+/// Prove and enforce customer-managed KMS keys on Kinesis, Secrets Manager and DynamoDB.
+#[derive(Debug, Parser)]
+#[command(name = "guardrails", version, about)]
+struct Cli {
+    /// Log more (repeat for more detail); logs go to stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the Config rule on a Config rule event, exactly as the Lambda would.
+    Evaluate(cmd::evaluate::Args),
+}
+
+/// How a command ended; the process exit code follows from it.
+pub enum Outcome {
+    /// Nothing found.
+    Clean,
+    /// Findings (NON_COMPLIANT resources).
+    Findings,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_env("GUARDRAILS_LOG").unwrap_or_else(|_| EnvFilter::new(level)),
+        )
+        .init();
+    let result = match cli.command {
+        Command::Evaluate(args) => cmd::evaluate::run(args).await,
+    };
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

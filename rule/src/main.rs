@@ -1,1 +1,52 @@
-fn main() {}
+//! The Config rule Lambda (`bootstrap`): builds the SDK configuration, clients and the key cache
+//! once per container, then hands every event to [`cmk_rule::Handler`].
+// The handler future (SDK calls nested in the sweep) is deeper than rustc's default layout limit.
+#![recursion_limit = "256"]
+
+use cmk_rule::aws::{self, ConfigSink};
+use cmk_rule::{HandlerError, Options};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::{Value, json};
+use tracing_subscriber::EnvFilter;
+
+/// The invocation's error as Lambda reports it; `errorType` says whether a retry can help.
+#[derive(Debug)]
+struct Failure(HandlerError);
+
+impl From<Failure> for Diagnostic {
+    fn from(Failure(err): Failure) -> Diagnostic {
+        let retry = if err.is_retryable() {
+            "Retryable"
+        } else {
+            "Permanent"
+        };
+        Diagnostic {
+            error_type: format!("{retry}.{}", err.error_type()),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .with_target(false)
+        .init();
+    let sdk = aws::sdk_config().await;
+    let handler = &aws::handler(&sdk, ConfigSink(aws_sdk_config::Client::new(&sdk)));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        match handler.handle_json(event.payload, Options::default()).await {
+            Ok(report) => Ok(json!({"put": report.put, "nonCompliant": report.non_compliant})),
+            Err((report, err)) => {
+                tracing::error!(put = report.put, error = %err, "invocation failed");
+                Err(Failure(err))
+            }
+        }
+    }))
+    .await
+}

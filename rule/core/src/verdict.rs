@@ -151,6 +151,12 @@ pub async fn evaluate(
     Ok(Verdict::new(Compliance::Compliant, &passes.join("; ")))
 }
 
+/// NOT_APPLICABLE for a resource that left the rule's scope (`eventLeftScope: true`); Config then
+/// deletes the evaluation instead of keeping a stale verdict.
+pub fn left_scope() -> Verdict {
+    Verdict::new(Compliance::NotApplicable, "resource left the rule's scope")
+}
+
 enum Judgement {
     Pass(String),
     Fail(String),

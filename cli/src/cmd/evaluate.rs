@@ -1,0 +1,69 @@
+//! `guardrails evaluate [FILE|-]`: runs the Config rule's own handler on a Config rule event
+//! (as Config sends it: `invokingEvent` and `ruleParameters` are JSON strings), resolving keys and
+//! fetching items through the normal AWS configuration. Puts evaluations only with `--put`.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use cmk_rule::Options;
+use cmk_rule::aws::{self, ConfigSink};
+
+use crate::Outcome;
+use crate::output::{self, Format};
+
+/// Arguments of `guardrails evaluate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The event file; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE|-")]
+    file: Option<PathBuf>,
+    /// `text` (a table) or `json` (PutEvaluations `Evaluation` objects).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    output: Format,
+    /// Also put the evaluations to AWS Config (PutEvaluations with the event's resultToken).
+    #[arg(long)]
+    put: bool,
+}
+
+fn read_input(file: Option<&PathBuf>) -> anyhow::Result<(String, Vec<u8>)> {
+    let mut bytes = Vec::new();
+    match file {
+        Some(path) if path.as_os_str() != "-" => {
+            let name = path.display().to_string();
+            bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
+            Ok((name, bytes))
+        }
+        _ => {
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read standard input")?;
+            Ok(("<stdin>".to_owned(), bytes))
+        }
+    }
+}
+
+/// Runs the command.
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
+    let (name, bytes) = read_input(args.file.as_ref())?;
+    let event = cmk_core::ConfigEvent::from_slice(&bytes).with_context(|| format!("{name}"))?;
+    let sdk = aws::sdk_config().await;
+    let sink = args
+        .put
+        .then(|| ConfigSink(aws_sdk_config::Client::new(&sdk)));
+    let handler = aws::handler(&sdk, sink);
+    let result = handler.handle(&event, Options { collect: true }).await;
+    let (report, error) = match result {
+        Ok(report) => (report, None),
+        Err((report, err)) => (report, Some(err)),
+    };
+    output::evaluations(args.output, &report.evaluations)?;
+    if let Some(err) = error {
+        bail!("{name}: {err}");
+    }
+    Ok(if report.non_compliant > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
+}

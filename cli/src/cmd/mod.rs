@@ -1,0 +1,3 @@
+//! One module per subcommand: clap arguments plus a call into a library.
+
+pub mod evaluate;

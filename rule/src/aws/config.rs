@@ -1,0 +1,167 @@
+//! AWS Config adapters: [`ConfigHistory`] fetches oversized items with
+//! `GetResourceConfigHistory` (limit 1), [`ConfigSink`] puts evaluations with `PutEvaluations`.
+
+use aws_sdk_config::Client;
+use aws_sdk_config::types::{ComplianceType, ResourceType};
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use cmk_core::event::{ApiItem, ItemSummary};
+use cmk_core::{ConfigItem, Evaluation};
+
+use super::{describe_error, error_code};
+use crate::handler::{EvaluationSink, ItemSource, SourceError};
+
+/// Config error codes that a retry cannot fix.
+const PERMANENT: [&str; 6] = [
+    "ResourceNotDiscoveredException",
+    "InvalidParameterValueException",
+    "InvalidResultTokenException",
+    "NoSuchConfigRuleException",
+    "AccessDeniedException",
+    "ValidationException",
+];
+
+fn source_error<E, R>(
+    operation: &'static str,
+    subject: &str,
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> SourceError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    SourceError {
+        operation,
+        detail: format!("{subject}: {}", describe_error(err)),
+        retryable: !error_code(err).is_some_and(|c| PERMANENT.contains(&c)),
+    }
+}
+
+/// `config:GetResourceConfigHistory` for oversized notifications.
+#[derive(Clone, Debug)]
+pub struct ConfigHistory(pub Client);
+
+impl ItemSource for ConfigHistory {
+    async fn latest(&self, summary: &ItemSummary) -> Result<ConfigItem, SourceError> {
+        const OP: &str = "config:GetResourceConfigHistory";
+        let subject = format!("{} {}", summary.resource_type, summary.resource_id);
+        let out = self
+            .0
+            .get_resource_config_history()
+            .resource_type(ResourceType::from(summary.resource_type.as_str()))
+            .resource_id(&summary.resource_id)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| source_error(OP, &subject, &e))?;
+        let ci = out
+            .configuration_items()
+            .first()
+            .ok_or_else(|| SourceError {
+                operation: OP,
+                detail: format!("{subject}: no configuration item returned"),
+                retryable: true,
+            })?;
+        let time = |t: Option<&DateTime>| t.and_then(|t| t.fmt(Format::DateTime).ok());
+        let api = ApiItem {
+            resource_type: ci.resource_type().map(|t| t.as_str().to_owned()),
+            resource_id: ci.resource_id().map(str::to_owned),
+            arn: ci.arn().map(str::to_owned),
+            account_id: ci.account_id().map(str::to_owned),
+            region: ci.aws_region().map(str::to_owned),
+            status: ci
+                .configuration_item_status()
+                .map(|s| s.as_str().to_owned()),
+            capture_time: time(ci.configuration_item_capture_time()),
+            tags: ci.tags().map(|t| t.clone().into_iter().collect()),
+            configuration: ci.configuration().map(str::to_owned),
+            supplementary_configuration: ci
+                .supplementary_configuration()
+                .map(|m| m.clone().into_iter().collect())
+                .unwrap_or_default(),
+        };
+        let item = ConfigItem::from_api(api).map_err(|e| SourceError {
+            operation: OP,
+            detail: format!("{subject}: {e}"),
+            retryable: false,
+        })?;
+        if item.resource_type != summary.resource_type || item.resource_id != summary.resource_id {
+            return Err(SourceError {
+                operation: OP,
+                detail: format!(
+                    "{subject}: returned the item of {} {}",
+                    item.resource_type, item.resource_id
+                ),
+                retryable: false,
+            });
+        }
+        Ok(item)
+    }
+}
+
+/// `config:PutEvaluations`.
+#[derive(Clone, Debug)]
+pub struct ConfigSink(pub Client);
+
+fn to_sdk(e: &Evaluation) -> Result<aws_sdk_config::types::Evaluation, SourceError> {
+    let t = e.ordering_timestamp;
+    aws_sdk_config::types::Evaluation::builder()
+        .compliance_resource_type(&e.compliance_resource_type)
+        .compliance_resource_id(&e.compliance_resource_id)
+        .compliance_type(ComplianceType::from(e.compliance_type.as_str()))
+        .set_annotation(e.annotation.clone())
+        .ordering_timestamp(DateTime::from_secs_and_nanos(
+            t.unix_timestamp(),
+            t.nanosecond(),
+        ))
+        .build()
+        .map_err(|err| SourceError {
+            operation: "config:PutEvaluations",
+            detail: format!(
+                "{} {}: {err}",
+                e.compliance_resource_type, e.compliance_resource_id
+            ),
+            retryable: false,
+        })
+}
+
+impl EvaluationSink for ConfigSink {
+    async fn put(
+        &self,
+        batch: &[Evaluation],
+        result_token: &str,
+        test_mode: bool,
+    ) -> Result<Vec<Evaluation>, SourceError> {
+        let evaluations = batch.iter().map(to_sdk).collect::<Result<Vec<_>, _>>()?;
+        let out = self
+            .0
+            .put_evaluations()
+            .set_evaluations(Some(evaluations))
+            .result_token(result_token)
+            .test_mode(test_mode)
+            .send()
+            .await
+            .map_err(|e| {
+                source_error(
+                    "config:PutEvaluations",
+                    &format!("{} evaluation(s)", batch.len()),
+                    &e,
+                )
+            })?;
+        // Config names failed evaluations by resource; map them back to ours to resend.
+        let failed = out
+            .failed_evaluations()
+            .iter()
+            .filter_map(|f| {
+                batch
+                    .iter()
+                    .find(|e| {
+                        e.compliance_resource_type == f.compliance_resource_type()
+                            && e.compliance_resource_id == f.compliance_resource_id()
+                    })
+                    .cloned()
+            })
+            .collect();
+        Ok(failed)
+    }
+}

@@ -1,0 +1,337 @@
+//! [`ServiceInventory`]: the periodic sweep's view of the account, through the services' own
+//! list/describe APIs (so it works without a configuration recorder). Each resource becomes a
+//! [`ConfigItem`] in the configuration-item casing, so the very same resource modules judge it.
+//!
+//! Resource ids follow Config: the stream name, the table name, and the secret ARN.
+
+use std::collections::BTreeMap;
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use cmk_core::ConfigItem;
+use cmk_core::event::ItemStatus;
+use cmk_core::resources::{dynamodb, kinesis, secretsmanager};
+use serde_json::{Value, json};
+
+use super::{describe_error, error_code};
+use crate::handler::{Inventory, Page, SourceError, SweepScope};
+
+/// Page size asked of every list API (each allows at least 100).
+const PAGE: i32 = 100;
+/// The resource vanished between list and describe: nothing to evaluate.
+const GONE: &str = "ResourceNotFoundException";
+
+/// Kinesis, Secrets Manager and DynamoDB clients of the swept Region.
+#[derive(Clone, Debug)]
+pub struct ServiceInventory {
+    /// Kinesis Data Streams.
+    pub kinesis: aws_sdk_kinesis::Client,
+    /// Secrets Manager.
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+fn fail<E, R>(
+    operation: &'static str,
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> SourceError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    SourceError {
+        operation,
+        detail: describe_error(err),
+        retryable: error_code(err) != Some("AccessDeniedException"),
+    }
+}
+
+fn item(
+    resource_type: &str,
+    resource_id: &str,
+    arn: Option<&str>,
+    scope: &SweepScope,
+    tags: BTreeMap<String, String>,
+    configuration: Value,
+) -> ConfigItem {
+    ConfigItem {
+        resource_type: resource_type.to_owned(),
+        resource_id: resource_id.to_owned(),
+        arn: arn.map(str::to_owned),
+        account_id: scope.account_id.clone(),
+        region: scope.region.clone(),
+        status: ItemStatus::Ok,
+        capture_time: scope.time,
+        tags,
+        configuration: Some(configuration),
+    }
+}
+
+fn time(t: Option<&DateTime>) -> Value {
+    t.and_then(|t| t.fmt(Format::DateTime).ok())
+        .map_or(Value::Null, Value::String)
+}
+
+impl ServiceInventory {
+    async fn streams(
+        &self,
+        scope: &SweepScope,
+        token: Option<String>,
+    ) -> Result<Page, SourceError> {
+        let list = self
+            .kinesis
+            .list_streams()
+            .limit(PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| fail("kinesis:ListStreams", &e))?;
+        let mut page = Page {
+            next: list
+                .has_more_streams()
+                .then(|| list.next_token().map(str::to_owned))
+                .flatten(),
+            ..Page::default()
+        };
+        for name in list.stream_names() {
+            match self.stream(scope, name).await {
+                Ok(Some(item)) => page.items.push(item),
+                Ok(None) => tracing::info!(stream = %name, "stream disappeared during the sweep"),
+                Err(e) => page
+                    .failures
+                    .push(format!("{} {name}: {e}", kinesis::RESOURCE_TYPE)),
+            }
+        }
+        Ok(page)
+    }
+
+    async fn stream(
+        &self,
+        scope: &SweepScope,
+        name: &str,
+    ) -> Result<Option<ConfigItem>, SourceError> {
+        let summary = match self
+            .kinesis
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if error_code(&e) == Some(GONE) => return Ok(None),
+            Err(e) => return Err(fail("kinesis:DescribeStreamSummary", &e)),
+        };
+        let Some(s) = summary.stream_description_summary() else {
+            return Ok(None);
+        };
+        let mut tags = BTreeMap::new();
+        if scope.with_tags {
+            let mut start: Option<String> = None;
+            loop {
+                let out = self
+                    .kinesis
+                    .list_tags_for_stream()
+                    .stream_name(name)
+                    .set_exclusive_start_tag_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|e| fail("kinesis:ListTagsForStream", &e))?;
+                for t in out.tags() {
+                    tags.insert(t.key().to_owned(), t.value().unwrap_or_default().to_owned());
+                }
+                match out.tags().last() {
+                    Some(last) if out.has_more_tags() => start = Some(last.key().to_owned()),
+                    _ => break,
+                }
+            }
+        }
+        let configuration = json!({
+            "Name": s.stream_name(),
+            "Arn": s.stream_arn(),
+            "StreamEncryption": {
+                "EncryptionType": s.encryption_type().map(|t| t.as_str()),
+                "KeyId": s.key_id(),
+            },
+        });
+        Ok(Some(item(
+            kinesis::RESOURCE_TYPE,
+            s.stream_name(),
+            Some(s.stream_arn()),
+            scope,
+            tags,
+            configuration,
+        )))
+    }
+
+    async fn secrets(
+        &self,
+        scope: &SweepScope,
+        token: Option<String>,
+    ) -> Result<Page, SourceError> {
+        let list = self
+            .secrets
+            .list_secrets()
+            .max_results(PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| fail("secretsmanager:ListSecrets", &e))?;
+        let mut page = Page {
+            next: list.next_token().map(str::to_owned),
+            ..Page::default()
+        };
+        for s in list.secret_list() {
+            let Some(arn) = s.arn() else {
+                page.failures.push(format!(
+                    "{} {}: ListSecrets returned no ARN",
+                    secretsmanager::RESOURCE_TYPE,
+                    s.name().unwrap_or("?")
+                ));
+                continue;
+            };
+            let tags = s
+                .tags()
+                .iter()
+                .filter_map(|t| {
+                    Some((
+                        t.key()?.to_owned(),
+                        t.value().unwrap_or_default().to_owned(),
+                    ))
+                })
+                .collect();
+            let configuration = json!({
+                "Name": s.name(),
+                "ARN": arn,
+                "KMSKeyId": s.kms_key_id(),
+                "Deleted": s.deleted_date().is_some(),
+            });
+            page.items.push(item(
+                secretsmanager::RESOURCE_TYPE,
+                arn,
+                Some(arn),
+                scope,
+                tags,
+                configuration,
+            ));
+        }
+        Ok(page)
+    }
+
+    async fn tables(&self, scope: &SweepScope, token: Option<String>) -> Result<Page, SourceError> {
+        let list = self
+            .dynamodb
+            .list_tables()
+            .limit(PAGE)
+            .set_exclusive_start_table_name(token)
+            .send()
+            .await
+            .map_err(|e| fail("dynamodb:ListTables", &e))?;
+        let mut page = Page {
+            next: list.last_evaluated_table_name().map(str::to_owned),
+            ..Page::default()
+        };
+        for name in list.table_names() {
+            match self.table(scope, name).await {
+                Ok(Some(item)) => page.items.push(item),
+                Ok(None) => tracing::info!(table = %name, "table disappeared during the sweep"),
+                Err(e) => page
+                    .failures
+                    .push(format!("{} {name}: {e}", dynamodb::RESOURCE_TYPE)),
+            }
+        }
+        Ok(page)
+    }
+
+    async fn table(
+        &self,
+        scope: &SweepScope,
+        name: &str,
+    ) -> Result<Option<ConfigItem>, SourceError> {
+        let out = match self.dynamodb.describe_table().table_name(name).send().await {
+            Ok(out) => out,
+            Err(e) if error_code(&e) == Some(GONE) => return Ok(None),
+            Err(e) => return Err(fail("dynamodb:DescribeTable", &e)),
+        };
+        let Some(t) = out.table() else {
+            return Ok(None);
+        };
+        let arn = t.table_arn();
+        let mut tags = BTreeMap::new();
+        if let (true, Some(arn)) = (scope.with_tags, arn) {
+            let mut next: Option<String> = None;
+            loop {
+                let out = self
+                    .dynamodb
+                    .list_tags_of_resource()
+                    .resource_arn(arn)
+                    .set_next_token(next.take())
+                    .send()
+                    .await
+                    .map_err(|e| fail("dynamodb:ListTagsOfResource", &e))?;
+                for tag in out.tags() {
+                    tags.insert(tag.key().to_owned(), tag.value().to_owned());
+                }
+                match out.next_token() {
+                    Some(n) => next = Some(n.to_owned()),
+                    None => break,
+                }
+            }
+        }
+        // DescribeTable's names mapped to the configuration item's lower-cased acronyms.
+        let sse = t.sse_description().map(|s| {
+            json!({
+                "status": s.status().map(|v| v.as_str()),
+                "ssetype": s.sse_type().map(|v| v.as_str()),
+                "kmsmasterKeyArn": s.kms_master_key_arn(),
+                "inaccessibleEncryptionDateTime": time(s.inaccessible_encryption_date_time()),
+            })
+        });
+        let replicas: Vec<Value> = t
+            .replicas()
+            .iter()
+            .map(|r| {
+                json!({
+                    "regionName": r.region_name(),
+                    "kmsmasterKeyId": r.kms_master_key_id(),
+                    "replicaStatus": r.replica_status().map(|v| v.as_str()),
+                })
+            })
+            .collect();
+        let configuration = json!({
+            "tableName": t.table_name(),
+            "tableArn": arn,
+            "tableStatus": t.table_status().map(|v| v.as_str()),
+            "ssedescription": sse,
+            "replicas": replicas,
+        });
+        Ok(Some(item(
+            dynamodb::RESOURCE_TYPE,
+            name,
+            arn,
+            scope,
+            tags,
+            configuration,
+        )))
+    }
+}
+
+impl Inventory for ServiceInventory {
+    async fn page(
+        &self,
+        resource_type: &'static str,
+        scope: &SweepScope,
+        token: Option<String>,
+    ) -> Result<Page, SourceError> {
+        match resource_type {
+            kinesis::RESOURCE_TYPE => self.streams(scope, token).await,
+            secretsmanager::RESOURCE_TYPE => self.secrets(scope, token).await,
+            dynamodb::RESOURCE_TYPE => self.tables(scope, token).await,
+            other => Err(SourceError {
+                operation: "sweep",
+                detail: format!("no inventory for {other}"),
+                retryable: false,
+            }),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! [`KmsKeyResolver`]: the core's [`KeyResolver`] answered by a cached `kms:DescribeKey`.
+//!
+//! The resolver lives as long as the Lambda container, so a warm container asks KMS once per
+//! distinct key. Alias, key id and ARN forms of one key share the cache entry once resolved: a key
+//! id is cached under its qualified key ARN, and every answer is also cached under the key ARN it
+//! returned. Errors other than NotFound are not cached, so the next invocation tries again.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_sdk_kms::Client;
+use aws_sdk_kms::config::Region;
+use aws_sdk_kms::types::KeyManagerType;
+use cmk_core::KeyResolver;
+use cmk_core::key::{Described, KeyFacts, KeyLookup, KeyManager, KeyState, ResolveError, Rotation};
+
+use super::{describe_error, error_code};
+
+const NOT_FOUND: &str = "NotFoundException";
+const ACCESS_DENIED: &str = "AccessDeniedException";
+const UNSUPPORTED: &str = "UnsupportedOperationException";
+
+/// Cached `kms:DescribeKey` and `kms:GetKeyRotationStatus`, one KMS client per Region.
+#[derive(Debug)]
+pub struct KmsKeyResolver {
+    base: Client,
+    clients: Mutex<HashMap<String, Client>>,
+    described: Mutex<HashMap<String, Described>>,
+    rotation: Mutex<HashMap<String, Rotation>>,
+}
+
+impl KmsKeyResolver {
+    /// A resolver whose per-Region clients are derived from `client`'s configuration
+    /// (credentials, endpoint, retries, interceptors).
+    pub fn new(client: Client) -> KmsKeyResolver {
+        KmsKeyResolver {
+            base: client,
+            clients: Mutex::default(),
+            described: Mutex::default(),
+            rotation: Mutex::default(),
+        }
+    }
+
+    /// Number of distinct references and keys cached so far.
+    pub fn cached(&self) -> usize {
+        lock(&self.described).len()
+    }
+
+    fn client(&self, region: &str) -> Client {
+        if self.base.config().region().map(Region::as_ref) == Some(region) {
+            return self.base.clone();
+        }
+        lock(&self.clients)
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let conf = self
+                    .base
+                    .config()
+                    .to_builder()
+                    .region(Region::new(region.to_owned()))
+                    .build();
+                Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    fn remember(&self, names: &[&str], answer: &Described) {
+        let mut cache = lock(&self.described);
+        for name in names {
+            cache.insert((*name).to_owned(), answer.clone());
+        }
+    }
+}
+
+/// A poisoned lock only means another task panicked mid-insert; the map itself is still valid.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl KeyResolver for KmsKeyResolver {
+    async fn describe(&self, lookup: &KeyLookup) -> Result<Described, ResolveError> {
+        let qualified = lookup.qualified();
+        if let Some(hit) = lock(&self.described).get(&qualified).cloned() {
+            return Ok(hit);
+        }
+        let reference = lookup.key.to_string();
+        let result = self
+            .client(&lookup.scope.region)
+            .describe_key()
+            .key_id(&reference)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(err) => {
+                let detail = describe_error(&err);
+                return match error_code(&err) {
+                    Some(NOT_FOUND) => {
+                        self.remember(&[&qualified], &Described::NotFound);
+                        Ok(Described::NotFound)
+                    }
+                    Some(ACCESS_DENIED) => Err(ResolveError::Denied {
+                        key: reference,
+                        detail,
+                    }),
+                    _ => Err(ResolveError::Unavailable {
+                        key: reference,
+                        detail,
+                    }),
+                };
+            }
+        };
+        let unavailable = |detail: &str| ResolveError::Unavailable {
+            key: reference.clone(),
+            detail: detail.to_owned(),
+        };
+        let meta = output
+            .key_metadata()
+            .ok_or_else(|| unavailable("DescribeKey returned no KeyMetadata"))?;
+        let arn = meta
+            .arn()
+            .ok_or_else(|| unavailable("DescribeKey returned no key ARN"))?
+            .to_owned();
+        let manager = match meta.key_manager() {
+            Some(KeyManagerType::Aws) => KeyManager::Aws,
+            Some(KeyManagerType::Customer) => KeyManager::Customer,
+            other => {
+                return Err(unavailable(&format!(
+                    "DescribeKey returned an unknown KeyManager {other:?}"
+                )));
+            }
+        };
+        let state = meta
+            .key_state()
+            .map(|s| KeyState::parse(s.as_str()))
+            .ok_or_else(|| unavailable("DescribeKey returned no KeyState"))?;
+        let answer = Described::Found(KeyFacts {
+            arn: arn.clone(),
+            manager,
+            state,
+        });
+        self.remember(&[&qualified, &arn], &answer);
+        Ok(answer)
+    }
+
+    async fn rotation(&self, key_arn: &str) -> Result<Rotation, ResolveError> {
+        if let Some(hit) = lock(&self.rotation).get(key_arn) {
+            return Ok(*hit);
+        }
+        let region = key_arn.split(':').nth(3).unwrap_or_default();
+        let result = self
+            .client(region)
+            .get_key_rotation_status()
+            .key_id(key_arn)
+            .send()
+            .await;
+        let rotation = match result {
+            Ok(out) if out.key_rotation_enabled() => Rotation::Enabled,
+            Ok(_) => Rotation::Disabled,
+            Err(err) => {
+                let detail = describe_error(&err);
+                let key = key_arn.to_owned();
+                return match error_code(&err) {
+                    Some(UNSUPPORTED) => Ok(Rotation::Unsupported),
+                    Some(ACCESS_DENIED) => Err(ResolveError::Denied { key, detail }),
+                    _ => Err(ResolveError::Unavailable { key, detail }),
+                };
+            }
+        };
+        lock(&self.rotation).insert(key_arn.to_owned(), rotation);
+        Ok(rotation)
+    }
+}

@@ -1,0 +1,418 @@
+//! Config event → core → PutEvaluations. Holds no compliance logic: verdicts come from
+//! [`cmk_core::evaluate`]; this module only decides what to evaluate and how to report it.
+//!
+//! Guarantees, whatever the message type:
+//! - a malformed event or invalid rule parameters put nothing and fail the invocation;
+//! - a resource whose key cannot be classified gets no evaluation, every other resource is put,
+//!   then the invocation fails naming the resource and the key;
+//! - evaluations go out in batches of at most 100; `FailedEvaluations` are resent with backoff.
+
+use std::future::Future;
+use std::time::Duration;
+
+use cmk_core::event::ItemSummary;
+use cmk_core::resources::SUPPORTED;
+use cmk_core::{
+    Compliance, ConfigEvent, ConfigItem, EvalError, Evaluation, EventError, InvokingEvent,
+    KeyResolver, ParamError, RuleParams, evaluate,
+};
+use time::OffsetDateTime;
+
+/// PutEvaluations accepts at most this many evaluations per call.
+pub const BATCH_LIMIT: usize = 100;
+/// Times a batch is sent when Config reports `FailedEvaluations` (first send included).
+pub const PUT_ATTEMPTS: u32 = 4;
+
+/// Fetches the full configuration item of an oversized notification.
+pub trait ItemSource: Sync {
+    /// The latest configuration item of the summarised resource.
+    fn latest(
+        &self,
+        summary: &ItemSummary,
+    ) -> impl Future<Output = Result<ConfigItem, SourceError>> + Send;
+}
+
+/// One page of resources of one type, for the periodic sweep.
+#[derive(Debug, Default)]
+pub struct Page {
+    /// Items built from the service's own list/describe APIs.
+    pub items: Vec<ConfigItem>,
+    /// Resources listed but not described (each named with the error): no evaluation for them.
+    pub failures: Vec<String>,
+    /// Token for the next page; `None` at the end.
+    pub next: Option<String>,
+}
+
+/// What the sweep needs to enumerate resources of a type.
+#[derive(Clone, Debug)]
+pub struct SweepScope {
+    /// Account being swept.
+    pub account_id: String,
+    /// Region being swept.
+    pub region: String,
+    /// `OrderingTimestamp` and capture time of every item.
+    pub time: OffsetDateTime,
+    /// Whether tags are needed (only when an `exemptTag` is configured).
+    pub with_tags: bool,
+}
+
+/// Enumerates the resources of the account and Region through the services' own APIs, so the
+/// sweep works without a configuration recorder.
+pub trait Inventory: Sync {
+    /// One page of resources of `resource_type`.
+    fn page(
+        &self,
+        resource_type: &'static str,
+        scope: &SweepScope,
+        token: Option<String>,
+    ) -> impl Future<Output = Result<Page, SourceError>> + Send;
+}
+
+/// Where evaluations go: `config:PutEvaluations`, or nowhere for a dry evaluation.
+pub trait EvaluationSink: Sync {
+    /// Puts one batch (≤ 100); returns the evaluations Config reported as failed.
+    fn put(
+        &self,
+        batch: &[Evaluation],
+        result_token: &str,
+        test_mode: bool,
+    ) -> impl Future<Output = Result<Vec<Evaluation>, SourceError>> + Send;
+}
+
+/// `None` puts nothing: `guardrails evaluate` without `--put`.
+impl<P: EvaluationSink> EvaluationSink for Option<P> {
+    async fn put(
+        &self,
+        batch: &[Evaluation],
+        result_token: &str,
+        test_mode: bool,
+    ) -> Result<Vec<Evaluation>, SourceError> {
+        match self {
+            Some(sink) => sink.put(batch, result_token, test_mode).await,
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+/// An AWS call that failed (after the SDK's own retries).
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed: {detail}")]
+pub struct SourceError {
+    /// `config:GetResourceConfigHistory`, `kinesis:ListStreams`, ...
+    pub operation: &'static str,
+    /// What went wrong, with the resource when there is one.
+    pub detail: String,
+    /// Whether a later retry may succeed.
+    pub retryable: bool,
+}
+
+/// Why an invocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The event does not decode; nothing was put.
+    #[error("malformed Config event: {0}")]
+    Event(#[from] EventError),
+    /// A rule parameter is invalid; nothing was put.
+    #[error("invalid rule parameters: {0}")]
+    Params(#[from] ParamError),
+    /// `resultToken` is missing and evaluations were to be put.
+    #[error("malformed Config event: `resultToken` is missing")]
+    NoResultToken,
+    /// Fetching the oversized item failed; nothing was put.
+    #[error("{0}")]
+    Fetch(SourceError),
+    /// Some resources got no evaluation; the others were put.
+    #[error("{} resource(s) not evaluated: {}", .0.len(), .0.join("; "))]
+    Incomplete(Vec<String>),
+}
+
+impl HandlerError {
+    /// Whether Lambda's retry of the invocation may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            HandlerError::Fetch(e) => e.retryable,
+            HandlerError::Incomplete(_) => true,
+            _ => false,
+        }
+    }
+
+    /// A short, stable error type for Lambda's diagnostic.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::Event(_) | HandlerError::NoResultToken => "MalformedEvent",
+            HandlerError::Params(_) => "InvalidParameterValueException",
+            HandlerError::Fetch(_) => "FetchFailed",
+            HandlerError::Incomplete(_) => "ResourcesNotEvaluated",
+        }
+    }
+}
+
+/// How the handler reports.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Keep every evaluation in the [`Report`] (the CLI prints them; the Lambda only logs).
+    pub collect: bool,
+}
+
+/// What an invocation did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Evaluations determined (all of them when [`Options::collect`], else empty).
+    pub evaluations: Vec<Evaluation>,
+    /// Evaluations sent and accepted by the sink.
+    pub put: usize,
+    /// Count of NON_COMPLIANT verdicts.
+    pub non_compliant: usize,
+    /// Resources that got no evaluation, each named with the reason.
+    pub failures: Vec<String>,
+}
+
+impl Report {
+    /// Turns recorded failures into the invocation's error.
+    pub fn into_result(self) -> Result<Report, (Report, HandlerError)> {
+        if self.failures.is_empty() {
+            Ok(self)
+        } else {
+            let err = HandlerError::Incomplete(self.failures.clone());
+            Err((self, err))
+        }
+    }
+}
+
+/// The rule: the core plus the four AWS questions. Built once per container.
+#[derive(Debug)]
+pub struct Handler<K, S, I, P> {
+    /// Answers "who manages this key".
+    pub keys: K,
+    /// Fetches oversized items.
+    pub items: S,
+    /// Enumerates resources for the sweep.
+    pub inventory: I,
+    /// Puts evaluations.
+    pub sink: P,
+    /// Region of the SDK configuration, swept when the rule ARN names none.
+    pub region: String,
+}
+
+impl<K, S, I, P> Handler<K, S, I, P>
+where
+    K: KeyResolver,
+    S: ItemSource,
+    I: Inventory,
+    P: EvaluationSink,
+{
+    /// Handles one Config event from its raw JSON.
+    pub async fn handle_json(
+        &self,
+        event: serde_json::Value,
+        options: Options,
+    ) -> Result<Report, (Report, HandlerError)> {
+        let event = ConfigEvent::from_value(event).map_err(|e| (Report::default(), e.into()))?;
+        self.handle(&event, options).await
+    }
+
+    /// Handles one decoded Config event. On failure the report still holds what was put.
+    pub async fn handle(
+        &self,
+        event: &ConfigEvent,
+        options: Options,
+    ) -> Result<Report, (Report, HandlerError)> {
+        let fail = |e: HandlerError| (Report::default(), e);
+        // Parameters and the invoking event are validated before anything is evaluated or put.
+        let params =
+            RuleParams::parse(event.rule_parameters.as_deref()).map_err(|e| fail(e.into()))?;
+        let invoking = event.invoking_event().map_err(|e| fail(e.into()))?;
+        let token = event.result_token.clone().unwrap_or_default();
+        let mut run = Run {
+            sink: &self.sink,
+            token,
+            test_mode: event.is_test_mode(),
+            options,
+            batch: Vec::with_capacity(BATCH_LIMIT),
+            report: Report::default(),
+        };
+        match invoking {
+            InvokingEvent::Change { item } => {
+                if run.token.is_empty() {
+                    return Err(fail(HandlerError::NoResultToken));
+                }
+                let at = item.capture_time;
+                self.one(&mut run, &item, event.event_left_scope, &params, at)
+                    .await;
+            }
+            InvokingEvent::Oversized { summary } => {
+                if run.token.is_empty() {
+                    return Err(fail(HandlerError::NoResultToken));
+                }
+                let item = self
+                    .items
+                    .latest(&summary)
+                    .await
+                    .map_err(|e| fail(HandlerError::Fetch(e)))?;
+                let at = item.capture_time;
+                self.one(&mut run, &item, event.event_left_scope, &params, at)
+                    .await;
+            }
+            InvokingEvent::Scheduled {
+                account_id,
+                notification_time,
+            } => {
+                if run.token.is_empty() {
+                    return Err(fail(HandlerError::NoResultToken));
+                }
+                let region = event
+                    .config_rule_arn
+                    .as_deref()
+                    .and_then(|arn| arn.split(':').nth(3))
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or(&self.region)
+                    .to_owned();
+                let scope = SweepScope {
+                    account_id,
+                    region,
+                    time: notification_time,
+                    with_tags: params.exempt_tag.is_some(),
+                };
+                self.sweep(&mut run, &scope, &params).await;
+            }
+            InvokingEvent::SnapshotDelivered => {
+                tracing::info!(
+                    "ignoring ConfigurationSnapshotDeliveryCompleted: subscribe the rule to ScheduledNotification for periodic sweeps"
+                );
+            }
+        }
+        run.flush().await;
+        run.report.into_result()
+    }
+
+    async fn one(
+        &self,
+        run: &mut Run<'_, P>,
+        item: &ConfigItem,
+        left_scope: bool,
+        params: &RuleParams,
+        at: OffsetDateTime,
+    ) {
+        let verdict = if left_scope {
+            Ok(cmk_core::verdict::left_scope())
+        } else {
+            evaluate(item, params, &self.keys).await
+        };
+        match verdict {
+            Ok(v) => run.add(v.into_evaluation(item, at)).await,
+            Err(e) => run.failed(item, &e),
+        }
+    }
+
+    async fn sweep(&self, run: &mut Run<'_, P>, scope: &SweepScope, params: &RuleParams) {
+        for resource_type in SUPPORTED {
+            let mut token = None;
+            loop {
+                let page = match self
+                    .inventory
+                    .page(resource_type, scope, token.take())
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(e) => {
+                        tracing::error!(resource_type, error = %e, "sweep enumeration failed");
+                        run.report
+                            .failures
+                            .push(format!("{resource_type} in {}: {e}", scope.region));
+                        break;
+                    }
+                };
+                for failure in page.failures {
+                    tracing::error!(resource_type, error = %failure, "no evaluation");
+                    run.report.failures.push(failure);
+                }
+                for item in &page.items {
+                    self.one(run, item, false, params, scope.time).await;
+                }
+                match page.next {
+                    Some(next) => token = Some(next),
+                    None => break,
+                }
+            }
+        }
+    }
+}
+
+/// The state of one invocation: the open batch and the report.
+struct Run<'a, P> {
+    sink: &'a P,
+    token: String,
+    test_mode: bool,
+    options: Options,
+    batch: Vec<Evaluation>,
+    report: Report,
+}
+
+impl<P: EvaluationSink> Run<'_, P> {
+    async fn add(&mut self, evaluation: Evaluation) {
+        tracing::info!(
+            resource_type = %evaluation.compliance_resource_type,
+            resource_id = %evaluation.compliance_resource_id,
+            compliance = %evaluation.compliance_type,
+            annotation = evaluation.annotation.as_deref().unwrap_or_default(),
+            "verdict"
+        );
+        if evaluation.compliance_type == Compliance::NonCompliant {
+            self.report.non_compliant += 1;
+        }
+        if self.options.collect {
+            self.report.evaluations.push(evaluation.clone());
+        }
+        self.batch.push(evaluation);
+        if self.batch.len() >= BATCH_LIMIT {
+            self.flush().await;
+        }
+    }
+
+    fn failed(&mut self, item: &ConfigItem, err: &EvalError) {
+        tracing::error!(
+            resource_type = %item.resource_type,
+            resource_id = %item.resource_id,
+            error = %err,
+            retryable = err.is_retryable(),
+            "no evaluation"
+        );
+        self.report.failures.push(err.to_string());
+    }
+
+    async fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.batch);
+        let total = pending.len();
+        for attempt in 0..PUT_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+            match self.sink.put(&pending, &self.token, self.test_mode).await {
+                Ok(failed) => pending = failed,
+                Err(e) => {
+                    tracing::warn!(attempt, error = %e, "PutEvaluations failed");
+                    if !e.retryable {
+                        break;
+                    }
+                }
+            }
+            if pending.is_empty() {
+                break;
+            }
+        }
+        self.report.put += total - pending.len();
+        for e in pending {
+            self.report.failures.push(format!(
+                "{} {}: PutEvaluations did not accept the evaluation after {PUT_ATTEMPTS} attempts",
+                e.compliance_resource_type, e.compliance_resource_id
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "handler_tests.rs"]
+mod tests;
