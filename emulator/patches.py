@@ -1,0 +1,253 @@
+"""Small patches that close the gaps between moto 5.2.5 and AWS that matter to cmk-guardrails.
+
+Each patch is one function, applied by `apply()` before the server starts, and each has its own
+test in `test_patches.py`. They touch moto internals, which is why `requirements.lock` pins moto:
+re-run `pytest emulator` after any upgrade.
+
+1. `aws_managed_keys`: keys behind `alias/aws/*` report `KeyManager: AWS` (moto hard-codes
+   CUSTOMER) and rotate, and `alias/aws/kinesis` exists (moto's reserved list lacks it).
+2. `cross_account_keys`: DescribeKey / GetKeyRotationStatus on a key ARN of another account are
+   answered by that account's key and its key policy (moto ignores the account in the ARN and
+   looks the key id up in the caller's own account).
+3. `recorded_evaluations`: PutEvaluations without TestMode stores the evaluations (moto raises
+   NotImplementedError) and GetComplianceDetailsByResource reads them back.
+4. `seeded_config_items`: configuration items of any `AWS::` type seeded with PutResourceConfig
+   are returned by GetResourceConfigHistory (moto records no history for our types), and
+   DeleteResourceConfig turns them into `ResourceDeleted` items.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+AWS_MANAGED_PREFIX = "alias/aws/"
+# Not in moto's reserved list; the id is only shown by ListAliases before the key is first used.
+KINESIS_ALIAS = "alias/aws/kinesis"
+KINESIS_PLACEHOLDER_ID = "6c9b6a5e-2f0c-4d8e-9b51-0d6f6d1c4a11"
+
+
+def aws_managed_keys() -> None:
+    from moto.kms import models, utils
+
+    if KINESIS_ALIAS not in utils.RESERVED_ALIASES:
+        utils.RESERVED_ALIASE_TARGET_KEY_IDS[KINESIS_ALIAS] = KINESIS_PLACEHOLDER_ID
+        # The list object is shared by name with moto.kms.models and moto.kms.responses.
+        utils.RESERVED_ALIASES.append(KINESIS_ALIAS)
+
+    original = models.KmsBackend._generate_default_keys
+
+    def generate_default_keys(self: Any, alias_name: str) -> str | None:
+        key_id = original(self, alias_name)
+        if key_id is not None:
+            key = self.keys[key_id]
+            key.key_manager = "AWS"
+            # AWS rotates AWS-managed keys every year; they cannot be turned off.
+            key.key_rotation_status = True
+            service = alias_name[len(AWS_MANAGED_PREFIX) :]
+            key.description = f"Default key that protects my {service} data when no other key is defined"
+        return key_id
+
+    models.KmsBackend._generate_default_keys = generate_default_keys
+
+
+def _policy_grants(policy_text: str, account: str, action: str) -> bool:
+    """Whether a key policy has an Allow statement for `account` covering `action` (a subset of
+    IAM evaluation: principals by account id or root ARN, actions by exact name or `kms:*`)."""
+    try:
+        policy = json.loads(policy_text)
+    except (TypeError, ValueError):
+        return False
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    allowed = False
+    for st in statements:
+        actions = st.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if not any(a in ("kms:*", action) for a in actions):
+            continue
+        principal = st.get("Principal", {})
+        aws = principal.get("AWS", []) if isinstance(principal, dict) else principal
+        aws = [aws] if isinstance(aws, str) else aws
+        names_account = any(p in ("*", account, f"arn:aws:iam::{account}:root") for p in aws)
+        if names_account and st.get("Effect") == "Deny":
+            return False
+        allowed = allowed or (names_account and st.get("Effect") == "Allow")
+    return allowed
+
+
+def cross_account_keys() -> None:
+    from moto.kms.exceptions import AccessDeniedException
+    from moto.kms.models import kms_backends
+    from moto.kms.responses import KmsResponse
+
+    def foreign_key(self: Any, action: str) -> Any | None:
+        """The other account's key named by a key ARN, or None for the caller's own keys.
+        Raises AccessDenied unless that key's policy grants the caller's account."""
+        key_id = self._get_param("KeyId") or ""
+        parts = key_id.split(":")
+        if not key_id.startswith("arn:") or len(parts) < 6 or not parts[5].startswith("key/"):
+            return None
+        region, owner = parts[3], parts[4]
+        if owner == self.current_account:
+            return None
+        backend = kms_backends[owner][region]
+        key = backend.keys.get(parts[5][len("key/") :])
+        if key is None or not _policy_grants(key.policy, self.current_account, action):
+            # AWS does not reveal whether a key it will not describe exists.
+            raise AccessDeniedException(
+                f"User: arn:aws:iam::{self.current_account}:root is not authorized to perform: "
+                f"{action} on resource: {key_id}"
+            )
+        return key
+
+    describe_key = KmsResponse.describe_key
+    get_key_rotation_status = KmsResponse.get_key_rotation_status
+
+    def patched_describe_key(self: Any) -> str:
+        key = foreign_key(self, "kms:DescribeKey")
+        if key is None:
+            return describe_key(self)
+        return json.dumps(key.to_dict())
+
+    def patched_get_key_rotation_status(self: Any) -> str:
+        key = foreign_key(self, "kms:GetKeyRotationStatus")
+        if key is None:
+            return get_key_rotation_status(self)
+        return json.dumps({"KeyRotationEnabled": key.key_rotation_status})
+
+    KmsResponse.describe_key = patched_describe_key
+    KmsResponse.get_key_rotation_status = patched_get_key_rotation_status
+
+
+def recorded_evaluations() -> None:
+    from moto.config.exceptions import (
+        InvalidParameterValueException,
+        InvalidResultTokenException,
+    )
+    from moto.config.models import ConfigBackend
+    from moto.config.responses import ConfigResponse
+
+    original = ConfigBackend.put_evaluations
+
+    def put_evaluations(
+        self: Any,
+        evaluations: list[dict[str, Any]] | None = None,
+        result_token: str | None = None,
+        test_mode: bool | None = False,
+    ) -> dict[str, list[Any]]:
+        if test_mode or not evaluations or not result_token:
+            # TestMode stores nothing (as in AWS); moto validates the empty cases itself.
+            return original(self, evaluations, result_token, test_mode)
+        if len(evaluations) > 100:
+            raise InvalidParameterValueException("At most 100 evaluations per call.")
+        for e in evaluations:
+            if e.get("ComplianceType") not in ("COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE"):
+                raise InvalidParameterValueException(
+                    f"ComplianceType {e.get('ComplianceType')!r} is not allowed for custom rules."
+                )
+            annotation = e.get("Annotation")
+            if annotation is not None and not 1 <= len(annotation) <= 256:
+                raise InvalidParameterValueException("Annotation must be 1-256 characters.")
+        if not isinstance(result_token, str):
+            raise InvalidResultTokenException()
+        store = self.__dict__.setdefault("cmk_evaluations", {})
+        now = time.time()
+        for e in evaluations:
+            # moto issues no result tokens: the token stands in for the rule's name.
+            store[(result_token, e["ComplianceResourceType"], e["ComplianceResourceId"])] = {
+                "EvaluationResultIdentifier": {
+                    "EvaluationResultQualifier": {
+                        "ConfigRuleName": result_token,
+                        "ResourceType": e["ComplianceResourceType"],
+                        "ResourceId": e["ComplianceResourceId"],
+                    },
+                    "OrderingTimestamp": e["OrderingTimestamp"],
+                },
+                "ComplianceType": e["ComplianceType"],
+                "ResultRecordedTime": now,
+                "ConfigRuleInvokedTime": now,
+                **({"Annotation": e["Annotation"]} if "Annotation" in e else {}),
+            }
+        return {"FailedEvaluations": []}
+
+    def get_compliance_details_by_resource(self: Any) -> str:
+        resource_type = self._get_param("ResourceType")
+        resource_id = self._get_param("ResourceId")
+        store = self.config_backend.__dict__.get("cmk_evaluations", {})
+        results = [
+            r for (_, t, i), r in sorted(store.items()) if t == resource_type and i == resource_id
+        ]
+        return json.dumps({"EvaluationResults": results})
+
+    ConfigBackend.put_evaluations = put_evaluations
+    ConfigResponse.get_compliance_details_by_resource = get_compliance_details_by_resource
+
+
+def seeded_config_items() -> None:
+    from moto.config.models import ConfigBackend
+
+    put_resource_config = ConfigBackend.put_resource_config
+    delete_resource_config = ConfigBackend.delete_resource_config
+    get_resource_config_history = ConfigBackend.get_resource_config_history
+
+    def seeded(self: Any) -> dict[str, dict[str, Any]]:
+        return self.__dict__.setdefault("cmk_items", {})
+
+    def put(self: Any, resource_type: str, schema_version_id: str, resource_id: str,
+            resource_name: str, configuration: str, tags: dict[str, str] | None) -> None:
+        if not resource_type.startswith("AWS::"):
+            return put_resource_config(self, resource_type, schema_version_id, resource_id,
+                                       resource_name, configuration, tags)
+        # moto's response handler JSON-encodes the Configuration string once more.
+        decoded = json.loads(configuration) if configuration else None
+        item = seeded(self).get(f"{resource_type}:{resource_id}", {})
+        seeded(self)[f"{resource_type}:{resource_id}"] = {
+            "version": "1.3",
+            "accountId": self.account_id,
+            "configurationItemCaptureTime": time.time(),
+            "configurationItemStatus": "OK" if item else "ResourceDiscovered",
+            "configurationStateId": str(int(item.get("configurationStateId", "0")) + 1),
+            "arn": "",
+            "resourceType": resource_type,
+            "resourceId": resource_id,
+            "resourceName": resource_name or resource_id,
+            "awsRegion": self.region_name,
+            "availabilityZone": "Regional",
+            "tags": tags or {},
+            "relatedEvents": [],
+            "relationships": [],
+            "configuration": decoded if isinstance(decoded, str) else json.dumps(decoded),
+            "supplementaryConfiguration": {},
+        }
+
+    def delete(self: Any, resource_type: str, resource_id: str) -> None:
+        item = seeded(self).get(f"{resource_type}:{resource_id}")
+        if item is None:
+            return delete_resource_config(self, resource_type, resource_id)
+        item.update(
+            configurationItemStatus="ResourceDeleted",
+            configurationItemCaptureTime=time.time(),
+            configuration="null",
+            configurationStateId=str(int(item["configurationStateId"]) + 1),
+        )
+
+    def history(self: Any, resource_type: str, resource_id: str, backend_region: str) -> dict[str, Any]:
+        item = seeded(self).get(f"{resource_type}:{resource_id}")
+        if item is None:
+            return get_resource_config_history(self, resource_type, resource_id, backend_region)
+        return {"configurationItems": [item]}
+
+    ConfigBackend.put_resource_config = put
+    ConfigBackend.delete_resource_config = delete
+    ConfigBackend.get_resource_config_history = history
+
+
+PATCHES = (aws_managed_keys, cross_account_keys, recorded_evaluations, seeded_config_items)
+
+
+def apply() -> None:
+    for patch in PATCHES:
+        patch()

@@ -1,0 +1,62 @@
+"""Starts moto in server mode on 127.0.0.1 with the cmk-guardrails patches (see patches.py).
+
+    python emulator/server.py [--port 0] [--port-file FILE]
+
+Prints `READY <port>` on stdout once the server answers. It stops when its standard input
+closes (so a test harness that dies takes it down) or on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import patches  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--port-file", help="also write the port to this file")
+    parser.add_argument(
+        "--no-stdin-watch", action="store_true", help="keep running when stdin closes"
+    )
+    args = parser.parse_args()
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per request
+    patches.apply()
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    server.start()
+    port = server._server.server_port  # the bound port when --port 0
+    urllib.request.urlopen(f"http://{args.host}:{port}/moto-api/", timeout=10).read()
+    if args.port_file:
+        with open(args.port_file, "w") as f:
+            f.write(f"{port}\n")
+    print(f"READY {port}", flush=True)
+
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    if not args.no_stdin_watch:
+        def watch() -> None:
+            sys.stdin.read()
+            done.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+    done.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""One test per moto patch (patches.py), against a real patched server and boto3."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import patches  # noqa: E402
+
+patches.apply()
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: E402
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{server._server.server_port}"
+    server.stop()
+
+
+def client(endpoint: str, service: str, account: str | None = None, region: str = REGION):
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
+    if account is None:
+        return session.client(service, endpoint_url=endpoint)
+    sts = session.client("sts", endpoint_url=endpoint)
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/test", RoleSessionName="patch-test")["Credentials"]
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def test_aws_managed_aliases_report_aws_key_manager(endpoint):
+    kms = client(endpoint, "kms", "210000000001")
+    for alias in ("alias/aws/kinesis", "alias/aws/secretsmanager", "alias/aws/dynamodb"):
+        meta = kms.describe_key(KeyId=alias)["KeyMetadata"]
+        assert meta["KeyManager"] == "AWS", alias
+        # The same key by ARN is still AWS-managed: strings cannot tell, DescribeKey can.
+        assert kms.describe_key(KeyId=meta["Arn"])["KeyMetadata"]["KeyManager"] == "AWS"
+        assert kms.get_key_rotation_status(KeyId=meta["Arn"])["KeyRotationEnabled"] is True
+    assert kms.create_key()["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+
+
+def test_cross_account_key_follows_the_owners_key_policy(endpoint):
+    owner, caller = "210000000002", "210000000003"
+    owner_kms = client(endpoint, "kms", owner)
+    private = owner_kms.create_key()["KeyMetadata"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{owner}:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{caller}:root"},
+             "Action": ["kms:DescribeKey", "kms:GetKeyRotationStatus"], "Resource": "*"},
+        ],
+    }
+    shared = owner_kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]
+    owner_kms.disable_key(KeyId=shared["KeyId"])
+    caller_kms = client(endpoint, "kms", caller)
+    with pytest.raises(ClientError) as denied:
+        caller_kms.describe_key(KeyId=private["Arn"])
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    meta = caller_kms.describe_key(KeyId=shared["Arn"])["KeyMetadata"]
+    assert meta["Arn"] == shared["Arn"] and meta["KeyState"] == "Disabled"
+    assert caller_kms.get_key_rotation_status(KeyId=shared["Arn"])["KeyRotationEnabled"] is False
+    # A key id of the caller's own account is still looked up in its own account.
+    with pytest.raises(ClientError) as missing:
+        caller_kms.describe_key(KeyId=shared["KeyId"])
+    assert missing.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def test_put_evaluations_are_recorded_and_read_back(endpoint):
+    config = client(endpoint, "config", "210000000004")
+    evaluation = {
+        "ComplianceResourceType": "AWS::Kinesis::Stream",
+        "ComplianceResourceId": "orders",
+        "ComplianceType": "NON_COMPLIANT",
+        "Annotation": "stream is not encrypted",
+        "OrderingTimestamp": 1767607198.123,
+    }
+    assert config.put_evaluations(Evaluations=[evaluation], ResultToken="rule-a")["FailedEvaluations"] == []
+    config.put_evaluations(Evaluations=[{**evaluation, "ComplianceResourceId": "test"}], ResultToken="t", TestMode=True)
+    results = config.get_compliance_details_by_resource(ResourceType="AWS::Kinesis::Stream", ResourceId="orders")["EvaluationResults"]
+    assert len(results) == 1
+    assert results[0]["ComplianceType"] == "NON_COMPLIANT"
+    assert results[0]["Annotation"] == "stream is not encrypted"
+    assert results[0]["EvaluationResultIdentifier"]["EvaluationResultQualifier"]["ConfigRuleName"] == "rule-a"
+    assert config.get_compliance_details_by_resource(ResourceType="AWS::Kinesis::Stream", ResourceId="test")["EvaluationResults"] == []
+    with pytest.raises(ClientError) as bad:
+        config.put_evaluations(Evaluations=[{**evaluation, "ComplianceType": "INSUFFICIENT_DATA"}], ResultToken="rule-a")
+    assert bad.value.response["Error"]["Code"] == "InvalidParameterValueException"
+
+
+def test_seeded_items_are_served_by_history_and_deletion_is_recorded(endpoint):
+    config = client(endpoint, "config", "210000000005")
+    cfg = {"tableName": "Orders", "ssedescription": {"ssetype": "KMS", "status": "ENABLED"}}
+    config.put_resource_config(ResourceType="AWS::DynamoDB::Table", SchemaVersionId="1", ResourceId="Orders",
+                               Configuration=json.dumps(cfg), Tags={"team": "data"})
+    item = config.get_resource_config_history(resourceType="AWS::DynamoDB::Table", resourceId="Orders", limit=1)["configurationItems"][0]
+    assert json.loads(item["configuration"]) == cfg
+    assert item["accountId"] == "210000000005" and item["awsRegion"] == REGION
+    assert item["configurationItemStatus"] == "ResourceDiscovered"
+    assert item["tags"] == {"team": "data"}
+    config.delete_resource_config(ResourceType="AWS::DynamoDB::Table", ResourceId="Orders")
+    item = config.get_resource_config_history(resourceType="AWS::DynamoDB::Table", resourceId="Orders", limit=1)["configurationItems"][0]
+    assert item["configurationItemStatus"] == "ResourceDeleted"
+    with pytest.raises(ClientError) as unknown:
+        config.get_resource_config_history(resourceType="AWS::DynamoDB::Table", resourceId="Other")
+    assert unknown.value.response["Error"]["Code"] == "ResourceNotDiscoveredException"
