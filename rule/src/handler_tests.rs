@@ -1,1 +1,344 @@
+//! Handler behaviour with in-process fakes of its own traits (no SDK): batching, resending,
+//! never guessing, and putting nothing on bad input.
 
+use std::sync::Mutex;
+
+use cmk_core::key::{FakeError, KeyFacts, KeyManager, KeyState, Rotation};
+use cmk_core::{FakeKeys, ItemStatus};
+use serde_json::{Value, json};
+
+use super::*;
+
+const CMK: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const DENIED: &str = "arn:aws:kms:us-east-1:111122223333:key/dddddddd-12ab-34cd-56ef-1234567890ab";
+
+#[derive(Default)]
+struct Sink {
+    calls: Mutex<Vec<(usize, String, bool)>>,
+    put: Mutex<Vec<Evaluation>>,
+    /// Resource ids Config "fails" on the first attempt.
+    flaky: Mutex<Vec<String>>,
+}
+
+impl EvaluationSink for Sink {
+    async fn put(
+        &self,
+        batch: &[Evaluation],
+        token: &str,
+        test_mode: bool,
+    ) -> Result<Vec<Evaluation>, SourceError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((batch.len(), token.to_owned(), test_mode));
+        let mut flaky = self.flaky.lock().unwrap();
+        let (failed, ok): (Vec<_>, Vec<_>) = batch
+            .iter()
+            .cloned()
+            .partition(|e| flaky.contains(&e.compliance_resource_id));
+        flaky.clear();
+        self.put.lock().unwrap().extend(ok);
+        Ok(failed)
+    }
+}
+
+struct NoItems;
+impl ItemSource for NoItems {
+    async fn latest(&self, s: &ItemSummary) -> Result<ConfigItem, SourceError> {
+        Err(SourceError {
+            operation: "test",
+            detail: format!("no item {}", s.resource_id),
+            retryable: false,
+        })
+    }
+}
+
+/// Secrets named `s0..s{n}`, all on aws/secretsmanager, served in pages of 40.
+struct Secrets(usize);
+impl Inventory for Secrets {
+    async fn page(
+        &self,
+        resource_type: &'static str,
+        scope: &SweepScope,
+        token: Option<String>,
+    ) -> Result<Page, SourceError> {
+        if resource_type != cmk_core::resources::secretsmanager::RESOURCE_TYPE {
+            return Ok(Page::default());
+        }
+        let start: usize = token.map_or(0, |t| t.parse().unwrap());
+        let end = (start + 40).min(self.0);
+        let items = (start..end)
+            .map(|i| ConfigItem {
+                resource_type: resource_type.into(),
+                resource_id: format!("s{i}"),
+                arn: None,
+                account_id: scope.account_id.clone(),
+                region: scope.region.clone(),
+                status: ItemStatus::Ok,
+                capture_time: scope.time,
+                tags: Default::default(),
+                configuration: Some(json!({"Name": format!("s{i}")})),
+            })
+            .collect();
+        Ok(Page {
+            items,
+            failures: vec![],
+            next: (end < self.0).then(|| end.to_string()),
+        })
+    }
+}
+
+fn keys() -> FakeKeys {
+    FakeKeys::default()
+        .with_key(
+            CMK,
+            KeyFacts {
+                arn: CMK.into(),
+                manager: KeyManager::Customer,
+                state: KeyState::Enabled,
+            },
+            Rotation::Enabled,
+        )
+        .with_error(DENIED, FakeError::AccessDenied)
+        .with_error("alias/aws/kinesis", FakeError::AccessDenied)
+}
+
+fn handler(inventory: usize) -> Handler<FakeKeys, NoItems, Secrets, Sink> {
+    Handler {
+        keys: keys(),
+        items: NoItems,
+        inventory: Secrets(inventory),
+        sink: Sink::default(),
+        region: "us-east-1".into(),
+    }
+}
+
+fn stream_item(id: &str, key: &str) -> Value {
+    json!({
+        "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "awsAccountId": "111122223333",
+        "configurationItemStatus": "OK", "resourceType": "AWS::Kinesis::Stream", "resourceId": id,
+        "awsRegion": "us-east-1",
+        "configuration": {"StreamEncryption": {"EncryptionType": "KMS", "KeyId": key}}
+    })
+}
+
+fn change(item: Value, params: &str, token: &str) -> ConfigEvent {
+    ConfigEvent {
+        invoking_event:
+            json!({"messageType": "ConfigurationItemChangeNotification", "configurationItem": item})
+                .to_string(),
+        rule_parameters: Some(params.into()),
+        result_token: Some(token.into()),
+        ..ConfigEvent::default()
+    }
+}
+
+fn scheduled(params: &str) -> ConfigEvent {
+    ConfigEvent {
+        invoking_event:
+            json!({"messageType": "ScheduledNotification", "awsAccountId": "111122223333",
+                               "notificationCreationTime": "2026-01-05T10:00:00Z"})
+            .to_string(),
+        rule_parameters: Some(params.into()),
+        result_token: Some("token".into()),
+        config_rule_arn: Some(
+            "arn:aws:config:eu-west-1:111122223333:config-rule/config-rule-abc".into(),
+        ),
+        ..ConfigEvent::default()
+    }
+}
+
+async fn run(
+    h: &Handler<FakeKeys, NoItems, Secrets, Sink>,
+    e: &ConfigEvent,
+) -> Result<Report, (Report, HandlerError)> {
+    h.handle(e, Options { collect: true }).await
+}
+
+#[tokio::test]
+async fn change_event_puts_exactly_one_evaluation() {
+    let h = handler(0);
+    let report = run(&h, &change(stream_item("orders", CMK), "{}", "tok"))
+        .await
+        .unwrap();
+    assert_eq!(report.put, 1);
+    let put = h.sink.put.lock().unwrap();
+    assert_eq!(put[0].compliance_type, Compliance::Compliant);
+    assert_eq!(
+        put[0].ordering_timestamp,
+        time::macros::datetime!(2026-01-05 09:59:58.123 UTC)
+    );
+    assert_eq!(h.sink.calls.lock().unwrap()[0], (1, "tok".into(), false));
+}
+
+#[tokio::test]
+async fn testmode_token_sets_test_mode() {
+    let h = handler(0);
+    run(&h, &change(stream_item("orders", CMK), "", "TESTMODE"))
+        .await
+        .unwrap();
+    assert!(h.sink.calls.lock().unwrap()[0].2);
+}
+
+#[tokio::test]
+async fn invalid_parameters_put_nothing_and_name_the_parameter() {
+    let h = handler(0);
+    let (_, err) = run(
+        &h,
+        &change(
+            stream_item("orders", CMK),
+            r#"{"allowedKeyAccounts":"12"}"#,
+            "tok",
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("allowedKeyAccounts") && err.to_string().contains("`12`"),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+    assert!(h.sink.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn malformed_event_puts_nothing() {
+    let h = handler(0);
+    let mut item = stream_item("orders", CMK);
+    item["configurationItemCaptureTime"] = json!("soon");
+    let (_, err) = run(&h, &change(item, "{}", "tok")).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("configurationItem.configurationItemCaptureTime"),
+        "{err}"
+    );
+    assert!(h.sink.calls.lock().unwrap().is_empty());
+    let (_, err) = h
+        .handle_json(json!({"invokingEvent": 5}), Options::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("invokingEvent"), "{err}");
+}
+
+#[tokio::test]
+async fn malformed_configuration_puts_nothing_and_fails() {
+    let h = handler(0);
+    let mut item = stream_item("orders", CMK);
+    item["configuration"]["StreamEncryption"]["KeyId"] = json!(["x"]);
+    let (report, err) = run(&h, &change(item, "{}", "tok")).await.unwrap_err();
+    assert!(
+        err.to_string().contains("orders") && err.to_string().contains("StreamEncryption.KeyId"),
+        "{err}"
+    );
+    assert_eq!(report.put, 0);
+    assert!(h.sink.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn left_scope_is_not_applicable_without_a_key_lookup() {
+    let h = handler(0);
+    let mut e = change(stream_item("orders", DENIED), "{}", "tok");
+    e.event_left_scope = true;
+    run(&h, &e).await.unwrap();
+    assert_eq!(
+        h.sink.put.lock().unwrap()[0].compliance_type,
+        Compliance::NotApplicable
+    );
+    assert_eq!(h.keys.calls(), 0);
+}
+
+#[tokio::test]
+async fn undetermined_key_gets_no_evaluation_and_fails_naming_resource_and_key() {
+    let h = handler(0);
+    let (report, err) = run(&h, &change(stream_item("orders", DENIED), "{}", "tok"))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("orders") && text.contains(DENIED), "{text}");
+    assert!(err.is_retryable());
+    assert_eq!(report.put, 0);
+    assert!(h.sink.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sweep_batches_by_100_with_one_token_and_notification_time() {
+    let h = handler(250);
+    let report = run(&h, &scheduled("")).await.unwrap();
+    assert_eq!(report.put, 250);
+    assert_eq!(report.non_compliant, 250);
+    let sizes: Vec<usize> = h.sink.calls.lock().unwrap().iter().map(|c| c.0).collect();
+    assert_eq!(sizes, [100, 100, 50]);
+    let put = h.sink.put.lock().unwrap();
+    assert!(
+        put.iter()
+            .all(|e| e.ordering_timestamp == time::macros::datetime!(2026-01-05 10:00:00 UTC))
+    );
+}
+
+#[tokio::test]
+async fn failed_evaluations_are_resent() {
+    let h = handler(3);
+    h.sink.flaky.lock().unwrap().push("s1".into());
+    let report = run(&h, &scheduled("")).await.unwrap();
+    assert_eq!(report.put, 3);
+    let sizes: Vec<usize> = h.sink.calls.lock().unwrap().iter().map(|c| c.0).collect();
+    assert_eq!(sizes, [3, 1], "only the failed evaluation is resent");
+}
+
+#[tokio::test]
+async fn snapshot_delivery_is_ignored() {
+    let h = handler(5);
+    let e = ConfigEvent {
+        invoking_event:
+            json!({"messageType": "ConfigurationSnapshotDeliveryCompleted", "s3Bucket": "b"})
+                .to_string(),
+        result_token: Some("tok".into()),
+        ..ConfigEvent::default()
+    };
+    let report = run(&h, &e).await.unwrap();
+    assert_eq!(report.put, 0);
+    assert!(h.sink.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn oversized_fetch_failure_puts_nothing() {
+    let h = handler(0);
+    let e = ConfigEvent {
+        invoking_event: json!({"messageType": "OversizedConfigurationItemChangeNotification", "configurationItemSummary": {
+            "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "configurationStateId": 5, "awsAccountId": "111122223333",
+            "configurationItemStatus": "OK", "resourceType": "AWS::DynamoDB::Table", "resourceId": "Orders", "awsRegion": "us-east-1"}}).to_string(),
+        result_token: Some("tok".into()),
+        ..ConfigEvent::default()
+    };
+    let (_, err) = run(&h, &e).await.unwrap_err();
+    assert!(err.to_string().contains("Orders"), "{err}");
+    assert!(h.sink.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn missing_result_token_is_an_error() {
+    let h = handler(0);
+    let mut e = change(stream_item("orders", CMK), "{}", "");
+    e.result_token = None;
+    assert!(matches!(
+        run(&h, &e).await,
+        Err((_, HandlerError::NoResultToken))
+    ));
+}
+
+#[tokio::test]
+async fn no_put_sink_puts_nothing_but_reports() {
+    let h = Handler {
+        keys: keys(),
+        items: NoItems,
+        inventory: Secrets(2),
+        sink: None::<Sink>,
+        region: "us-east-1".into(),
+    };
+    let report = h
+        .handle(&scheduled(""), Options { collect: true })
+        .await
+        .unwrap();
+    assert_eq!(report.evaluations.len(), 2);
+    assert_eq!(report.put, 2, "the dry sink accepts everything");
+}

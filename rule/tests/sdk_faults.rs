@@ -1,0 +1,264 @@
+//! Faults no emulator produces, with aws-smithy-mocks: throttling and 5xx sequences, AccessDenied
+//! on one key, FailedEvaluations. Everything else is tested against moto (tests/emulator.rs).
+
+use std::time::Duration;
+
+use aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput;
+use aws_sdk_kms::Client as Kms;
+use aws_sdk_kms::config::retry::RetryConfig;
+use aws_sdk_kms::operation::describe_key::{DescribeKeyError, DescribeKeyOutput};
+use aws_sdk_kms::operation::get_key_rotation_status::GetKeyRotationStatusError;
+use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeyState as SdkKeyState};
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock, mock_client};
+use aws_smithy_types::error::ErrorMetadata;
+use cmk_core::key::{ArnScope, Described, KeyLookup, KeyManager, KeyRef, ResolveError, Rotation};
+use cmk_core::{Compliance, ConfigEvent, KeyResolver};
+use cmk_rule::aws::{ConfigHistory, ConfigSink, KmsKeyResolver, MAX_ATTEMPTS, ServiceInventory};
+use cmk_rule::{Handler, HandlerError, Options};
+use serde_json::json;
+
+const ACCOUNT: &str = "111122223333";
+const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+const KEY_ARN: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn scope() -> ArnScope {
+    ArnScope {
+        partition: "aws".into(),
+        region: "us-east-1".into(),
+        account: ACCOUNT.into(),
+    }
+}
+
+fn lookup(key: &str) -> KeyLookup {
+    KeyLookup::new(KeyRef::parse(key).unwrap(), &scope())
+}
+
+fn cmk() -> DescribeKeyOutput {
+    DescribeKeyOutput::builder()
+        .key_metadata(
+            KeyMetadata::builder()
+                .key_id(KEY_ID)
+                .arn(KEY_ARN)
+                .key_manager(KeyManagerType::Customer)
+                .key_state(SdkKeyState::Enabled)
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+fn coded(code: &str) -> DescribeKeyError {
+    DescribeKeyError::generic(
+        ErrorMetadata::builder()
+            .code(code)
+            .message("injected")
+            .build(),
+    )
+}
+
+fn retries(c: aws_sdk_kms::config::Builder) -> aws_sdk_kms::config::Builder {
+    c.retry_config(
+        RetryConfig::standard()
+            .with_max_attempts(MAX_ATTEMPTS)
+            .with_initial_backoff(Duration::from_millis(1)),
+    )
+}
+
+fn kms(rules: &[&Rule]) -> Kms {
+    mock_client!(aws_sdk_kms, RuleMode::MatchAny, rules, retries)
+}
+
+#[tokio::test]
+async fn throttled_describe_key_is_retried_then_resolved() {
+    let rule = mock!(Kms::describe_key)
+        .sequence()
+        .error(|| coded("ThrottlingException"))
+        .times(2)
+        .http_status(503, None)
+        .output(cmk)
+        .build();
+    let keys = KmsKeyResolver::new(kms(&[&rule]));
+    let got = keys.describe(&lookup(KEY_ARN)).await.unwrap();
+    assert!(matches!(got, Described::Found(f) if f.manager == KeyManager::Customer));
+    assert_eq!(rule.num_calls(), 4);
+}
+
+#[tokio::test]
+async fn throttling_that_outlasts_the_retries_is_unavailable_and_not_cached() {
+    let rule = mock!(Kms::describe_key).then_error(|| coded("ThrottlingException"));
+    let keys = KmsKeyResolver::new(kms(&[&rule]));
+    let err = keys.describe(&lookup(KEY_ARN)).await.unwrap_err();
+    assert!(matches!(err, ResolveError::Unavailable { .. }), "{err}");
+    assert_eq!(rule.num_calls(), MAX_ATTEMPTS as usize);
+    keys.describe(&lookup(KEY_ARN)).await.unwrap_err();
+    assert_eq!(
+        rule.num_calls(),
+        2 * MAX_ATTEMPTS as usize,
+        "errors are not cached"
+    );
+}
+
+#[tokio::test]
+async fn access_denied_is_reported_as_denied_without_retrying() {
+    let rule = mock!(Kms::describe_key).then_error(|| coded("AccessDeniedException"));
+    let keys = KmsKeyResolver::new(kms(&[&rule]));
+    let err = keys.describe(&lookup(KEY_ARN)).await.unwrap_err();
+    assert!(matches!(err, ResolveError::Denied { .. }), "{err}");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn alias_id_and_arn_of_one_key_share_one_describe_call() {
+    let rule = mock!(Kms::describe_key).then_output(cmk);
+    let keys = KmsKeyResolver::new(kms(&[&rule]));
+    for key in ["alias/prod-data", KEY_ARN, KEY_ID, "alias/prod-data"] {
+        assert!(
+            matches!(
+                keys.describe(&lookup(key)).await.unwrap(),
+                Described::Found(_)
+            ),
+            "{key}"
+        );
+    }
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn rotation_unsupported_is_a_definite_answer() {
+    let rule = mock!(Kms::get_key_rotation_status).then_error(|| {
+        GetKeyRotationStatusError::generic(
+            ErrorMetadata::builder()
+                .code("UnsupportedOperationException")
+                .build(),
+        )
+    });
+    let keys = KmsKeyResolver::new(kms(&[&rule]));
+    assert_eq!(keys.rotation(KEY_ARN).await.unwrap(), Rotation::Unsupported);
+}
+
+fn stream_event(id: &str, key: &str) -> ConfigEvent {
+    let item = json!({
+        "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "awsAccountId": ACCOUNT,
+        "configurationItemStatus": "OK", "resourceType": "AWS::Kinesis::Stream", "resourceId": id,
+        "awsRegion": "us-east-1",
+        "configuration": {"StreamEncryption": {"EncryptionType": "KMS", "KeyId": key}}
+    });
+    ConfigEvent {
+        invoking_event:
+            json!({"messageType": "ConfigurationItemChangeNotification", "configurationItem": item})
+                .to_string(),
+        result_token: Some("token".into()),
+        ..ConfigEvent::default()
+    }
+}
+
+fn handler(
+    kms: Kms,
+    config: aws_sdk_config::Client,
+) -> Handler<KmsKeyResolver, ConfigHistory, ServiceInventory, ConfigSink> {
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    Handler {
+        keys: KmsKeyResolver::new(kms),
+        items: ConfigHistory(config.clone()),
+        inventory: ServiceInventory {
+            kinesis: aws_sdk_kinesis::Client::new(&sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+        },
+        sink: ConfigSink(config),
+        region: "us-east-1".into(),
+    }
+}
+
+#[tokio::test]
+async fn every_lookup_denied_puts_nothing_for_the_resource_and_fails_naming_it() {
+    let describe = mock!(Kms::describe_key).then_error(|| coded("AccessDeniedException"));
+    let put = mock!(aws_sdk_config::Client::put_evaluations)
+        .then_output(|| PutEvaluationsOutput::builder().build());
+    let config = mock_client!(aws_sdk_config, [&put]);
+    let h = handler(kms(&[&describe]), config);
+    let (report, err) = h
+        .handle(&stream_event("orders", KEY_ARN), Options::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HandlerError::Incomplete(_)));
+    let text = err.to_string();
+    assert!(
+        text.contains("orders") && text.contains(KEY_ARN) && text.contains("alias/aws/kinesis"),
+        "{text}"
+    );
+    assert_eq!(report.put, 0);
+    assert_eq!(put.num_calls(), 0);
+    assert_eq!(
+        describe.num_calls(),
+        2,
+        "the key, then the service's AWS-managed key"
+    );
+}
+
+#[tokio::test]
+async fn failed_evaluations_from_config_are_resent() {
+    let describe = mock!(Kms::describe_key).then_output(cmk);
+    let put = mock!(aws_sdk_config::Client::put_evaluations)
+        .sequence()
+        .output(|| {
+            let failed = aws_sdk_config::types::Evaluation::builder()
+                .compliance_resource_type("AWS::Kinesis::Stream")
+                .compliance_resource_id("orders")
+                .compliance_type(aws_sdk_config::types::ComplianceType::Compliant)
+                .ordering_timestamp(aws_smithy_types::DateTime::from_secs(0))
+                .build()
+                .unwrap();
+            PutEvaluationsOutput::builder()
+                .failed_evaluations(failed)
+                .build()
+        })
+        .output(|| PutEvaluationsOutput::builder().build())
+        .build();
+    let interceptor = MockResponseInterceptor::new()
+        .rule_mode(RuleMode::Sequential)
+        .with_rule(&put);
+    let config = aws_sdk_config::Client::from_conf(
+        aws_sdk_config::Config::builder()
+            .with_test_defaults_v2()
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .interceptor(interceptor)
+            .build(),
+    );
+    let h = handler(kms(&[&describe]), config);
+    let report = h
+        .handle(&stream_event("orders", KEY_ARN), Options { collect: true })
+        .await
+        .unwrap();
+    assert_eq!(put.num_calls(), 2);
+    assert_eq!(report.put, 1);
+    assert_eq!(report.evaluations[0].compliance_type, Compliance::Compliant);
+}
+
+#[tokio::test]
+async fn evaluations_config_never_accepts_fail_the_invocation() {
+    let describe = mock!(Kms::describe_key).then_output(cmk);
+    let put = mock!(aws_sdk_config::Client::put_evaluations).then_output(|| {
+        let failed = aws_sdk_config::types::Evaluation::builder()
+            .compliance_resource_type("AWS::Kinesis::Stream")
+            .compliance_resource_id("orders")
+            .compliance_type(aws_sdk_config::types::ComplianceType::Compliant)
+            .ordering_timestamp(aws_smithy_types::DateTime::from_secs(0))
+            .build()
+            .unwrap();
+        PutEvaluationsOutput::builder()
+            .failed_evaluations(failed)
+            .build()
+    });
+    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
+    let h = handler(kms(&[&describe]), config);
+    let (report, err) = h
+        .handle(&stream_event("orders", KEY_ARN), Options::default())
+        .await
+        .unwrap_err();
+    assert_eq!(put.num_calls(), cmk_rule::handler::PUT_ATTEMPTS as usize);
+    assert_eq!(report.put, 0);
+    assert!(err.to_string().contains("orders"), "{err}");
+}
