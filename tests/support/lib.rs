@@ -1,1 +1,5 @@
-//! placeholder
+//! Shared test support: the moto emulator harness and the data-driven fixture model.
+#![allow(missing_docs)]
+
+pub mod emulator;
+pub mod fixture;

@@ -5,7 +5,6 @@ use std::fmt;
 use serde::ser::Error as _;
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// `ComplianceType`. Config rejects `INSUFFICIENT_DATA` from a rule, so it does not exist here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -57,9 +56,14 @@ pub struct Evaluation {
     pub ordering_timestamp: OffsetDateTime,
 }
 
-/// Formats a timestamp as RFC 3339 in UTC (`2026-01-05T09:59:58.123Z`).
+/// RFC 3339 in UTC with milliseconds, the precision Config uses for capture times.
+const UTC_MILLIS: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
+/// Formats a timestamp as RFC 3339 in UTC with milliseconds (`2026-01-05T09:59:58.120Z`).
 pub fn format_utc(t: OffsetDateTime) -> Result<String, time::error::Format> {
-    t.to_offset(time::UtcOffset::UTC).format(&Rfc3339)
+    t.to_offset(time::UtcOffset::UTC).format(UTC_MILLIS)
 }
 
 fn rfc3339_utc<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {

@@ -17,15 +17,19 @@ pub use kms::KmsKeyResolver;
 /// Attempts per AWS call (first try included); throttling and 5xx are retried with backoff.
 pub const MAX_ATTEMPTS: u32 = 5;
 
+/// The HTTP(S) client of every AWS call: rustls with ring, no aws-lc build.
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 /// Loads the SDK configuration from the environment (`AWS_PROFILE`, `AWS_REGION`,
 /// `AWS_ENDPOINT_URL`, Lambda's role credentials) with an HTTPS client on rustls + ring and
 /// standard retries.
 pub async fn sdk_config() -> SdkConfig {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
+        .http_client(http_client())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(MAX_ATTEMPTS)

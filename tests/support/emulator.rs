@@ -1,0 +1,144 @@
+//! The AWS emulator for tests: moto in server mode, started once per test binary by the project's
+//! launcher (`emulator/server.py`, which applies the patches) on a free port of 127.0.0.1.
+//! If moto cannot start, the test fails: it is never skipped.
+//!
+//! Tests isolate themselves by account: [`Emulator::sdk`] assumes a role in a fresh account id,
+//! so every test sees empty KMS, Kinesis, Secrets Manager, DynamoDB and Config backends.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::config::Credentials;
+
+/// The running emulator.
+pub struct Emulator {
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    // Closing moto's stdin (when the test process exits) stops it.
+    _stdin: Mutex<ChildStdin>,
+    _child: Mutex<Child>,
+}
+
+/// Workspace root (the tests crate sits one level below it).
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests crate has a parent")
+        .to_path_buf()
+}
+
+/// The Python of the project's venv (`scripts/setup` creates it), or `CMK_EMULATOR_PYTHON`.
+pub fn python() -> PathBuf {
+    std::env::var_os("CMK_EMULATOR_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"))
+}
+
+static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+static NEXT_ACCOUNT: AtomicU64 = AtomicU64::new(0);
+
+impl Emulator {
+    /// The emulator of this test binary, started on first use.
+    pub fn shared() -> &'static Emulator {
+        EMULATOR.get_or_init(Emulator::start)
+    }
+
+    fn start() -> Emulator {
+        let python = python();
+        assert!(
+            python.exists(),
+            "{} not found: run `scripts/setup` to create the emulator venv",
+            python.display()
+        );
+        let mut child = Command::new(&python)
+            .arg(workspace().join("emulator/server.py"))
+            .args(["--port", "0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start moto with {}: {e}", python.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("moto did not report READY within 60 s");
+        let port = line
+            .strip_prefix("READY ")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("unexpected launcher output: {line:?}"));
+        let stdin = child.stdin.take().expect("piped stdin");
+        Emulator {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _stdin: Mutex::new(stdin),
+            _child: Mutex::new(child),
+        }
+    }
+
+    /// A fresh 12-digit account id, unique within this test binary.
+    pub fn new_account() -> String {
+        let n = NEXT_ACCOUNT.fetch_add(1, Ordering::Relaxed);
+        format!(
+            "{:012}",
+            300_000_000_000 + u64::from(std::process::id() % 1000) * 1_000_000 + n
+        )
+    }
+
+    fn base(&self, region: &str, credentials: Credentials) -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                credentials,
+            ))
+            .http_client(cmk_rule::aws::http_client())
+            .build()
+    }
+
+    /// SDK configuration acting as `account` in `region`, through a real STS AssumeRole.
+    pub async fn sdk(&self, account: &str, region: &str) -> SdkConfig {
+        let creds = self.credentials(account).await;
+        self.base(region, creds)
+    }
+
+    /// Temporary credentials of `account` (moto maps them to that account).
+    pub async fn credentials(&self, account: &str) -> Credentials {
+        let root = self.base(
+            "us-east-1",
+            Credentials::new("testing", "testing", None, None, "test"),
+        );
+        let sts = aws_sdk_sts::Client::new(&root);
+        let started = Instant::now();
+        let out = sts
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{account}:role/cmk-test"))
+            .role_session_name("cmk-test")
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "AssumeRole into {account} failed after {:?}: {e:?}",
+                    started.elapsed()
+                )
+            });
+        let c = out.credentials().expect("AssumeRole returned credentials");
+        Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "assumed",
+        )
+    }
+}
