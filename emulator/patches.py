@@ -5,7 +5,9 @@ test in `test_patches.py`. They touch moto internals, which is why `requirements
 re-run `pytest emulator` after any upgrade.
 
 1. `aws_managed_keys`: keys behind `alias/aws/*` report `KeyManager: AWS` (moto hard-codes
-   CUSTOMER) and rotate, and `alias/aws/kinesis` exists (moto's reserved list lacks it).
+   CUSTOMER), including the key DynamoDB creates for SSE without a key, and rotate;
+   `alias/aws/kinesis` exists (moto's reserved list lacks it); CreateAlias refuses the whole
+   `alias/aws/` prefix as KMS does.
 2. `cross_account_keys`: DescribeKey / GetKeyRotationStatus on a key ARN of another account are
    answered by that account's key and its key policy (moto ignores the account in the ARN and
    looks the key id up in the caller's own account).
@@ -29,27 +31,40 @@ KINESIS_PLACEHOLDER_ID = "6c9b6a5e-2f0c-4d8e-9b51-0d6f6d1c4a11"
 
 
 def aws_managed_keys() -> None:
-    from moto.kms import models, utils
+    from moto.kms import models, responses, utils
+    from moto.kms.exceptions import NotAuthorizedException
 
     if KINESIS_ALIAS not in utils.RESERVED_ALIASES:
         utils.RESERVED_ALIASE_TARGET_KEY_IDS[KINESIS_ALIAS] = KINESIS_PLACEHOLDER_ID
         # The list object is shared by name with moto.kms.models and moto.kms.responses.
         utils.RESERVED_ALIASES.append(KINESIS_ALIAS)
 
-    original = models.KmsBackend._generate_default_keys
+    # Every way moto makes an AWS-managed key (lazily on first DescribeKey, or DynamoDB's own
+    # create_key + create_alias for SSE without a key) ends in the backend's create_alias.
+    create_alias = models.KmsBackend.create_alias
 
-    def generate_default_keys(self: Any, alias_name: str) -> str | None:
-        key_id = original(self, alias_name)
-        if key_id is not None:
-            key = self.keys[key_id]
+    def backend_create_alias(self: Any, target_key_id: str, alias_name: str) -> Any:
+        alias = create_alias(self, target_key_id, alias_name)
+        if alias_name.startswith(AWS_MANAGED_PREFIX):
+            key = self.keys[self.get_key_id(target_key_id)]
             key.key_manager = "AWS"
             # AWS rotates AWS-managed keys every year; they cannot be turned off.
             key.key_rotation_status = True
             service = alias_name[len(AWS_MANAGED_PREFIX) :]
             key.description = f"Default key that protects my {service} data when no other key is defined"
-        return key_id
+        return alias
 
-    models.KmsBackend._generate_default_keys = generate_default_keys
+    # Customers cannot create aliases in the reserved prefix (moto only refuses its own list).
+    api_create_alias = responses.KmsResponse.create_alias
+
+    def api_create_alias_checked(self: Any) -> str:
+        name = self._get_param("AliasName") or ""
+        if name.startswith(AWS_MANAGED_PREFIX):
+            raise NotAuthorizedException()
+        return api_create_alias(self)
+
+    models.KmsBackend.create_alias = backend_create_alias
+    responses.KmsResponse.create_alias = api_create_alias_checked
 
 
 def _policy_grants(policy_text: str, account: str, action: str) -> bool:

@@ -51,7 +51,25 @@ def test_aws_managed_aliases_report_aws_key_manager(endpoint):
         # The same key by ARN is still AWS-managed: strings cannot tell, DescribeKey can.
         assert kms.describe_key(KeyId=meta["Arn"])["KeyMetadata"]["KeyManager"] == "AWS"
         assert kms.get_key_rotation_status(KeyId=meta["Arn"])["KeyRotationEnabled"] is True
-    assert kms.create_key()["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+    cmk = kms.create_key()["KeyMetadata"]
+    assert cmk["KeyManager"] == "CUSTOMER"
+    with pytest.raises(ClientError) as refused:
+        kms.create_alias(AliasName="alias/aws/custom", TargetKeyId=cmk["KeyId"])
+    assert refused.value.response["Error"]["Code"] == "NotAuthorizedException"
+
+
+def test_dynamodb_default_sse_key_is_aws_managed(endpoint):
+    ddb = client(endpoint, "dynamodb", "210000000006")
+    ddb.create_table(
+        TableName="t", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        SSESpecification={"Enabled": True, "SSEType": "KMS"},
+    )
+    arn = ddb.describe_table(TableName="t")["Table"]["SSEDescription"]["KMSMasterKeyArn"]
+    kms = client(endpoint, "kms", "210000000006")
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyManager"] == "AWS"
+    assert kms.describe_key(KeyId="alias/aws/dynamodb")["KeyMetadata"]["Arn"] == arn
 
 
 def test_cross_account_key_follows_the_owners_key_policy(endpoint):

@@ -1,1 +1,788 @@
+//! The rule against a real AWS API emulator: moto in server mode (patched by `emulator/`), with
+//! the real AWS SDK clients. Real keys (customer-managed, disabled, pending deletion,
+//! AWS-managed), streams, secrets and tables are created; the rule runs; verdicts and what was put
+//! are read back from the emulator.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    SseSpecification, SseType,
+};
+use aws_sdk_kinesis::types::EncryptionType;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use cmk_core::{Compliance, ConfigEvent, Evaluation};
+use cmk_integration_tests::emulator::Emulator;
+use cmk_rule::aws::{self, ConfigHistory, ConfigSink, KmsKeyResolver, ServiceInventory};
+use cmk_rule::{Handler, HandlerError, Options, Report};
+use serde_json::{Value, json};
+
+const REGION: &str = "us-east-1";
+
+/// Counts requests a client sends (to prove the key cache).
+#[derive(Debug, Clone, Default)]
+struct CountRequests(Arc<AtomicUsize>);
+
+impl Intercept for CountRequests {
+    fn name(&self) -> &'static str {
+        "CountRequests"
+    }
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+struct Account {
+    id: String,
+    sdk: SdkConfig,
+}
+
+impl Account {
+    async fn new() -> Account {
+        let id = Emulator::new_account();
+        let sdk = Emulator::shared().sdk(&id, REGION).await;
+        Account { id, sdk }
+    }
+    fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.sdk)
+    }
+    fn config(&self) -> aws_sdk_config::Client {
+        aws_sdk_config::Client::new(&self.sdk)
+    }
+    fn handler<P>(&self, sink: P) -> aws::AwsHandler<P> {
+        aws::handler(&self.sdk, sink)
+    }
+
+    async fn cmk(&self) -> (String, String) {
+        let meta = self
+            .kms()
+            .create_key()
+            .send()
+            .await
+            .unwrap()
+            .key_metadata
+            .unwrap();
+        (meta.key_id, meta.arn.unwrap())
+    }
+    async fn aws_managed(&self, alias: &str) -> String {
+        let meta = self
+            .kms()
+            .describe_key()
+            .key_id(alias)
+            .send()
+            .await
+            .unwrap()
+            .key_metadata
+            .unwrap();
+        assert_eq!(
+            meta.key_manager.unwrap().as_str(),
+            "AWS",
+            "the launcher's patch makes {alias} AWS-managed"
+        );
+        meta.arn.unwrap()
+    }
+
+    async fn stream(&self, name: &str, key: Option<&str>) {
+        let kinesis = aws_sdk_kinesis::Client::new(&self.sdk);
+        kinesis
+            .create_stream()
+            .stream_name(name)
+            .shard_count(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(key) = key {
+            kinesis
+                .start_stream_encryption()
+                .stream_name(name)
+                .encryption_type(EncryptionType::Kms)
+                .key_id(key)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    async fn secret(&self, name: &str, key: Option<&str>) -> String {
+        let out = aws_sdk_secretsmanager::Client::new(&self.sdk)
+            .create_secret()
+            .name(name)
+            .secret_string("s3cr3t")
+            .set_kms_key_id(key.map(str::to_owned))
+            .send()
+            .await
+            .unwrap();
+        out.arn.unwrap()
+    }
+    async fn table(&self, name: &str, sse: Option<SseSpecification>) {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .set_sse_specification(sse)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// What the emulator recorded for a resource (one rule per test, so at most one result).
+    async fn recorded(
+        &self,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Vec<(String, Option<String>)> {
+        let out = self
+            .config()
+            .get_compliance_details_by_resource()
+            .resource_type(resource_type)
+            .resource_id(resource_id)
+            .send()
+            .await
+            .unwrap();
+        out.evaluation_results()
+            .iter()
+            .map(|r| {
+                (
+                    r.compliance_type().unwrap().as_str().to_owned(),
+                    r.annotation().map(str::to_owned),
+                )
+            })
+            .collect()
+    }
+
+    fn scheduled(&self, token: &str, params: &str) -> ConfigEvent {
+        ConfigEvent {
+            invoking_event: json!({"awsAccountId": self.id, "notificationCreationTime": "2026-01-05T10:00:00.000Z",
+                                   "messageType": "ScheduledNotification", "recordVersion": "1.0"})
+            .to_string(),
+            rule_parameters: Some(params.to_owned()),
+            result_token: Some(token.to_owned()),
+            account_id: Some(self.id.clone()),
+            config_rule_arn: Some(format!("arn:aws:config:{REGION}:{}:config-rule/config-rule-test", self.id)),
+            ..ConfigEvent::default()
+        }
+    }
+
+    fn change(
+        &self,
+        resource_type: &str,
+        resource_id: &str,
+        configuration: Value,
+        params: &str,
+        token: &str,
+    ) -> ConfigEvent {
+        let item = json!({
+            "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "awsAccountId": self.id,
+            "configurationItemStatus": "OK", "resourceType": resource_type, "resourceId": resource_id,
+            "awsRegion": REGION, "tags": {}, "configuration": configuration, "supplementaryConfiguration": {}
+        });
+        ConfigEvent {
+            invoking_event: json!({"messageType": "ConfigurationItemChangeNotification", "configurationItemDiff": null,
+                                   "configurationItem": item})
+            .to_string(),
+            rule_parameters: Some(params.to_owned()),
+            result_token: Some(token.to_owned()),
+            ..ConfigEvent::default()
+        }
+    }
+}
+
+fn stream_config(key: &str) -> Value {
+    json!({"StreamEncryption": {"EncryptionType": "KMS", "KeyId": key}})
+}
+
+fn one(report: &Report) -> &Evaluation {
+    assert_eq!(report.evaluations.len(), 1, "{report:?}");
+    &report.evaluations[0]
+}
+
+fn assert_recorded(got: &[(String, Option<String>)], want: Compliance, needle: &str, what: &str) {
+    let [(compliance, annotation)] = got else {
+        panic!("{what}: expected one recorded evaluation, got {got:?}")
+    };
+    let annotation = annotation.as_deref().unwrap_or_default();
+    assert_eq!(compliance, want.as_str(), "{what}: {annotation}");
+    assert!(
+        annotation.contains(needle),
+        "{what}: {annotation:?} lacks {needle:?}"
+    );
+}
+
+#[tokio::test]
+async fn sweep_judges_real_resources_and_the_emulator_records_every_verdict() {
+    let a = Account::new().await;
+    let kms = a.kms();
+    let (cmk_id, cmk) = a.cmk().await;
+    kms.create_alias()
+        .alias_name("alias/orders-data")
+        .target_key_id(&cmk_id)
+        .send()
+        .await
+        .unwrap();
+    let (disabled_id, disabled) = a.cmk().await;
+    kms.disable_key().key_id(&disabled_id).send().await.unwrap();
+    let (pending_id, pending) = a.cmk().await;
+    kms.schedule_key_deletion()
+        .key_id(&pending_id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let aws_kinesis = a.aws_managed("alias/aws/kinesis").await;
+    let aws_secrets = a.aws_managed("alias/aws/secretsmanager").await;
+
+    let streams = [
+        ("plain", None, Compliance::NonCompliant, "not encrypted"),
+        (
+            "aws-alias",
+            Some("alias/aws/kinesis"),
+            Compliance::NonCompliant,
+            "alias/aws/kinesis",
+        ),
+        (
+            "aws-arn",
+            Some(aws_kinesis.as_str()),
+            Compliance::NonCompliant,
+            aws_kinesis.as_str(),
+        ),
+        (
+            "cmk-alias",
+            Some("alias/orders-data"),
+            Compliance::Compliant,
+            cmk.as_str(),
+        ),
+        (
+            "cmk-id",
+            Some(cmk_id.as_str()),
+            Compliance::Compliant,
+            cmk.as_str(),
+        ),
+        (
+            "disabled",
+            Some(disabled.as_str()),
+            Compliance::NonCompliant,
+            "Disabled",
+        ),
+        (
+            "pending",
+            Some(pending.as_str()),
+            Compliance::NonCompliant,
+            "PendingDeletion",
+        ),
+        (
+            "missing",
+            Some("alias/does-not-exist"),
+            Compliance::NonCompliant,
+            "not found",
+        ),
+    ];
+    for (name, key, ..) in &streams {
+        a.stream(name, *key).await;
+    }
+    let secrets = [
+        (
+            "default",
+            None,
+            Compliance::NonCompliant,
+            "alias/aws/secretsmanager",
+        ),
+        (
+            "aws-alias",
+            Some("alias/aws/secretsmanager"),
+            Compliance::NonCompliant,
+            "alias/aws/secretsmanager",
+        ),
+        (
+            "aws-arn",
+            Some(aws_secrets.as_str()),
+            Compliance::NonCompliant,
+            aws_secrets.as_str(),
+        ),
+        (
+            "cmk",
+            Some(cmk.as_str()),
+            Compliance::Compliant,
+            cmk.as_str(),
+        ),
+    ];
+    let mut secret_arns = Vec::new();
+    for (name, key, ..) in &secrets {
+        secret_arns.push(a.secret(name, *key).await);
+    }
+    let kms_sse = |key: Option<&str>| {
+        Some(
+            SseSpecification::builder()
+                .enabled(true)
+                .sse_type(SseType::Kms)
+                .set_kms_master_key_id(key.map(str::to_owned))
+                .build(),
+        )
+    };
+    a.table("owned", None).await;
+    a.table("aws-managed", kms_sse(None)).await;
+    a.table("cmk", kms_sse(Some(&cmk))).await;
+    a.table("pending", kms_sse(Some(&pending))).await;
+    let tables = [
+        ("owned", Compliance::NonCompliant, "AWS-owned"),
+        ("aws-managed", Compliance::NonCompliant, "AWS-managed"),
+        ("cmk", Compliance::Compliant, cmk.as_str()),
+        ("pending", Compliance::NonCompliant, "PendingDeletion"),
+    ];
+
+    let handler = a.handler(ConfigSink(a.config()));
+    let report = handler
+        .handle(&a.scheduled("sweep-rule", "{}"), Options::default())
+        .await
+        .unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.put, streams.len() + secrets.len() + tables.len());
+
+    for (name, _, want, needle) in &streams {
+        let got = a.recorded("AWS::Kinesis::Stream", name).await;
+        assert_recorded(&got, *want, needle, &format!("stream {name}"));
+    }
+    for ((name, _, want, needle), arn) in secrets.iter().zip(&secret_arns) {
+        let got = a.recorded("AWS::SecretsManager::Secret", arn).await;
+        assert_recorded(&got, *want, needle, &format!("secret {name}"));
+    }
+    for (name, want, needle) in &tables {
+        let got = a.recorded("AWS::DynamoDB::Table", name).await;
+        assert_recorded(&got, *want, needle, &format!("table {name}"));
+    }
+}
+
+#[tokio::test]
+async fn every_form_of_one_key_costs_one_describe_key_and_aws_aliases_none() {
+    let a = Account::new().await;
+    let (cmk_id, cmk) = a.cmk().await;
+    a.kms()
+        .create_alias()
+        .alias_name("alias/orders-data")
+        .target_key_id(&cmk_id)
+        .send()
+        .await
+        .unwrap();
+    let alias_arn = format!("arn:aws:kms:{REGION}:{}:alias/orders-data", a.id);
+    let count = CountRequests::default();
+    let kms = aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::from(&a.sdk)
+            .interceptor(count.clone())
+            .build(),
+    );
+    let mut handler = a.handler(None::<ConfigSink>);
+    handler.keys = KmsKeyResolver::new(kms);
+    let aws_alias_arn = format!("arn:aws:kms:{REGION}:{}:alias/aws/kinesis", a.id);
+    for key in ["alias/aws/kinesis", aws_alias_arn.as_str()] {
+        let e = a.change(
+            "AWS::Kinesis::Stream",
+            "s",
+            stream_config(key),
+            "{}",
+            "TESTMODE",
+        );
+        let report = handler.handle(&e, Options { collect: true }).await.unwrap();
+        assert_eq!(one(&report).compliance_type, Compliance::NonCompliant);
+    }
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        0,
+        "alias/aws/* is decided without KMS"
+    );
+    for key in [
+        "alias/orders-data",
+        alias_arn.as_str(),
+        cmk_id.as_str(),
+        cmk.as_str(),
+        "alias/orders-data",
+    ] {
+        let e = a.change(
+            "AWS::Kinesis::Stream",
+            "s",
+            stream_config(key),
+            "{}",
+            "TESTMODE",
+        );
+        let report = handler.handle(&e, Options { collect: true }).await.unwrap();
+        let evaluation = one(&report);
+        assert_eq!(evaluation.compliance_type, Compliance::Compliant, "{key}");
+        assert!(
+            evaluation.annotation.as_deref().unwrap().contains(&cmk),
+            "{key}"
+        );
+    }
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        1,
+        "one DescribeKey for alias, alias ARN, key id and key ARN"
+    );
+}
+
+#[tokio::test]
+async fn key_policy_that_denies_describe_key_is_decided_by_elimination() {
+    let a = Account::new().await;
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", a.id)}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "Principal": "*", "Action": ["kms:DescribeKey"], "Resource": "*"}]});
+    let locked = a
+        .kms()
+        .create_key()
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap();
+    let denied = a
+        .kms()
+        .describe_key()
+        .key_id(&locked)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_kms::error::ProvideErrorMetadata::code(&denied),
+        Some("AccessDeniedException")
+    );
+    let handler = a.handler(None::<ConfigSink>);
+    let e = a.change(
+        "AWS::Kinesis::Stream",
+        "locked",
+        stream_config(&locked),
+        "{}",
+        "TESTMODE",
+    );
+    let report = handler.handle(&e, Options { collect: true }).await.unwrap();
+    let evaluation = one(&report);
+    assert_eq!(evaluation.compliance_type, Compliance::Compliant);
+    assert!(
+        evaluation
+            .annotation
+            .as_deref()
+            .unwrap()
+            .contains("unverified"),
+        "{evaluation:?}"
+    );
+}
+
+#[tokio::test]
+async fn cross_account_keys_are_cmks_and_their_state_is_read_when_allowed() {
+    let a = Account::new().await;
+    let b = Account::new().await;
+    let shared_policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", b.id)}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", a.id)}, "Action": ["kms:DescribeKey"], "Resource": "*"}]});
+    let shared = b
+        .kms()
+        .create_key()
+        .policy(shared_policy.to_string())
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    b.kms()
+        .disable_key()
+        .key_id(&shared.key_id)
+        .send()
+        .await
+        .unwrap();
+    let (_, private) = b.cmk().await;
+    let handler = a.handler(None::<ConfigSink>);
+    let run = |key: String| {
+        let e = a.change(
+            "AWS::Kinesis::Stream",
+            "s",
+            stream_config(&key),
+            "{}",
+            "TESTMODE",
+        );
+        let h = &handler;
+        async move { h.handle(&e, Options { collect: true }).await.unwrap() }
+    };
+    let report = run(shared.arn.clone().unwrap()).await;
+    assert_eq!(
+        one(&report).compliance_type,
+        Compliance::NonCompliant,
+        "{report:?}"
+    );
+    assert!(
+        one(&report)
+            .annotation
+            .as_deref()
+            .unwrap()
+            .contains("Disabled")
+    );
+    let report = run(private.clone()).await;
+    assert_eq!(
+        one(&report).compliance_type,
+        Compliance::Compliant,
+        "{report:?}"
+    );
+    assert!(
+        one(&report)
+            .annotation
+            .as_deref()
+            .unwrap()
+            .contains("cross-account")
+    );
+    let params = json!({"allowedKeyAccounts": a.id}).to_string();
+    let e = a.change(
+        "AWS::Kinesis::Stream",
+        "s",
+        stream_config(&private),
+        &params,
+        "TESTMODE",
+    );
+    let report = handler.handle(&e, Options { collect: true }).await.unwrap();
+    assert_eq!(one(&report).compliance_type, Compliance::NonCompliant);
+}
+
+#[tokio::test]
+async fn require_key_rotation_asks_kms_for_rotation() {
+    let a = Account::new().await;
+    let (_, still) = a.cmk().await;
+    let (rotating_id, rotating) = a.cmk().await;
+    a.kms()
+        .enable_key_rotation()
+        .key_id(&rotating_id)
+        .send()
+        .await
+        .unwrap();
+    let handler = a.handler(None::<ConfigSink>);
+    for (key, want) in [
+        (still, Compliance::NonCompliant),
+        (rotating, Compliance::Compliant),
+    ] {
+        let e = a.change(
+            "AWS::SecretsManager::Secret",
+            "s",
+            json!({"KMSKeyId": key}),
+            r#"{"requireKeyRotation":"true"}"#,
+            "TESTMODE",
+        );
+        let report = handler.handle(&e, Options { collect: true }).await.unwrap();
+        assert_eq!(one(&report).compliance_type, want, "{report:?}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_notification_fetches_the_item_from_config_history() {
+    let a = Account::new().await;
+    let sse = SseSpecification::builder()
+        .enabled(true)
+        .sse_type(SseType::Kms)
+        .build();
+    a.table("Orders", Some(sse)).await;
+    // What Config would record for this table: DescribeTable in the item's casing.
+    let table = aws_sdk_dynamodb::Client::new(&a.sdk)
+        .describe_table()
+        .table_name("Orders")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let key = table
+        .sse_description()
+        .unwrap()
+        .kms_master_key_arn()
+        .unwrap()
+        .to_owned();
+    let configuration = json!({"tableName": "Orders", "tableStatus": "ACTIVE",
+        "ssedescription": {"status": "ENABLED", "ssetype": "KMS", "kmsmasterKeyArn": key}});
+    let config = a.config();
+    config
+        .put_resource_config()
+        .resource_type("AWS::DynamoDB::Table")
+        .schema_version_id("1")
+        .resource_id("Orders")
+        .configuration(configuration.to_string())
+        .send()
+        .await
+        .unwrap();
+    let oversized = ConfigEvent {
+        invoking_event: json!({"messageType": "OversizedConfigurationItemChangeNotification", "configurationItemSummary": {
+            "changeType": "UPDATE", "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "configurationStateId": 1736071198123u64,
+            "awsAccountId": a.id, "configurationItemStatus": "OK", "resourceType": "AWS::DynamoDB::Table",
+            "resourceId": "Orders", "awsRegion": REGION}})
+        .to_string(),
+        result_token: Some("oversized-rule".into()),
+        ..ConfigEvent::default()
+    };
+    let handler = Handler {
+        items: ConfigHistory(config.clone()),
+        ..a.handler(ConfigSink(config.clone()))
+    };
+    let report = handler
+        .handle(&oversized, Options { collect: true })
+        .await
+        .unwrap();
+    let evaluation = one(&report);
+    assert_eq!(evaluation.compliance_type, Compliance::NonCompliant);
+    assert!(
+        evaluation
+            .annotation
+            .as_deref()
+            .unwrap()
+            .contains("AWS-managed"),
+        "{evaluation:?}"
+    );
+    assert_recorded(
+        &a.recorded("AWS::DynamoDB::Table", "Orders").await,
+        Compliance::NonCompliant,
+        &key,
+        "Orders",
+    );
+
+    config
+        .delete_resource_config()
+        .resource_type("AWS::DynamoDB::Table")
+        .resource_id("Orders")
+        .send()
+        .await
+        .unwrap();
+    let report = handler
+        .handle(&oversized, Options { collect: true })
+        .await
+        .unwrap();
+    assert_eq!(one(&report).compliance_type, Compliance::NotApplicable);
+    assert_recorded(
+        &a.recorded("AWS::DynamoDB::Table", "Orders").await,
+        Compliance::NotApplicable,
+        "ResourceDeleted",
+        "Orders deleted",
+    );
+}
+
+#[tokio::test]
+async fn invalid_parameters_put_nothing() {
+    let a = Account::new().await;
+    let handler = a.handler(ConfigSink(a.config()));
+    let e = a.change(
+        "AWS::Kinesis::Stream",
+        "orders",
+        stream_config("alias/aws/kinesis"),
+        r#"{"allowedKeyAccounts":"not-an-account"}"#,
+        "params-rule",
+    );
+    let (report, err) = handler.handle(&e, Options::default()).await.unwrap_err();
+    assert!(matches!(err, HandlerError::Params(_)), "{err}");
+    assert!(err.to_string().contains("not-an-account"));
+    assert_eq!(report.put, 0);
+    assert!(
+        a.recorded("AWS::Kinesis::Stream", "orders")
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_large_sweep_is_put_in_batches_the_emulator_accepts() {
+    let a = Account::new().await;
+    let mut arns = Vec::new();
+    for i in 0..130 {
+        arns.push(a.secret(&format!("bulk-{i:03}"), None).await);
+    }
+    let handler = a.handler(ConfigSink(a.config()));
+    // The patched emulator rejects PutEvaluations with more than 100 evaluations.
+    let report = handler
+        .handle(&a.scheduled("bulk-rule", "{}"), Options::default())
+        .await
+        .unwrap();
+    assert_eq!(report.put, 130);
+    assert_eq!(report.non_compliant, 130);
+    for arn in [&arns[0], &arns[99], &arns[129]] {
+        assert_recorded(
+            &a.recorded("AWS::SecretsManager::Secret", arn).await,
+            Compliance::NonCompliant,
+            "aws/secretsmanager",
+            arn,
+        );
+    }
+}
+
+#[tokio::test]
+async fn sweep_honours_exempt_tag_from_the_service_apis() {
+    let a = Account::new().await;
+    a.stream("exempt", None).await;
+    a.stream("kept", None).await;
+    let kinesis = aws_sdk_kinesis::Client::new(&a.sdk);
+    kinesis
+        .add_tags_to_stream()
+        .stream_name("exempt")
+        .tags("cmk-exempt", "approved")
+        .send()
+        .await
+        .unwrap();
+    let handler = a.handler(None::<ConfigSink>);
+    let report = handler
+        .handle(
+            &a.scheduled("tag-rule", r#"{"exemptTag":"cmk-exempt"}"#),
+            Options { collect: true },
+        )
+        .await
+        .unwrap();
+    let verdict = |id: &str| {
+        report
+            .evaluations
+            .iter()
+            .find(|e| e.compliance_resource_id == id)
+            .unwrap()
+            .compliance_type
+    };
+    assert_eq!(verdict("exempt"), Compliance::NotApplicable);
+    assert_eq!(verdict("kept"), Compliance::NonCompliant);
+}
+
+#[tokio::test]
+async fn inventory_reads_unencrypted_resources_without_a_recorder() {
+    let a = Account::new().await;
+    a.stream("s1", None).await;
+    let inventory = ServiceInventory {
+        kinesis: aws_sdk_kinesis::Client::new(&a.sdk),
+        secrets: aws_sdk_secretsmanager::Client::new(&a.sdk),
+        dynamodb: aws_sdk_dynamodb::Client::new(&a.sdk),
+    };
+    let scope = cmk_rule::handler::SweepScope {
+        account_id: a.id.clone(),
+        region: REGION.into(),
+        time: time::OffsetDateTime::UNIX_EPOCH,
+        with_tags: false,
+    };
+    let page = cmk_rule::handler::Inventory::page(&inventory, "AWS::Kinesis::Stream", &scope, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].resource_id, "s1");
+    assert_eq!(
+        page.items[0].configuration.as_ref().unwrap()["StreamEncryption"]["EncryptionType"],
+        "NONE"
+    );
+}
