@@ -1,0 +1,212 @@
+//! `guardrails evaluate` as a user runs it: the real binary, configured only through the standard
+//! AWS environment variables, against the moto emulator.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use cmk_integration_tests::emulator::Emulator;
+use serde_json::{Value, json};
+
+const REGION: &str = "us-east-1";
+
+struct Env {
+    account: String,
+    vars: Vec<(&'static str, String)>,
+}
+
+async fn env() -> Env {
+    let emulator = Emulator::shared();
+    let account = Emulator::new_account();
+    let creds = emulator.credentials(&account).await;
+    let vars = vec![
+        ("AWS_ENDPOINT_URL", emulator.endpoint.clone()),
+        ("AWS_REGION", REGION.to_owned()),
+        ("AWS_ACCESS_KEY_ID", creds.access_key_id().to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            creds.secret_access_key().to_owned(),
+        ),
+        (
+            "AWS_SESSION_TOKEN",
+            creds.session_token().unwrap_or_default().to_owned(),
+        ),
+        ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ];
+    Env { account, vars }
+}
+
+impl Env {
+    async fn sdk(&self) -> aws_config::SdkConfig {
+        Emulator::shared().sdk(&self.account, REGION).await
+    }
+
+    fn event(&self, key: &str, token: &str, params: &str) -> String {
+        let item = json!({
+            "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "awsAccountId": self.account,
+            "configurationItemStatus": "OK", "resourceType": "AWS::Kinesis::Stream", "resourceId": "orders-events",
+            "awsRegion": REGION, "tags": {},
+            "configuration": {"StreamEncryption": {"EncryptionType": "KMS", "KeyId": key}}
+        });
+        json!({
+            "invokingEvent": json!({"messageType": "ConfigurationItemChangeNotification", "configurationItem": item}).to_string(),
+            "ruleParameters": params, "resultToken": token, "eventLeftScope": false, "accountId": self.account, "version": "1.0"
+        })
+        .to_string()
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_guardrails"));
+        cmd.args(args)
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("guardrails runs");
+        let mut input = child.stdin.take().unwrap();
+        input
+            .write_all(stdin.unwrap_or_default().as_bytes())
+            .unwrap();
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn file(content: &str) -> tempfile_path::TempFile {
+    tempfile_path::TempFile::new(content)
+}
+
+/// A small temp file helper (no extra dependency).
+mod tempfile_path {
+    pub struct TempFile(pub std::path::PathBuf);
+    impl TempFile {
+        pub fn new(content: &str) -> TempFile {
+            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!(
+                "guardrails-evaluate-{}-{n}.json",
+                std::process::id()
+            ));
+            std::fs::write(&path, content).unwrap();
+            TempFile(path)
+        }
+        pub fn path(&self) -> &str {
+            self.0.to_str().unwrap()
+        }
+    }
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn non_compliant_event_prints_put_evaluations_json_and_exits_1() {
+    let env = env().await;
+    let f = file(&env.event("alias/aws/kinesis", "TESTMODE", "{}"));
+    let out = env.run(&["evaluate", f.path(), "--output", "json"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = &v.as_array().unwrap()[0];
+    let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "Annotation",
+            "ComplianceResourceId",
+            "ComplianceResourceType",
+            "ComplianceType",
+            "OrderingTimestamp"
+        ]
+    );
+    assert_eq!(e["ComplianceType"], "NON_COMPLIANT");
+    assert_eq!(e["OrderingTimestamp"], "2026-01-05T09:59:58.123Z");
+}
+
+#[tokio::test]
+async fn compliant_event_from_stdin_resolves_the_key_in_the_emulator_and_exits_0() {
+    let env = env().await;
+    let kms = aws_sdk_kms::Client::new(&env.sdk().await);
+    let arn = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap();
+    let out = env.run(&["evaluate", "-"], Some(&env.event(&arn, "TESTMODE", "")));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("COMPLIANCE"), "{text}");
+    assert!(text.contains("COMPLIANT") && text.contains(&arn), "{text}");
+}
+
+#[tokio::test]
+async fn put_flag_sends_the_evaluation_to_config() {
+    let env = env().await;
+    let f = file(&env.event("alias/aws/kinesis", "cli-rule", "{}"));
+    let config = aws_sdk_config::Client::new(&env.sdk().await);
+    let recorded = || async {
+        config
+            .get_compliance_details_by_resource()
+            .resource_type("AWS::Kinesis::Stream")
+            .resource_id("orders-events")
+            .send()
+            .await
+            .unwrap()
+            .evaluation_results()
+            .len()
+    };
+    assert_eq!(
+        env.run(&["evaluate", f.path()], None).status.code(),
+        Some(1)
+    );
+    assert_eq!(recorded().await, 0, "without --put nothing is put");
+    assert_eq!(
+        env.run(&["evaluate", f.path(), "--put"], None)
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(recorded().await, 1);
+}
+
+#[tokio::test]
+async fn bad_input_exits_2_naming_what_and_where() {
+    let env = env().await;
+    let f = file(&env.event("alias/aws/kinesis", "TESTMODE", r#"{"exemptTag":"=x"}"#));
+    let out = env.run(&["evaluate", f.path(), "--output", "json"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exemptTag") && err.contains(f.path()), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "[]",
+        "nothing was determined"
+    );
+
+    let out = env.run(&["evaluate", "-"], Some(r#"{"invokingEvent": "{\"messageType\":\"ConfigurationItemChangeNotification\",\"configurationItem\":{\"resourceType\":[]}}"}"#));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("configurationItem.resourceType"));
+
+    let out = env.run(&["evaluate", "/no/such/event.json"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/event.json"));
+}
