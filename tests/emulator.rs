@@ -20,7 +20,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use cmk_core::{Compliance, ConfigEvent, Evaluation};
 use cmk_integration_tests::emulator::Emulator;
 use cmk_rule::aws::{self, ConfigHistory, ConfigSink, KmsKeyResolver, ServiceInventory};
-use cmk_rule::{Handler, HandlerError, Options, Report};
+use cmk_rule::{Failed, Handler, HandlerError, Options, Report};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -692,7 +692,7 @@ async fn invalid_parameters_put_nothing() {
         r#"{"allowedKeyAccounts":"not-an-account"}"#,
         "params-rule",
     );
-    let (report, err) = handler.handle(&e, Options::default()).await.unwrap_err();
+    let Failed { report, error: err } = *handler.handle(&e, Options::default()).await.unwrap_err();
     assert!(matches!(err, HandlerError::Params(_)), "{err}");
     assert!(err.to_string().contains("not-an-account"));
     assert_eq!(report.put, 0);

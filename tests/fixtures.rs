@@ -24,7 +24,7 @@ async fn check(path: &std::path::Path) -> Result<(), String> {
     if !want.error_contains.is_empty() {
         let err = match result {
             Ok(_) => return Err(format!("expected an error, got {put:?}")),
-            Err((_, err)) => err.to_string(),
+            Err(failed) => failed.error.to_string(),
         };
         for needle in &want.error_contains {
             if !err.contains(needle.as_str()) {
@@ -37,7 +37,8 @@ async fn check(path: &std::path::Path) -> Result<(), String> {
             ));
         }
     } else {
-        if let Err((_, err)) = result {
+        if let Err(failed) = result {
+            let err = failed.error;
             return Err(format!("unexpected error: {err}"));
         }
         let [evaluation] = put.as_slice() else {

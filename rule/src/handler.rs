@@ -169,13 +169,34 @@ pub struct Report {
 
 impl Report {
     /// Turns recorded failures into the invocation's error.
-    pub fn into_result(self) -> Result<Report, (Report, HandlerError)> {
+    pub fn into_result(self) -> Result<Report, Box<Failed>> {
         if self.failures.is_empty() {
             Ok(self)
         } else {
-            let err = HandlerError::Incomplete(self.failures.clone());
-            Err((self, err))
+            let error = HandlerError::Incomplete(self.failures.clone());
+            Err(Box::new(Failed {
+                report: self,
+                error,
+            }))
         }
+    }
+}
+
+/// A failed invocation: the error, and what was done before it (evaluations determined and put).
+#[derive(Debug)]
+pub struct Failed {
+    /// What was evaluated and put despite the failure.
+    pub report: Report,
+    /// Why the invocation failed.
+    pub error: HandlerError,
+}
+
+impl Failed {
+    fn early(error: HandlerError) -> Box<Failed> {
+        Box::new(Failed {
+            report: Report::default(),
+            error,
+        })
     }
 }
 
@@ -206,8 +227,8 @@ where
         &self,
         event: serde_json::Value,
         options: Options,
-    ) -> Result<Report, (Report, HandlerError)> {
-        let event = ConfigEvent::from_value(event).map_err(|e| (Report::default(), e.into()))?;
+    ) -> Result<Report, Box<Failed>> {
+        let event = ConfigEvent::from_value(event).map_err(|e| Failed::early(e.into()))?;
         self.handle(&event, options).await
     }
 
@@ -216,8 +237,8 @@ where
         &self,
         event: &ConfigEvent,
         options: Options,
-    ) -> Result<Report, (Report, HandlerError)> {
-        let fail = |e: HandlerError| (Report::default(), e);
+    ) -> Result<Report, Box<Failed>> {
+        let fail = Failed::early;
         // Parameters and the invoking event are validated before anything is evaluated or put.
         let params =
             RuleParams::parse(event.rule_parameters.as_deref()).map_err(|e| fail(e.into()))?;

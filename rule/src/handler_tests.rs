@@ -151,7 +151,7 @@ fn scheduled(params: &str) -> ConfigEvent {
 async fn run(
     h: &Handler<FakeKeys, NoItems, Secrets, Sink>,
     e: &ConfigEvent,
-) -> Result<Report, (Report, HandlerError)> {
+) -> Result<Report, Box<Failed>> {
     h.handle(e, Options { collect: true }).await
 }
 
@@ -183,7 +183,10 @@ async fn testmode_token_sets_test_mode() {
 #[tokio::test]
 async fn invalid_parameters_put_nothing_and_name_the_parameter() {
     let h = handler(0);
-    let (_, err) = run(
+    let Failed {
+        report: _,
+        error: err,
+    } = *run(
         &h,
         &change(
             stream_item("orders", CMK),
@@ -206,14 +209,20 @@ async fn malformed_event_puts_nothing() {
     let h = handler(0);
     let mut item = stream_item("orders", CMK);
     item["configurationItemCaptureTime"] = json!("soon");
-    let (_, err) = run(&h, &change(item, "{}", "tok")).await.unwrap_err();
+    let Failed {
+        report: _,
+        error: err,
+    } = *run(&h, &change(item, "{}", "tok")).await.unwrap_err();
     assert!(
         err.to_string()
             .contains("configurationItem.configurationItemCaptureTime"),
         "{err}"
     );
     assert!(h.sink.calls.lock().unwrap().is_empty());
-    let (_, err) = h
+    let Failed {
+        report: _,
+        error: err,
+    } = *h
         .handle_json(json!({"invokingEvent": 5}), Options::default())
         .await
         .unwrap_err();
@@ -225,7 +234,7 @@ async fn malformed_configuration_puts_nothing_and_fails() {
     let h = handler(0);
     let mut item = stream_item("orders", CMK);
     item["configuration"]["StreamEncryption"]["KeyId"] = json!(["x"]);
-    let (report, err) = run(&h, &change(item, "{}", "tok")).await.unwrap_err();
+    let Failed { report, error: err } = *run(&h, &change(item, "{}", "tok")).await.unwrap_err();
     assert!(
         err.to_string().contains("orders") && err.to_string().contains("StreamEncryption.KeyId"),
         "{err}"
@@ -250,9 +259,10 @@ async fn left_scope_is_not_applicable_without_a_key_lookup() {
 #[tokio::test]
 async fn undetermined_key_gets_no_evaluation_and_fails_naming_resource_and_key() {
     let h = handler(0);
-    let (report, err) = run(&h, &change(stream_item("orders", DENIED), "{}", "tok"))
-        .await
-        .unwrap_err();
+    let Failed { report, error: err } =
+        *run(&h, &change(stream_item("orders", DENIED), "{}", "tok"))
+            .await
+            .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("orders") && text.contains(DENIED), "{text}");
     assert!(err.is_retryable());
@@ -310,7 +320,10 @@ async fn oversized_fetch_failure_puts_nothing() {
         result_token: Some("tok".into()),
         ..ConfigEvent::default()
     };
-    let (_, err) = run(&h, &e).await.unwrap_err();
+    let Failed {
+        report: _,
+        error: err,
+    } = *run(&h, &e).await.unwrap_err();
     assert!(err.to_string().contains("Orders"), "{err}");
     assert!(h.sink.calls.lock().unwrap().is_empty());
 }
@@ -322,7 +335,7 @@ async fn missing_result_token_is_an_error() {
     e.result_token = None;
     assert!(matches!(
         run(&h, &e).await,
-        Err((_, HandlerError::NoResultToken))
+        Err(f) if matches!(f.error, HandlerError::NoResultToken)
     ));
 }
 

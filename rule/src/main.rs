@@ -42,9 +42,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         match handler.handle_json(event.payload, Options::default()).await {
             Ok(report) => Ok(json!({"put": report.put, "nonCompliant": report.non_compliant})),
-            Err((report, err)) => {
-                tracing::error!(put = report.put, error = %err, "invocation failed");
-                Err(Failure(err))
+            Err(failed) => {
+                tracing::error!(put = failed.report.put, error = %failed.error, "invocation failed");
+                Err(Failure(failed.error))
             }
         }
     }))

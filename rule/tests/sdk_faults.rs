@@ -14,7 +14,7 @@ use aws_smithy_types::error::ErrorMetadata;
 use cmk_core::key::{ArnScope, Described, KeyLookup, KeyManager, KeyRef, ResolveError, Rotation};
 use cmk_core::{Compliance, ConfigEvent, KeyResolver};
 use cmk_rule::aws::{ConfigHistory, ConfigSink, KmsKeyResolver, MAX_ATTEMPTS, ServiceInventory};
-use cmk_rule::{Handler, HandlerError, Options};
+use cmk_rule::{Failed, Handler, HandlerError, Options};
 use serde_json::json;
 
 const ACCOUNT: &str = "111122223333";
@@ -179,7 +179,7 @@ async fn every_lookup_denied_puts_nothing_for_the_resource_and_fails_naming_it()
         .then_output(|| PutEvaluationsOutput::builder().build());
     let config = mock_client!(aws_sdk_config, [&put]);
     let h = handler(kms(&[&describe]), config);
-    let (report, err) = h
+    let Failed { report, error: err } = *h
         .handle(&stream_event("orders", KEY_ARN), Options::default())
         .await
         .unwrap_err();
@@ -254,7 +254,7 @@ async fn evaluations_config_never_accepts_fail_the_invocation() {
     });
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
     let h = handler(kms(&[&describe]), config);
-    let (report, err) = h
+    let Failed { report, error: err } = *h
         .handle(&stream_event("orders", KEY_ARN), Options::default())
         .await
         .unwrap_err();

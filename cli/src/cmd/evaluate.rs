@@ -46,7 +46,7 @@ fn read_input(file: Option<&PathBuf>) -> anyhow::Result<(String, Vec<u8>)> {
 /// Runs the command.
 pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     let (name, bytes) = read_input(args.file.as_ref())?;
-    let event = cmk_core::ConfigEvent::from_slice(&bytes).with_context(|| format!("{name}"))?;
+    let event = cmk_core::ConfigEvent::from_slice(&bytes).with_context(|| name.clone())?;
     let sdk = aws::sdk_config().await;
     let sink = args
         .put
@@ -55,7 +55,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     let result = handler.handle(&event, Options { collect: true }).await;
     let (report, error) = match result {
         Ok(report) => (report, None),
-        Err((report, err)) => (report, Some(err)),
+        Err(failed) => (failed.report, Some(failed.error)),
     };
     output::evaluations(args.output, &report.evaluations)?;
     if let Some(err) = error {
