@@ -30,8 +30,8 @@ async fn env() -> Env {
             "AWS_SESSION_TOKEN",
             creds.session_token().unwrap_or_default().to_owned(),
         ),
-        ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
+        ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
     ];
     Env { account, vars }

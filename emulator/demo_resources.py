@@ -1,0 +1,57 @@
+"""Creates good and bad resources in the emulator for `scripts/demo` (boto3, default account)."""
+
+import boto3
+
+REGION = "us-east-1"
+
+
+def client(service):
+    # Endpoint and credentials come from AWS_ENDPOINT_URL / AWS_ACCESS_KEY_ID set by scripts/demo.
+    return boto3.client(service, region_name=REGION)
+
+
+def main() -> None:
+    kms, kinesis, sm, ddb = (client(s) for s in ("kms", "kinesis", "secretsmanager", "dynamodb"))
+    cmk = kms.create_key(Description="orders data")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/orders-data", TargetKeyId=cmk["KeyId"])
+    disabled = kms.create_key(Description="retired")["KeyMetadata"]
+    kms.disable_key(KeyId=disabled["KeyId"])
+    aws_kinesis = kms.describe_key(KeyId="alias/aws/kinesis")["KeyMetadata"]["Arn"]
+    aws_secrets = kms.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]["Arn"]
+
+    streams = {
+        "clicks-plain": None,
+        "clicks-aws-alias": "alias/aws/kinesis",
+        "clicks-aws-key-arn": aws_kinesis,  # string checks call this a CMK
+        "clicks-cmk": "alias/orders-data",
+    }
+    for name, key in streams.items():
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+        if key:
+            kinesis.start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId=key)
+
+    secrets = {"db-default": None, "db-aws-key-arn": aws_secrets, "db-cmk": cmk["Arn"]}
+    for name, key in secrets.items():
+        extra = {"KmsKeyId": key} if key else {}
+        sm.create_secret(Name=name, SecretString="s3cr3t", **extra)
+
+    tables = {
+        "orders-aws-owned": None,
+        "orders-aws-managed": {"Enabled": True, "SSEType": "KMS"},
+        "orders-cmk": {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": cmk["Arn"]},
+        "orders-disabled-key": {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": disabled["Arn"]},
+    }
+    for name, sse in tables.items():
+        extra = {"SSESpecification": sse} if sse else {}
+        ddb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            **extra,
+        )
+    print(f"created {len(streams)} streams, {len(secrets)} secrets, {len(tables)} tables, 2 CMKs (one disabled)")
+
+
+if __name__ == "__main__":
+    main()
