@@ -116,3 +116,103 @@ fn every_annotation_in_the_fixtures_is_ascii_and_short() {
         assert!(!fx.note.is_empty(), "{}: empty note", path.display());
     }
 }
+
+/// A small deterministic PRNG (xorshift64*), so the mutation test needs no dependency and
+/// always explores the same inputs.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Mutates a JSON text: flips, drops, duplicates and truncates characters, or swaps a value for
+/// one of a few troublesome ones.
+fn mutate(text: &str, rng: &mut Rng) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    for _ in 0..=rng.below(3) {
+        if chars.is_empty() {
+            break;
+        }
+        let i = rng.below(chars.len());
+        match rng.below(6) {
+            0 => {
+                chars.remove(i);
+            }
+            1 => chars.insert(
+                i,
+                ['"', '{', '}', ',', ':', '\\', '0', 'x', '\u{e9}'][rng.below(9)],
+            ),
+            2 => chars.truncate(i),
+            3 => chars[i] = char::from(b' ' + (rng.next() % 94) as u8),
+            4 => {
+                let s: String = chars.iter().collect();
+                let s = s.replacen(
+                    [
+                        "\"KMS\"",
+                        "\"OK\"",
+                        "\"ENABLED\"",
+                        "null",
+                        "true",
+                        "\"alias/",
+                    ][rng.below(6)],
+                    ["\"NONE\"", "null", "7", "[]", "\"\"", "{}"][rng.below(6)],
+                    1,
+                );
+                chars = s.chars().collect();
+            }
+            _ => {
+                let c = chars[i];
+                chars.insert(i, c);
+            }
+        }
+    }
+    chars.into_iter().collect()
+}
+
+#[tokio::test]
+async fn mutated_events_never_become_compliant_without_a_key_answer() {
+    // Every COMPLIANT verdict needs an answer from KMS. With a KMS that cannot tell anything, no
+    // mutation of a real event (malformed, truncated, retyped) may produce one, nor a panic.
+    let mut rng = Rng(0x5eed_cafe_f00d_d00d);
+    let mut runs = 0;
+    for path in files(&workspace().join("tests/fixtures/config")) {
+        let fx = Fixture::load(&path).unwrap();
+        let Some(invoking) = fx.event.get("invokingEvent").and_then(|v| v.as_str()) else {
+            continue;
+        };
+        for _ in 0..40 {
+            let mut event = fx.event.clone();
+            event["invokingEvent"] = serde_json::Value::String(mutate(invoking, &mut rng));
+            let Ok(event) = ConfigEvent::from_value(event) else {
+                continue;
+            };
+            let handler = Handler {
+                keys: cmk_core::FakeKeys::default(),
+                items: FixtureHistory(None),
+                inventory: NoInventory,
+                sink: RecordingSink::default(),
+                region: "us-east-1".into(),
+            };
+            let _ = handler.handle(&event, Options::default()).await;
+            runs += 1;
+            for e in handler.sink.0.lock().unwrap().iter() {
+                assert_ne!(
+                    e.compliance_type,
+                    cmk_core::Compliance::Compliant,
+                    "{}: mutated event {} became COMPLIANT",
+                    path.display(),
+                    event.invoking_event
+                );
+            }
+        }
+    }
+    assert!(runs > 1000, "only {runs} mutated events ran");
+}
