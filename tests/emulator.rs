@@ -221,6 +221,17 @@ fn one(report: &Report) -> &Evaluation {
     &report.evaluations[0]
 }
 
+/// The report holds one evaluation, with this compliance and an annotation containing `needle`.
+fn assert_one(report: &Report, want: Compliance, needle: &str) {
+    let e = one(report);
+    assert_eq!(e.compliance_type, want, "{report:?}");
+    let annotation = e.annotation.as_deref().unwrap_or_default();
+    assert!(
+        annotation.contains(needle),
+        "{annotation:?} lacks {needle:?}"
+    );
+}
+
 fn assert_recorded(got: &[(String, Option<String>)], want: Compliance, needle: &str, what: &str) {
     let [(compliance, annotation)] = got else {
         panic!("{what}: expected one recorded evaluation, got {got:?}")
@@ -527,31 +538,9 @@ async fn cross_account_keys_are_cmks_and_their_state_is_read_when_allowed() {
         async move { h.handle(&e, Options { collect: true }).await.unwrap() }
     };
     let report = run(shared.arn.clone().unwrap()).await;
-    assert_eq!(
-        one(&report).compliance_type,
-        Compliance::NonCompliant,
-        "{report:?}"
-    );
-    assert!(
-        one(&report)
-            .annotation
-            .as_deref()
-            .unwrap()
-            .contains("Disabled")
-    );
+    assert_one(&report, Compliance::NonCompliant, "Disabled");
     let report = run(private.clone()).await;
-    assert_eq!(
-        one(&report).compliance_type,
-        Compliance::Compliant,
-        "{report:?}"
-    );
-    assert!(
-        one(&report)
-            .annotation
-            .as_deref()
-            .unwrap()
-            .contains("cross-account")
-    );
+    assert_one(&report, Compliance::Compliant, "cross-account");
     let params = json!({"allowedKeyAccounts": a.id}).to_string();
     let e = a.change(
         "AWS::Kinesis::Stream",

@@ -198,23 +198,26 @@ async fn every_lookup_denied_puts_nothing_for_the_resource_and_fails_naming_it()
     );
 }
 
+/// A PutEvaluations response in which Config reports the `orders` stream's evaluation as failed.
+fn orders_failed() -> PutEvaluationsOutput {
+    let failed = aws_sdk_config::types::Evaluation::builder()
+        .compliance_resource_type("AWS::Kinesis::Stream")
+        .compliance_resource_id("orders")
+        .compliance_type(aws_sdk_config::types::ComplianceType::Compliant)
+        .ordering_timestamp(aws_smithy_types::DateTime::from_secs(0))
+        .build()
+        .unwrap();
+    PutEvaluationsOutput::builder()
+        .failed_evaluations(failed)
+        .build()
+}
+
 #[tokio::test]
 async fn failed_evaluations_from_config_are_resent() {
     let describe = mock!(Kms::describe_key).then_output(cmk);
     let put = mock!(aws_sdk_config::Client::put_evaluations)
         .sequence()
-        .output(|| {
-            let failed = aws_sdk_config::types::Evaluation::builder()
-                .compliance_resource_type("AWS::Kinesis::Stream")
-                .compliance_resource_id("orders")
-                .compliance_type(aws_sdk_config::types::ComplianceType::Compliant)
-                .ordering_timestamp(aws_smithy_types::DateTime::from_secs(0))
-                .build()
-                .unwrap();
-            PutEvaluationsOutput::builder()
-                .failed_evaluations(failed)
-                .build()
-        })
+        .output(orders_failed)
         .output(|| PutEvaluationsOutput::builder().build())
         .build();
     let interceptor = MockResponseInterceptor::new()
@@ -240,18 +243,7 @@ async fn failed_evaluations_from_config_are_resent() {
 #[tokio::test]
 async fn evaluations_config_never_accepts_fail_the_invocation() {
     let describe = mock!(Kms::describe_key).then_output(cmk);
-    let put = mock!(aws_sdk_config::Client::put_evaluations).then_output(|| {
-        let failed = aws_sdk_config::types::Evaluation::builder()
-            .compliance_resource_type("AWS::Kinesis::Stream")
-            .compliance_resource_id("orders")
-            .compliance_type(aws_sdk_config::types::ComplianceType::Compliant)
-            .ordering_timestamp(aws_smithy_types::DateTime::from_secs(0))
-            .build()
-            .unwrap();
-        PutEvaluationsOutput::builder()
-            .failed_evaluations(failed)
-            .build()
-    });
+    let put = mock!(aws_sdk_config::Client::put_evaluations).then_output(orders_failed);
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
     let h = handler(kms(&[&describe]), config);
     let Failed { report, error: err } = *h

@@ -8,34 +8,8 @@ use aws_smithy_types::date_time::Format;
 use cmk_core::event::{ApiItem, ItemSummary};
 use cmk_core::{ConfigItem, Evaluation};
 
-use super::{describe_error, error_code};
+use super::source_error;
 use crate::handler::{EvaluationSink, ItemSource, SourceError};
-
-/// Config error codes that a retry cannot fix.
-const PERMANENT: [&str; 6] = [
-    "ResourceNotDiscoveredException",
-    "InvalidParameterValueException",
-    "InvalidResultTokenException",
-    "NoSuchConfigRuleException",
-    "AccessDeniedException",
-    "ValidationException",
-];
-
-fn source_error<E, R>(
-    operation: &'static str,
-    subject: &str,
-    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> SourceError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    SourceError {
-        operation,
-        detail: format!("{subject}: {}", describe_error(err)),
-        retryable: !error_code(err).is_some_and(|c| PERMANENT.contains(&c)),
-    }
-}
 
 /// `config:GetResourceConfigHistory` for oversized notifications.
 #[derive(Clone, Debug)]

@@ -13,7 +13,7 @@ use cmk_core::event::ItemStatus;
 use cmk_core::resources::{dynamodb, kinesis, secretsmanager};
 use serde_json::{Value, json};
 
-use super::{describe_error, error_code};
+use super::{error_code, source_error};
 use crate::handler::{Inventory, Page, SourceError, SweepScope};
 
 /// Page size asked of every list API (each allows at least 100).
@@ -40,11 +40,7 @@ where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    SourceError {
-        operation,
-        detail: describe_error(err),
-        retryable: error_code(err) != Some("AccessDeniedException"),
-    }
+    source_error(operation, "", err)
 }
 
 fn item(

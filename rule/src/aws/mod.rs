@@ -39,6 +39,39 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
+/// Error codes that a retry cannot fix.
+const PERMANENT: [&str; 6] = [
+    "AccessDeniedException",
+    "ValidationException",
+    "InvalidParameterValueException",
+    "InvalidResultTokenException",
+    "NoSuchConfigRuleException",
+    "ResourceNotDiscoveredException",
+];
+
+/// A failed AWS call as the handler sees it: operation, what was asked (`subject`, may be empty),
+/// the full error chain, and whether a retry may help.
+pub(crate) fn source_error<E, R>(
+    operation: &'static str,
+    subject: &str,
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> crate::handler::SourceError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let error = describe_error(err);
+    crate::handler::SourceError {
+        operation,
+        detail: if subject.is_empty() {
+            error
+        } else {
+            format!("{subject}: {error}")
+        },
+        retryable: !error_code(err).is_some_and(|c| PERMANENT.contains(&c)),
+    }
+}
+
 /// The error code of an SDK error (`AccessDeniedException`, ...), if the service sent one.
 pub(crate) fn error_code<E, R>(
     err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
