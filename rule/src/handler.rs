@@ -37,8 +37,8 @@ pub trait ItemSource: Sync {
 pub struct Page {
     /// Items built from the service's own list/describe APIs.
     pub items: Vec<ConfigItem>,
-    /// Resources listed but not described (each named with the error): no evaluation for them.
-    pub failures: Vec<String>,
+    /// Resources listed but not described: no evaluation for them.
+    pub failures: Vec<NotEvaluated>,
     /// Token for the next page; `None` at the end.
     pub next: Option<String>,
 }
@@ -106,6 +106,16 @@ pub struct SourceError {
     pub retryable: bool,
 }
 
+/// A resource that got no evaluation, named with the reason.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct NotEvaluated {
+    /// Resource type and id, and why.
+    pub reason: String,
+    /// Whether a later invocation may succeed (throttling) or not (a malformed item).
+    pub retryable: bool,
+}
+
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -122,8 +132,16 @@ pub enum HandlerError {
     #[error("{0}")]
     Fetch(SourceError),
     /// Some resources got no evaluation; the others were put.
-    #[error("{} resource(s) not evaluated: {}", .0.len(), .0.join("; "))]
-    Incomplete(Vec<String>),
+    #[error("{} resource(s) not evaluated: {}", .0.len(), join(.0))]
+    Incomplete(Vec<NotEvaluated>),
+}
+
+fn join(failures: &[NotEvaluated]) -> String {
+    failures
+        .iter()
+        .map(|f| f.reason.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl HandlerError {
@@ -131,7 +149,7 @@ impl HandlerError {
     pub fn is_retryable(&self) -> bool {
         match self {
             HandlerError::Fetch(e) => e.retryable,
-            HandlerError::Incomplete(_) => true,
+            HandlerError::Incomplete(failures) => failures.iter().any(|f| f.retryable),
             _ => false,
         }
     }
@@ -164,7 +182,7 @@ pub struct Report {
     /// Count of NON_COMPLIANT verdicts.
     pub non_compliant: usize,
     /// Resources that got no evaluation, each named with the reason.
-    pub failures: Vec<String>,
+    pub failures: Vec<NotEvaluated>,
 }
 
 impl Report {
@@ -252,19 +270,16 @@ where
             batch: Vec::with_capacity(BATCH_LIMIT),
             report: Report::default(),
         };
+        if run.token.is_empty() && !matches!(invoking, InvokingEvent::SnapshotDelivered) {
+            return Err(fail(HandlerError::NoResultToken));
+        }
         match invoking {
             InvokingEvent::Change { item } => {
-                if run.token.is_empty() {
-                    return Err(fail(HandlerError::NoResultToken));
-                }
                 let at = item.capture_time;
                 self.one(&mut run, &item, event.event_left_scope, &params, at)
                     .await;
             }
             InvokingEvent::Oversized { summary } => {
-                if run.token.is_empty() {
-                    return Err(fail(HandlerError::NoResultToken));
-                }
                 let item = self
                     .items
                     .latest(&summary)
@@ -278,16 +293,18 @@ where
                 account_id,
                 notification_time,
             } => {
-                if run.token.is_empty() {
-                    return Err(fail(HandlerError::NoResultToken));
-                }
-                let region = event
-                    .config_rule_arn
-                    .as_deref()
-                    .and_then(|arn| arn.split(':').nth(3))
-                    .filter(|r| !r.is_empty())
-                    .unwrap_or(&self.region)
-                    .to_owned();
+                // The inventory's clients are bound to the SDK's Region; the rule's ARN only helps
+                // when the SDK has none configured.
+                let region = if self.region.is_empty() {
+                    event
+                        .config_rule_arn
+                        .as_deref()
+                        .and_then(|arn| arn.split(':').nth(3))
+                        .unwrap_or_default()
+                        .to_owned()
+                } else {
+                    self.region.clone()
+                };
                 let scope = SweepScope {
                     account_id,
                     region,
@@ -337,9 +354,10 @@ where
                     Ok(page) => page,
                     Err(e) => {
                         tracing::error!(resource_type, error = %e, "sweep enumeration failed");
-                        run.report
-                            .failures
-                            .push(format!("{resource_type} in {}: {e}", scope.region));
+                        run.report.failures.push(NotEvaluated {
+                            reason: format!("{resource_type} in {}: {e}", scope.region),
+                            retryable: e.retryable,
+                        });
                         break;
                     }
                 };
@@ -398,7 +416,10 @@ impl<P: EvaluationSink> Run<'_, P> {
             retryable = err.is_retryable(),
             "no evaluation"
         );
-        self.report.failures.push(err.to_string());
+        self.report.failures.push(NotEvaluated {
+            reason: err.to_string(),
+            retryable: err.is_retryable(),
+        });
     }
 
     async fn flush(&mut self) {
@@ -426,10 +447,13 @@ impl<P: EvaluationSink> Run<'_, P> {
         }
         self.report.put += total - pending.len();
         for e in pending {
-            self.report.failures.push(format!(
-                "{} {}: PutEvaluations did not accept the evaluation after {PUT_ATTEMPTS} attempts",
-                e.compliance_resource_type, e.compliance_resource_id
-            ));
+            self.report.failures.push(NotEvaluated {
+                reason: format!(
+                    "{} {}: PutEvaluations did not accept the evaluation after {PUT_ATTEMPTS} attempts",
+                    e.compliance_resource_type, e.compliance_resource_id
+                ),
+                retryable: true,
+            });
         }
     }
 }

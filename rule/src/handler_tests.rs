@@ -241,6 +241,8 @@ async fn malformed_configuration_puts_nothing_and_fails() {
     );
     assert_eq!(report.put, 0);
     assert!(h.sink.calls.lock().unwrap().is_empty());
+    assert!(!err.is_retryable(), "a malformed item does not get better by retrying");
+    assert_eq!(err.error_type(), "ResourcesNotEvaluated");
 }
 
 #[tokio::test]

@@ -13,4 +13,4 @@
 pub mod aws;
 pub mod handler;
 
-pub use handler::{Failed, Handler, HandlerError, Options, Report};
+pub use handler::{Failed, Handler, HandlerError, NotEvaluated, Options, Report};

@@ -14,7 +14,7 @@ use cmk_core::resources::{dynamodb, kinesis, secretsmanager};
 use serde_json::{Value, json};
 
 use super::{error_code, source_error};
-use crate::handler::{Inventory, Page, SourceError, SweepScope};
+use crate::handler::{Inventory, NotEvaluated, Page, SourceError, SweepScope};
 
 /// Page size asked of every list API (each allows at least 100).
 const PAGE: i32 = 100;
@@ -94,9 +94,10 @@ impl ServiceInventory {
             match self.stream(scope, name).await {
                 Ok(Some(item)) => page.items.push(item),
                 Ok(None) => tracing::info!(stream = %name, "stream disappeared during the sweep"),
-                Err(e) => page
-                    .failures
-                    .push(format!("{} {name}: {e}", kinesis::RESOURCE_TYPE)),
+                Err(e) => page.failures.push(NotEvaluated {
+                    reason: format!("{} {name}: {e}", kinesis::RESOURCE_TYPE),
+                    retryable: e.retryable,
+                }),
             }
         }
         Ok(page)
@@ -179,11 +180,14 @@ impl ServiceInventory {
         };
         for s in list.secret_list() {
             let Some(arn) = s.arn() else {
-                page.failures.push(format!(
-                    "{} {}: ListSecrets returned no ARN",
-                    secretsmanager::RESOURCE_TYPE,
-                    s.name().unwrap_or("?")
-                ));
+                page.failures.push(NotEvaluated {
+                    reason: format!(
+                        "{} {}: ListSecrets returned no ARN",
+                        secretsmanager::RESOURCE_TYPE,
+                        s.name().unwrap_or("?")
+                    ),
+                    retryable: false,
+                });
                 continue;
             };
             let tags = s
@@ -231,9 +235,10 @@ impl ServiceInventory {
             match self.table(scope, name).await {
                 Ok(Some(item)) => page.items.push(item),
                 Ok(None) => tracing::info!(table = %name, "table disappeared during the sweep"),
-                Err(e) => page
-                    .failures
-                    .push(format!("{} {name}: {e}", dynamodb::RESOURCE_TYPE)),
+                Err(e) => page.failures.push(NotEvaluated {
+                    reason: format!("{} {name}: {e}", dynamodb::RESOURCE_TYPE),
+                    retryable: e.retryable,
+                }),
             }
         }
         Ok(page)
