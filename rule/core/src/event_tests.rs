@@ -1,3 +1,5 @@
+//! Tests of event decoding: both item shapes, message types, and errors that name the JSON path.
+
 use super::*;
 use serde_json::json;
 

@@ -1,3 +1,5 @@
+//! Tests of key references, the fake resolver and the customer-managed classification.
+
 use super::*;
 
 const ACCOUNT: &str = "111122223333";

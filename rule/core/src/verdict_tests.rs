@@ -1,3 +1,5 @@
+//! Tests of the verdict table: states, allow-lists, rotation, exemptions, replicas.
+
 use super::*;
 use crate::event::ItemStatus;
 use crate::key::{FakeError, FakeKeys, KeyFacts, KeyManager};
