@@ -8,9 +8,9 @@ re-run `pytest emulator` after any upgrade.
    CUSTOMER), including the key DynamoDB creates for SSE without a key, and rotate;
    `alias/aws/kinesis` exists (moto's reserved list lacks it); CreateAlias refuses the whole
    `alias/aws/` prefix as KMS does.
-2. `cross_account_keys`: DescribeKey / GetKeyRotationStatus on a key ARN of another account are
-   answered by that account's key and its key policy (moto ignores the account in the ARN and
-   looks the key id up in the caller's own account).
+2. `cross_account_keys`: DescribeKey / GetKeyRotationStatus on a key ARN or alias ARN of another
+   account are answered by that account's key and its key policy (moto ignores the account in the
+   ARN and looks the key id or alias up in the caller's own account).
 3. `recorded_evaluations`: PutEvaluations without TestMode stores the evaluations (moto raises
    NotImplementedError) and GetComplianceDetailsByResource reads them back.
 4. `seeded_config_items`: configuration items of any `AWS::` type seeded with PutResourceConfig
@@ -99,17 +99,22 @@ def cross_account_keys() -> None:
     from moto.kms.responses import KmsResponse
 
     def foreign_key(self: Any, action: str) -> Any | None:
-        """The other account's key named by a key ARN, or None for the caller's own keys.
-        Raises AccessDenied unless that key's policy grants the caller's account."""
+        """The other account's key named by a key ARN or alias ARN, or None for the caller's own
+        keys. Raises AccessDenied unless that key's policy grants the caller's account."""
         key_id = self._get_param("KeyId") or ""
-        parts = key_id.split(":")
-        if not key_id.startswith("arn:") or len(parts) < 6 or not parts[5].startswith("key/"):
+        parts = key_id.split(":", 5)
+        if not key_id.startswith("arn:") or len(parts) < 6:
             return None
-        region, owner = parts[3], parts[4]
-        if owner == self.current_account:
+        region, owner, resource = parts[3], parts[4], parts[5]
+        if owner == self.current_account or not resource.startswith(("key/", "alias/")):
             return None
         backend = kms_backends[owner][region]
-        key = backend.keys.get(parts[5][len("key/") :])
+        if resource.startswith("alias/"):
+            # Resolved in the owner's account (moto would drop the account and use the caller's).
+            target = backend.get_key_id_from_alias(resource)
+            key = backend.keys.get(target) if target else None
+        else:
+            key = backend.keys.get(resource[len("key/") :])
         if key is None or not _policy_grants(key.policy, self.current_account, action):
             # AWS does not reveal whether a key it will not describe exists.
             raise AccessDeniedException(
@@ -159,6 +164,9 @@ def recorded_evaluations() -> None:
         if len(evaluations) > 100:
             raise InvalidParameterValueException("At most 100 evaluations per call.")
         for e in evaluations:
+            for field in ("ComplianceResourceType", "ComplianceResourceId", "OrderingTimestamp"):
+                if not e.get(field):
+                    raise InvalidParameterValueException(f"Evaluation is missing {field}.")
             if e.get("ComplianceType") not in ("COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE"):
                 raise InvalidParameterValueException(
                     f"ComplianceType {e.get('ComplianceType')!r} is not allowed for custom rules."

@@ -8,6 +8,7 @@ import sys
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -27,10 +28,11 @@ def endpoint():
     server.stop()
 
 
-def client(endpoint: str, service: str, account: str | None = None, region: str = REGION):
+def client(endpoint: str, service: str, account: str | None = None, region: str = REGION, validation: bool = True):
+    config = Config(parameter_validation=validation)
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
     if account is None:
-        return session.client(service, endpoint_url=endpoint)
+        return session.client(service, endpoint_url=endpoint, config=config)
     sts = session.client("sts", endpoint_url=endpoint)
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/test", RoleSessionName="patch-test")["Credentials"]
     return boto3.client(
@@ -40,6 +42,7 @@ def client(endpoint: str, service: str, account: str | None = None, region: str 
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
+        config=config,
     )
 
 
@@ -93,6 +96,12 @@ def test_cross_account_key_follows_the_owners_key_policy(endpoint):
     meta = caller_kms.describe_key(KeyId=shared["Arn"])["KeyMetadata"]
     assert meta["Arn"] == shared["Arn"] and meta["KeyState"] == "Disabled"
     assert caller_kms.get_key_rotation_status(KeyId=shared["Arn"])["KeyRotationEnabled"] is False
+    owner_kms.create_alias(AliasName="alias/shared", TargetKeyId=shared["KeyId"])
+    by_alias = caller_kms.describe_key(KeyId=f"arn:aws:kms:{REGION}:{owner}:alias/shared")["KeyMetadata"]
+    assert by_alias["Arn"] == shared["Arn"]
+    with pytest.raises(ClientError) as aws_key:
+        caller_kms.describe_key(KeyId=f"arn:aws:kms:{REGION}:{owner}:alias/aws/kinesis")
+    assert aws_key.value.response["Error"]["Code"] == "AccessDeniedException"
     # A key id of the caller's own account is still looked up in its own account.
     with pytest.raises(ClientError) as missing:
         caller_kms.describe_key(KeyId=shared["KeyId"])
@@ -116,9 +125,13 @@ def test_put_evaluations_are_recorded_and_read_back(endpoint):
     assert results[0]["Annotation"] == "stream is not encrypted"
     assert results[0]["EvaluationResultIdentifier"]["EvaluationResultQualifier"]["ConfigRuleName"] == "rule-a"
     assert config.get_compliance_details_by_resource(ResourceType="AWS::Kinesis::Stream", ResourceId="test")["EvaluationResults"] == []
-    with pytest.raises(ClientError) as bad:
-        config.put_evaluations(Evaluations=[{**evaluation, "ComplianceType": "INSUFFICIENT_DATA"}], ResultToken="rule-a")
-    assert bad.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    # Without client-side validation, so the server's own checks are what is tested.
+    unchecked = client(endpoint, "config", "210000000004", validation=False)
+    for broken in ({**evaluation, "ComplianceType": "INSUFFICIENT_DATA"}, {**evaluation, "Annotation": "x" * 257},
+                   {k: v for k, v in evaluation.items() if k != "OrderingTimestamp"}):
+        with pytest.raises(ClientError) as bad:
+            unchecked.put_evaluations(Evaluations=[broken], ResultToken="rule-a")
+        assert bad.value.response["Error"]["Code"] == "InvalidParameterValueException", broken
 
 
 def test_seeded_items_are_served_by_history_and_deletion_is_recorded(endpoint):

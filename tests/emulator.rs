@@ -775,3 +775,86 @@ async fn inventory_reads_unencrypted_resources_without_a_recorder() {
         "NONE"
     );
 }
+
+#[tokio::test]
+async fn credentials_of_another_account_never_turn_an_aws_managed_key_into_a_cmk() {
+    // The resource lives in account A and uses A's aws/kinesis by key ARN; the rule runs with
+    // account C's credentials (a misconfigured profile or central account). Bare names would
+    // resolve in C; the rule must not call A's AWS-managed key a CMK.
+    let a = Account::new().await;
+    let c = Account::new().await;
+    let aws_kinesis = a.aws_managed("alias/aws/kinesis").await;
+    let e = a.change(
+        "AWS::Kinesis::Stream",
+        "s",
+        stream_config(&aws_kinesis),
+        "{}",
+        "TESTMODE",
+    );
+    let result = c
+        .handler(None::<ConfigSink>)
+        .handle(&e, Options { collect: true })
+        .await;
+    let failed = result.expect_err("A's key cannot be classified with C's credentials");
+    assert!(failed.report.evaluations.is_empty(), "{failed:?}");
+    let text = failed.error.to_string();
+    assert!(
+        text.contains(&aws_kinesis) && text.contains("alias/aws/kinesis"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn cross_account_alias_arn_resolves_in_the_owners_account() {
+    let a = Account::new().await;
+    let b = Account::new().await;
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", b.id)}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", a.id)}, "Action": ["kms:DescribeKey"], "Resource": "*"}]});
+    let shared = b
+        .kms()
+        .create_key()
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    b.kms()
+        .create_alias()
+        .alias_name("alias/shared")
+        .target_key_id(&shared.key_id)
+        .send()
+        .await
+        .unwrap();
+    b.kms()
+        .schedule_key_deletion()
+        .key_id(&shared.key_id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    // A has an alias of the same name on a healthy key: it must not be the one used.
+    let (own_id, _) = a.cmk().await;
+    a.kms()
+        .create_alias()
+        .alias_name("alias/shared")
+        .target_key_id(&own_id)
+        .send()
+        .await
+        .unwrap();
+    let alias_arn = format!("arn:aws:kms:{REGION}:{}:alias/shared", b.id);
+    let e = a.change(
+        "AWS::SecretsManager::Secret",
+        "s",
+        json!({"KMSKeyId": alias_arn}),
+        "{}",
+        "TESTMODE",
+    );
+    let report = a
+        .handler(None::<ConfigSink>)
+        .handle(&e, Options { collect: true })
+        .await
+        .unwrap();
+    assert_one(&report, Compliance::NonCompliant, "PendingDeletion");
+}

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use cmk_core::event::ItemSummary;
 use cmk_core::resources::SUPPORTED;
+use cmk_core::verdict;
 use cmk_core::{
     Compliance, ConfigEvent, ConfigItem, EvalError, Evaluation, EventError, InvokingEvent,
     KeyResolver, ParamError, RuleParams, evaluate,
@@ -70,6 +71,11 @@ pub trait Inventory: Sync {
 
 /// Where evaluations go: `config:PutEvaluations`, or nowhere for a dry evaluation.
 pub trait EvaluationSink: Sync {
+    /// Whether this sink puts anything (a result token is needed only then).
+    fn puts(&self) -> bool {
+        true
+    }
+
     /// Puts one batch (≤ 100); returns the evaluations Config reported as failed.
     fn put(
         &self,
@@ -81,6 +87,10 @@ pub trait EvaluationSink: Sync {
 
 /// `None` puts nothing: `guardrails evaluate` without `--put`.
 impl<P: EvaluationSink> EvaluationSink for Option<P> {
+    fn puts(&self) -> bool {
+        self.as_ref().is_some_and(P::puts)
+    }
+
     async fn put(
         &self,
         batch: &[Evaluation],
@@ -270,7 +280,10 @@ where
             batch: Vec::with_capacity(BATCH_LIMIT),
             report: Report::default(),
         };
-        if run.token.is_empty() && !matches!(invoking, InvokingEvent::SnapshotDelivered) {
+        if self.sink.puts()
+            && run.token.is_empty()
+            && !matches!(invoking, InvokingEvent::SnapshotDelivered)
+        {
             return Err(fail(HandlerError::NoResultToken));
         }
         match invoking {
@@ -280,14 +293,34 @@ where
                     .await;
             }
             InvokingEvent::Oversized { summary } => {
-                let item = self
-                    .items
-                    .latest(&summary)
-                    .await
-                    .map_err(|e| fail(HandlerError::Fetch(e)))?;
-                let at = item.capture_time;
-                self.one(&mut run, &item, event.event_left_scope, &params, at)
+                // The summary's capture time orders the evaluation, as for a change notification.
+                let at = summary.capture_time;
+                if let Some(v) = verdict::from_summary(&summary, event.event_left_scope) {
+                    run.add(v.into_evaluation_for(
+                        &summary.resource_type,
+                        &summary.resource_id,
+                        at,
+                    ))
                     .await;
+                } else {
+                    let item = self
+                        .items
+                        .latest(&summary)
+                        .await
+                        .map_err(|e| fail(HandlerError::Fetch(e)))?;
+                    if item.capture_time < summary.capture_time {
+                        // History has not caught up: judging the older item would be a guess.
+                        return Err(fail(HandlerError::Fetch(SourceError {
+                            operation: "config:GetResourceConfigHistory",
+                            detail: format!(
+                                "{} {}: latest item predates the notification; history not updated yet",
+                                summary.resource_type, summary.resource_id
+                            ),
+                            retryable: true,
+                        })));
+                    }
+                    self.one(&mut run, &item, false, &params, at).await;
+                }
             }
             InvokingEvent::Scheduled {
                 account_id,
@@ -332,7 +365,7 @@ where
         at: OffsetDateTime,
     ) {
         let verdict = if left_scope {
-            Ok(cmk_core::verdict::left_scope())
+            Ok(verdict::left_scope())
         } else {
             evaluate(item, params, &self.keys).await
         };
@@ -428,15 +461,21 @@ impl<P: EvaluationSink> Run<'_, P> {
         }
         let mut pending = std::mem::take(&mut self.batch);
         let total = pending.len();
+        let mut last_error: Option<SourceError> = None;
         for attempt in 0..PUT_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
             }
             match self.sink.put(&pending, &self.token, self.test_mode).await {
-                Ok(failed) => pending = failed,
+                Ok(failed) => {
+                    pending = failed;
+                    last_error = None;
+                }
                 Err(e) => {
                     tracing::warn!(attempt, error = %e, "PutEvaluations failed");
-                    if !e.retryable {
+                    let permanent = !e.retryable;
+                    last_error = Some(e);
+                    if permanent {
                         break;
                     }
                 }
@@ -447,12 +486,19 @@ impl<P: EvaluationSink> Run<'_, P> {
         }
         self.report.put += total - pending.len();
         for e in pending {
+            let (why, retryable) = match &last_error {
+                Some(err) => (err.to_string(), err.retryable),
+                None => (
+                    format!("Config reported it failed {PUT_ATTEMPTS} times"),
+                    true,
+                ),
+            };
             self.report.failures.push(NotEvaluated {
                 reason: format!(
-                    "{} {}: PutEvaluations did not accept the evaluation after {PUT_ATTEMPTS} attempts",
+                    "{} {}: evaluation not put: {why}",
                     e.compliance_resource_type, e.compliance_resource_id
                 ),
-                retryable: true,
+                retryable,
             });
         }
     }

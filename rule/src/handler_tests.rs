@@ -241,7 +241,10 @@ async fn malformed_configuration_puts_nothing_and_fails() {
     );
     assert_eq!(report.put, 0);
     assert!(h.sink.calls.lock().unwrap().is_empty());
-    assert!(!err.is_retryable(), "a malformed item does not get better by retrying");
+    assert!(
+        !err.is_retryable(),
+        "a malformed item does not get better by retrying"
+    );
     assert_eq!(err.error_type(), "ResourcesNotEvaluated");
 }
 
@@ -267,7 +270,10 @@ async fn undetermined_key_gets_no_evaluation_and_fails_naming_resource_and_key()
             .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("orders") && text.contains(DENIED), "{text}");
-    assert!(err.is_retryable());
+    assert!(
+        !err.is_retryable(),
+        "denied everywhere: a retry gets the same refusal"
+    );
     assert_eq!(report.put, 0);
     assert!(h.sink.calls.lock().unwrap().is_empty());
 }
@@ -328,6 +334,131 @@ async fn oversized_fetch_failure_puts_nothing() {
     } = *run(&h, &e).await.unwrap_err();
     assert!(err.to_string().contains("Orders"), "{err}");
     assert!(h.sink.calls.lock().unwrap().is_empty());
+}
+
+fn oversized(status: &str, time: &str) -> ConfigEvent {
+    ConfigEvent {
+        invoking_event: json!({"messageType": "OversizedConfigurationItemChangeNotification", "configurationItemSummary": {
+            "configurationItemCaptureTime": time, "awsAccountId": "111122223333",
+            "configurationItemStatus": status, "resourceType": "AWS::Kinesis::Stream", "resourceId": "orders", "awsRegion": "us-east-1"}})
+        .to_string(),
+        result_token: Some("tok".into()),
+        ..ConfigEvent::default()
+    }
+}
+
+/// Serves one fixed item for every summary.
+struct OneItem(Value);
+impl ItemSource for OneItem {
+    async fn latest(&self, _: &ItemSummary) -> Result<ConfigItem, SourceError> {
+        let e = change(self.0.clone(), "", "tok");
+        match e.invoking_event().unwrap() {
+            InvokingEvent::Change { item } => Ok(item),
+            _ => unreachable!(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn oversized_deleted_or_out_of_scope_is_not_applicable_without_fetching() {
+    let h = handler(0); // NoItems: any fetch fails
+    run(
+        &h,
+        &oversized("ResourceDeleted", "2026-01-05T09:59:58.123Z"),
+    )
+    .await
+    .unwrap();
+    let mut left = oversized("OK", "2026-01-05T09:59:58.123Z");
+    left.event_left_scope = true;
+    run(&h, &left).await.unwrap();
+    let put = h.sink.put.lock().unwrap();
+    assert!(
+        put.iter()
+            .all(|e| e.compliance_type == Compliance::NotApplicable
+                && e.compliance_resource_id == "orders")
+    );
+    assert_eq!(put.len(), 2);
+}
+
+#[tokio::test]
+async fn oversized_uses_the_summary_time_and_refuses_an_older_item() {
+    let h = Handler {
+        keys: keys(),
+        items: OneItem(stream_item("orders", CMK)),
+        inventory: Secrets(0),
+        sink: Sink::default(),
+        region: "us-east-1".into(),
+    };
+    h.handle(&oversized("OK", "2026-01-05T09:59:57Z"), Options::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.sink.put.lock().unwrap()[0].ordering_timestamp,
+        time::macros::datetime!(2026-01-05 09:59:57 UTC)
+    );
+    // The item in history (09:59:58.123) is older than this notification: history lags.
+    let Failed { report, error } = *h
+        .handle(&oversized("OK", "2026-01-05T10:30:00Z"), Options::default())
+        .await
+        .unwrap_err();
+    assert!(
+        error.is_retryable() && error.to_string().contains("history"),
+        "{error}"
+    );
+    assert_eq!(report.put, 0);
+}
+
+#[tokio::test]
+async fn dry_run_needs_no_result_token() {
+    let h = Handler {
+        keys: keys(),
+        items: NoItems,
+        inventory: Secrets(0),
+        sink: None::<Sink>,
+        region: "us-east-1".into(),
+    };
+    let mut e = change(stream_item("orders", CMK), "{}", "");
+    e.result_token = None;
+    let report = h.handle(&e, Options { collect: true }).await.unwrap();
+    assert_eq!(report.evaluations.len(), 1);
+}
+
+#[tokio::test]
+async fn a_permanent_put_error_is_reported_as_such() {
+    struct Refuses;
+    impl EvaluationSink for Refuses {
+        async fn put(
+            &self,
+            _: &[Evaluation],
+            _: &str,
+            _: bool,
+        ) -> Result<Vec<Evaluation>, SourceError> {
+            Err(SourceError {
+                operation: "config:PutEvaluations",
+                detail: "InvalidResultTokenException".into(),
+                retryable: false,
+            })
+        }
+    }
+    let h = Handler {
+        keys: keys(),
+        items: NoItems,
+        inventory: Secrets(0),
+        sink: Refuses,
+        region: "us-east-1".into(),
+    };
+    let Failed { error, .. } = *h
+        .handle(
+            &change(stream_item("orders", CMK), "", "tok"),
+            Options::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(!error.is_retryable());
+    assert!(
+        error.to_string().contains("InvalidResultTokenException"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

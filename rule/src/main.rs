@@ -7,7 +7,11 @@ use cmk_rule::aws::{self, ConfigSink};
 use cmk_rule::{HandlerError, Options};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::{Value, json};
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
+
+/// Overrides how long key answers are cached (seconds; default `aws::kms::DEFAULT_TTL`).
+const CACHE_TTL_VAR: &str = "CMK_KEY_CACHE_TTL_SECONDS";
 
 /// The invocation's error as Lambda reports it; `errorType` says whether a retry can help.
 #[derive(Debug)]
@@ -38,7 +42,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .with_target(false)
         .init();
     let sdk = aws::sdk_config().await;
-    let handler = &aws::handler(&sdk, ConfigSink(aws_sdk_config::Client::new(&sdk)));
+    let mut handler = aws::handler(&sdk, ConfigSink(aws_sdk_config::Client::new(&sdk)));
+    if let Ok(text) = std::env::var(CACHE_TTL_VAR) {
+        let seconds: u64 = text
+            .parse()
+            .map_err(|e| format!("{CACHE_TTL_VAR}=`{text}` is not a number of seconds: {e}"))?;
+        handler.keys = handler.keys.with_ttl(Duration::from_secs(seconds));
+    }
+    let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         match handler.handle_json(event.payload, Options::default()).await {
             Ok(report) => Ok(json!({"put": report.put, "nonCompliant": report.non_compliant})),

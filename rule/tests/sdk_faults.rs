@@ -124,6 +124,30 @@ async fn alias_id_and_arn_of_one_key_share_one_describe_call() {
 }
 
 #[tokio::test]
+async fn kms_is_asked_with_the_arn_in_the_resources_account_never_a_bare_name() {
+    // A bare alias or id would resolve in the caller's account, which may not be the resource's.
+    let alias_arn = "arn:aws:kms:us-east-1:111122223333:alias/prod-data";
+    let rule = mock!(Kms::describe_key)
+        .match_requests(move |r| r.key_id() == Some(alias_arn))
+        .then_output(cmk);
+    let keys = KmsKeyResolver::new(kms(&[&rule]));
+    assert!(matches!(
+        keys.describe(&lookup("alias/prod-data")).await.unwrap(),
+        Described::Found(_)
+    ));
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn answers_expire_after_the_ttl() {
+    let rule = mock!(Kms::describe_key).then_output(cmk);
+    let keys = KmsKeyResolver::new(kms(&[&rule])).with_ttl(Duration::ZERO);
+    keys.describe(&lookup(KEY_ARN)).await.unwrap();
+    keys.describe(&lookup(KEY_ARN)).await.unwrap();
+    assert_eq!(rule.num_calls(), 2, "a key disabled since is noticed");
+}
+
+#[tokio::test]
 async fn rotation_unsupported_is_a_definite_answer() {
     let rule = mock!(Kms::get_key_rotation_status).then_error(|| {
         GetKeyRotationStatusError::generic(

@@ -379,6 +379,14 @@ pub enum ResolveError {
     },
 }
 
+impl ResolveError {
+    /// Whether asking again later may get an answer (throttling, outage) rather than the same
+    /// refusal (a key policy that denies us).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ResolveError::Unavailable { .. })
+    }
+}
+
 /// One question to KMS: a reference plus the account and Region it is resolved in.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct KeyLookup {
@@ -575,6 +583,8 @@ pub struct Unclassified {
     pub key: String,
     /// Why it could not be classified.
     pub reason: String,
+    /// Whether asking again later may classify it.
+    pub retryable: bool,
 }
 
 /// Classifies `key`, used by a resource of `service` in `resource_scope`.
@@ -611,6 +621,7 @@ pub async fn classify(
             return Err(Unclassified {
                 key: key.to_string(),
                 reason: format!("DescribeKey failed: {detail}"),
+                retryable: true,
             });
         }
     };
@@ -632,9 +643,9 @@ pub async fn classify(
         key: KeyRef::AliasName(service.aws_managed_alias().to_owned()),
         scope: lookup.scope.clone(),
     };
-    let id = key.key_id().unwrap_or_default();
+    let key_arn = lookup.qualified();
     match keys.describe(&service_key).await {
-        Ok(Described::Found(aws)) if aws.key_id() == id => Ok(KeyClass::AwsManaged {
+        Ok(Described::Found(aws)) if aws.arn == key_arn => Ok(KeyClass::AwsManaged {
             shown: format!("{} ({})", service.aws_managed_alias(), aws.arn),
         }),
         Ok(_) => Ok(KeyClass::Customer(CustomerKey {
@@ -647,6 +658,7 @@ pub async fn classify(
                 "DescribeKey denied ({denied}) and {} could not be resolved to eliminate it: {e}",
                 service.aws_managed_alias()
             ),
+            retryable: e.is_retryable(),
         }),
     }
 }

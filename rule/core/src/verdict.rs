@@ -5,10 +5,10 @@ use time::OffsetDateTime;
 
 use crate::annotation;
 use crate::evaluation::{Compliance, Evaluation};
-use crate::event::{ConfigItem, ParseError};
+use crate::event::{ConfigItem, ItemSummary, ParseError};
 use crate::key::{
-    ArnScope, CustomerKey, Described, KeyClass, KeyLookup, KeyRef, KeyResolver, KeyState, Rotation,
-    Unclassified, classify,
+    ArnScope, CustomerKey, Described, KeyClass, KeyLookup, KeyRef, KeyResolver, KeyState,
+    ResolveError, Rotation, Unclassified, classify,
 };
 use crate::params::{ALLOWED_KEY_ACCOUNTS, ALLOWED_KEY_ARNS, RuleParams};
 use crate::resources::{self, Assessment, Encryption, KeyUse, Subject};
@@ -32,9 +32,19 @@ impl Verdict {
 
     /// The PutEvaluations record for `item` with this verdict.
     pub fn into_evaluation(self, item: &ConfigItem, ordering: OffsetDateTime) -> Evaluation {
+        self.into_evaluation_for(&item.resource_type, &item.resource_id, ordering)
+    }
+
+    /// The PutEvaluations record for a resource named by type and id.
+    pub fn into_evaluation_for(
+        self,
+        resource_type: &str,
+        resource_id: &str,
+        ordering: OffsetDateTime,
+    ) -> Evaluation {
         Evaluation {
-            compliance_resource_type: item.resource_type.clone(),
-            compliance_resource_id: item.resource_id.clone(),
+            compliance_resource_type: resource_type.to_owned(),
+            compliance_resource_id: resource_id.to_owned(),
             compliance_type: self.compliance,
             annotation: self.annotation,
             ordering_timestamp: ordering,
@@ -54,6 +64,8 @@ pub struct Undetermined {
     pub key: String,
     /// Why.
     pub reason: String,
+    /// Whether a later invocation may decide it (throttling) rather than fail the same way.
+    pub retryable: bool,
 }
 
 /// Why a resource has no verdict.
@@ -70,7 +82,7 @@ pub enum EvalError {
 impl EvalError {
     /// Whether retrying later may succeed (throttling, outage) rather than never (bad data).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, EvalError::Undetermined(_))
+        matches!(self, EvalError::Undetermined(u) if u.retryable)
     }
 }
 
@@ -154,7 +166,26 @@ pub async fn evaluate(
 /// NOT_APPLICABLE for a resource that left the rule's scope (`eventLeftScope: true`); Config then
 /// deletes the evaluation instead of keeping a stale verdict.
 pub fn left_scope() -> Verdict {
+    left_scope_verdict()
+}
+
+fn left_scope_verdict() -> Verdict {
     Verdict::new(Compliance::NotApplicable, "resource left the rule's scope")
+}
+
+/// The verdict an oversized notification's summary already settles, without fetching the item:
+/// NOT_APPLICABLE when the resource left the scope or is deleted or no longer recorded.
+/// (Fetching a deleted item may fail, which would leave the stale verdict in place.)
+pub fn from_summary(summary: &ItemSummary, left_scope: bool) -> Option<Verdict> {
+    if left_scope {
+        return Some(left_scope_verdict());
+    }
+    (!summary.status.is_live()).then(|| {
+        Verdict::new(
+            Compliance::NotApplicable,
+            &format!("resource is {}", summary.status.as_str()),
+        )
+    })
 }
 
 enum Judgement {
@@ -162,12 +193,18 @@ enum Judgement {
     Fail(String),
 }
 
-fn undetermined(item: &ConfigItem, key: &str, reason: impl Into<String>) -> Undetermined {
+fn undetermined(
+    item: &ConfigItem,
+    key: &str,
+    reason: impl Into<String>,
+    retryable: bool,
+) -> Undetermined {
     Undetermined {
         resource_type: item.resource_type.clone(),
         resource_id: item.resource_id.clone(),
         key: key.to_owned(),
         reason: reason.into(),
+        retryable,
     }
 }
 
@@ -205,7 +242,7 @@ async fn judge(
     }
     let class = classify(keys, key, a.service, &scope)
         .await
-        .map_err(|Unclassified { key, reason }| undetermined(item, &key, reason))?;
+        .map_err(|u: Unclassified| undetermined(item, &u.key, u.reason, u.retryable))?;
     let customer = match class {
         KeyClass::AwsManaged { shown } => {
             return Ok(Judgement::Fail(format!(
@@ -243,6 +280,7 @@ async fn judge_customer(
                 item,
                 &shown,
                 format!("unrecognised key state `{state}`"),
+                false,
             ));
         }
         if facts.state.is_unusable() {
@@ -277,12 +315,18 @@ async fn judge_customer(
                 item,
                 &shown,
                 "requireKeyRotation is set but the alias cannot be resolved (DescribeKey denied)",
+                false,
             ));
         };
-        let rotation = keys
-            .rotation(arn)
-            .await
-            .map_err(|e| undetermined(item, &shown, format!("GetKeyRotationStatus failed: {e}")))?;
+        let rotation = keys.rotation(arn).await.map_err(|e| {
+            let retryable = e.is_retryable();
+            undetermined(
+                item,
+                &shown,
+                format!("GetKeyRotationStatus failed: {e}"),
+                retryable,
+            )
+        })?;
         match rotation {
             Rotation::Enabled => {}
             Rotation::Disabled => {
@@ -326,7 +370,7 @@ async fn allowed(
     keys: &impl KeyResolver,
 ) -> Result<bool, Undetermined> {
     let reference = key.qualified(scope);
-    let mut unresolved = None;
+    let mut unresolved: Option<ResolveError> = None;
     for entry in &params.allowed_keys {
         let entry_arn = entry.qualified(scope);
         if entry_arn == reference || Some(entry_arn.as_str()) == key_arn {
@@ -338,7 +382,7 @@ async fn allowed(
         match keys.describe(&KeyLookup::new(entry.clone(), scope)).await {
             Ok(Described::Found(f)) if f.arn == arn => return Ok(true),
             Ok(_) => {}
-            Err(e) => unresolved = Some(e.to_string()),
+            Err(e) => unresolved = Some(e),
         }
     }
     if key_arn.is_none() {
@@ -346,6 +390,7 @@ async fn allowed(
             item,
             &key.to_string(),
             "allowedKeyArns cannot be checked: the alias cannot be resolved (DescribeKey denied)",
+            false,
         ));
     }
     match unresolved {
@@ -353,6 +398,7 @@ async fn allowed(
             item,
             &key.to_string(),
             format!("an allowedKeyArns entry could not be resolved: {e}"),
+            e.is_retryable(),
         )),
         None => Ok(false),
     }

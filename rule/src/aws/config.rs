@@ -122,20 +122,20 @@ impl EvaluationSink for ConfigSink {
                     &e,
                 )
             })?;
-        // Config names failed evaluations by resource; map them back to ours to resend.
-        let failed = out
-            .failed_evaluations()
-            .iter()
-            .filter_map(|f| {
-                batch
-                    .iter()
-                    .find(|e| {
-                        e.compliance_resource_type == f.compliance_resource_type()
-                            && e.compliance_resource_id == f.compliance_resource_id()
-                    })
-                    .cloned()
-            })
-            .collect();
+        // Config names failed evaluations by resource; map them back to ours to resend. One we
+        // cannot match means we cannot tell what failed, so the whole batch is resent
+        // (PutEvaluations is idempotent per resource and OrderingTimestamp).
+        let mut failed = Vec::new();
+        for f in out.failed_evaluations() {
+            let ours = batch.iter().find(|e| {
+                e.compliance_resource_type == f.compliance_resource_type()
+                    && e.compliance_resource_id == f.compliance_resource_id()
+            });
+            match ours {
+                Some(e) => failed.push(e.clone()),
+                None => return Ok(batch.to_vec()),
+            }
+        }
         Ok(failed)
     }
 }

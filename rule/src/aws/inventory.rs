@@ -18,6 +18,8 @@ use crate::handler::{Inventory, NotEvaluated, Page, SourceError, SweepScope};
 
 /// Page size asked of every list API (each allows at least 100).
 const PAGE: i32 = 100;
+/// Marks a Kinesis page token that is a stream name to start after, not a NextToken.
+const START_AFTER: &str = "start-after:";
 /// The resource vanished between list and describe: nothing to evaluate.
 const GONE: &str = "ResourceNotFoundException";
 
@@ -75,19 +77,34 @@ impl ServiceInventory {
         scope: &SweepScope,
         token: Option<String>,
     ) -> Result<Page, SourceError> {
+        // Paginate with NextToken; fall back to ExclusiveStartStreamName when a response says
+        // HasMoreStreams without a token (older API behaviour), so the sweep never stops early.
+        let (next_token, start_after) = match token {
+            Some(t) => match t.strip_prefix(START_AFTER) {
+                Some(name) => (None, Some(name.to_owned())),
+                None => (Some(t), None),
+            },
+            None => (None, None),
+        };
         let list = self
             .kinesis
             .list_streams()
             .limit(PAGE)
-            .set_next_token(token)
+            .set_next_token(next_token)
+            .set_exclusive_start_stream_name(start_after)
             .send()
             .await
             .map_err(|e| fail("kinesis:ListStreams", &e))?;
+        let next = match (list.has_more_streams(), list.next_token()) {
+            (false, _) => None,
+            (true, Some(t)) => Some(t.to_owned()),
+            (true, None) => list
+                .stream_names()
+                .last()
+                .map(|n| format!("{START_AFTER}{n}")),
+        };
         let mut page = Page {
-            next: list
-                .has_more_streams()
-                .then(|| list.next_token().map(str::to_owned))
-                .flatten(),
+            next,
             ..Page::default()
         };
         for name in list.stream_names() {

@@ -4,9 +4,17 @@
 //! distinct key. Alias, key id and ARN forms of one key share the cache entry once resolved: a key
 //! id is cached under its qualified key ARN, and every answer is also cached under the key ARN it
 //! returned. Errors other than NotFound are not cached, so the next invocation tries again.
+//!
+//! Answers expire after a TTL ([`DEFAULT_TTL`], longer than any invocation): a key disabled or
+//! scheduled for deletion is noticed by the next sweep even in a container that stays warm.
+//!
+//! KMS is always asked with the fully qualified ARN of the reference in the *resource's* account
+//! and Region, never with a bare id or alias name, which KMS would resolve in the caller's account:
+//! run with another account's credentials, that would classify the wrong key.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::config::Region;
@@ -20,13 +28,18 @@ const NOT_FOUND: &str = "NotFoundException";
 const ACCESS_DENIED: &str = "AccessDeniedException";
 const UNSUPPORTED: &str = "UnsupportedOperationException";
 
+/// How long an answer is reused: longer than Lambda's 15-minute limit, so one invocation asks
+/// once per key.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(20 * 60);
+
 /// Cached `kms:DescribeKey` and `kms:GetKeyRotationStatus`, one KMS client per Region.
 #[derive(Debug)]
 pub struct KmsKeyResolver {
     base: Client,
+    ttl: Duration,
     clients: Mutex<HashMap<String, Client>>,
-    described: Mutex<HashMap<String, Described>>,
-    rotation: Mutex<HashMap<String, Rotation>>,
+    described: Mutex<HashMap<String, (Described, Instant)>>,
+    rotation: Mutex<HashMap<String, (Rotation, Instant)>>,
 }
 
 impl KmsKeyResolver {
@@ -35,10 +48,17 @@ impl KmsKeyResolver {
     pub fn new(client: Client) -> KmsKeyResolver {
         KmsKeyResolver {
             base: client,
+            ttl: DEFAULT_TTL,
             clients: Mutex::default(),
             described: Mutex::default(),
             rotation: Mutex::default(),
         }
+    }
+
+    /// Reuses answers for `ttl` instead of [`DEFAULT_TTL`].
+    pub fn with_ttl(mut self, ttl: Duration) -> KmsKeyResolver {
+        self.ttl = ttl;
+        self
     }
 
     /// Number of distinct references and keys cached so far.
@@ -65,10 +85,22 @@ impl KmsKeyResolver {
     }
 
     fn remember(&self, names: &[&str], answer: &Described) {
+        let now = Instant::now();
         let mut cache = lock(&self.described);
         for name in names {
-            cache.insert((*name).to_owned(), answer.clone());
+            cache.insert((*name).to_owned(), (answer.clone(), now));
         }
+    }
+
+    fn fresh<T: Clone>(
+        &self,
+        cache: &Mutex<HashMap<String, (T, Instant)>>,
+        name: &str,
+    ) -> Option<T> {
+        lock(cache)
+            .get(name)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(value, _)| value.clone())
     }
 }
 
@@ -80,14 +112,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl KeyResolver for KmsKeyResolver {
     async fn describe(&self, lookup: &KeyLookup) -> Result<Described, ResolveError> {
         let qualified = lookup.qualified();
-        if let Some(hit) = lock(&self.described).get(&qualified).cloned() {
+        if let Some(hit) = self.fresh(&self.described, &qualified) {
             return Ok(hit);
         }
         let reference = lookup.key.to_string();
         let result = self
             .client(&lookup.scope.region)
             .describe_key()
-            .key_id(&reference)
+            .key_id(&qualified)
             .send()
             .await;
         let output = match result {
@@ -144,8 +176,8 @@ impl KeyResolver for KmsKeyResolver {
     }
 
     async fn rotation(&self, key_arn: &str) -> Result<Rotation, ResolveError> {
-        if let Some(hit) = lock(&self.rotation).get(key_arn) {
-            return Ok(*hit);
+        if let Some(hit) = self.fresh(&self.rotation, key_arn) {
+            return Ok(hit);
         }
         let region = key_arn.split(':').nth(3).unwrap_or_default();
         let result = self
@@ -167,7 +199,7 @@ impl KeyResolver for KmsKeyResolver {
                 };
             }
         };
-        lock(&self.rotation).insert(key_arn.to_owned(), rotation);
+        lock(&self.rotation).insert(key_arn.to_owned(), (rotation, Instant::now()));
         Ok(rotation)
     }
 }
