@@ -26,6 +26,11 @@ struct Cli {
 enum Command {
     /// Run the Config rule on a Config rule event, exactly as the Lambda would.
     Evaluate(cmd::evaluate::Args),
+    /// Write the generated policies from the control catalogue (or check them with --check).
+    Generate(cmd::generate::Args),
+    /// Service Control Policy tools.
+    #[command(subcommand)]
+    Scp(cmd::scp::Command),
 }
 
 /// How a command ended; the process exit code follows from it.
@@ -52,6 +57,8 @@ async fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Evaluate(args) => cmd::evaluate::run(args).await,
+        Command::Generate(args) => cmd::generate::run(args),
+        Command::Scp(command) => cmd::scp::run(command),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -1,6 +1,15 @@
 //! `guardrails`: the preventive side of cmk-guardrails.
 //!
-//! This crate will hold the control catalogue, the generators of Service Control Policies,
-//! Conftest/OPA and CloudFormation Guard policies and CloudFormation templates, their offline
-//! validators, and the Organizations + StackSets deploy engine. It is an empty shell until the
-//! preventive-guardrails work lands; the detective side lives in `cmk-core` and `cmk-rule`.
+//! One control catalogue ([`catalogue`]) from which the preventive artifacts are generated
+//! ([`render`]: Service Control Policies today), an offline SCP validator against AWS's service
+//! catalogue ([`validate`]), and [`generate`], which writes or checks the committed artifacts.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod catalogue;
+pub mod generate;
+pub mod iam;
+pub mod render;
+pub mod validate;

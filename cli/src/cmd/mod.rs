@@ -1,3 +1,5 @@
 //! One module per subcommand: clap arguments plus a call into a library.
 
 pub mod evaluate;
+pub mod generate;
+pub mod scp;

@@ -1,0 +1,263 @@
+//! The control catalogue: every preventive control as data. Each artifact generator reads the
+//! facts it needs from a [`Control`] and knows nothing about any particular control, so adding a
+//! control is one entry here plus its tests.
+
+/// The service a control protects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Service {
+    /// Amazon Kinesis Data Streams.
+    Kinesis,
+    /// AWS Secrets Manager.
+    SecretsManager,
+    /// Amazon DynamoDB.
+    DynamoDb,
+    /// AWS KMS itself (the customer-managed keys).
+    Kms,
+}
+
+/// One IAM condition: `operator` → `key` → `values` (values are ORed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Condition {
+    /// E.g. `StringLike`, `ForAnyValue:StringEquals`, `Null`.
+    pub operator: &'static str,
+    /// E.g. `secretsmanager:KmsKeyId`.
+    pub key: &'static str,
+    /// Values, ORed by IAM.
+    pub values: &'static [&'static str],
+}
+
+/// The facts of one SCP Deny statement. The renderer adds the exemptions (break-glass, StackSets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScpDeny {
+    /// Actions denied.
+    pub actions: &'static [&'static str],
+    /// Resources (usually `*`).
+    pub resources: &'static [&'static str],
+    /// Conditions, ANDed; empty means always.
+    pub conditions: &'static [Condition],
+    /// Applies to keys; when the options name a protection tag, only keys carrying it.
+    pub on_protected_keys: bool,
+}
+
+/// How a control is enforced. Kinds without a generator yet are listed so the README and the
+/// catalogue stay honest about where each control lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enforcement {
+    /// A Deny statement in a Service Control Policy.
+    Scp(ScpDeny),
+    /// Cannot be an SCP; the text names what enforces it instead.
+    NotAnScp(&'static str),
+}
+
+/// One control. Every SCP statement comes from a row here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Control {
+    /// Stable id; appears in every artifact (e.g. as the SCP statement's Sid).
+    pub id: &'static str,
+    /// The protected service.
+    pub service: Service,
+    /// One line: what the control prevents.
+    pub prevents: &'static str,
+    /// How it is enforced.
+    pub enforce: &'static [Enforcement],
+}
+
+impl Control {
+    /// The SCP statements of this control.
+    pub fn scp_denies(&self) -> impl Iterator<Item = &'static ScpDeny> + '_ {
+        self.enforce.iter().filter_map(|e| match e {
+            Enforcement::Scp(d) => Some(d),
+            Enforcement::NotAnScp(_) => None,
+        })
+    }
+
+    /// The IAM `Sid` derived from the id: `CMK-SECRETS-CREATE` → `CmkSecretsCreate`.
+    pub fn sid(&self) -> String {
+        self.id
+            .split('-')
+            .map(|part| {
+                let lower = part.to_ascii_lowercase();
+                let mut chars = lower.chars();
+                match chars.next() {
+                    Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                    None => String::new(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// AWS-managed key aliases of the three services (KMS reserves `alias/aws/`).
+pub const AWS_MANAGED_ALIASES: &[&str] = &[
+    "alias/aws/kinesis",
+    "alias/aws/secretsmanager",
+    "alias/aws/dynamodb",
+];
+
+/// `secretsmanager:KmsKeyId` as an alias name or alias ARN of an AWS-managed key.
+const AWS_ALIAS_PATTERNS: &[&str] = &["alias/aws/*", "arn:aws*:kms:*:*:alias/aws/*"];
+
+/// The catalogue.
+pub const CONTROLS: &[Control] = &[
+    Control {
+        id: "CMK-SECRETS-CREATE",
+        service: Service::SecretsManager,
+        prevents: "creating a secret without a KMS key (it would use aws/secretsmanager)",
+        enforce: &[Enforcement::Scp(ScpDeny {
+            actions: &["secretsmanager:CreateSecret"],
+            resources: &["*"],
+            // Null is only safe on CreateSecret: on UpdateSecret it would block every update.
+            conditions: &[Condition {
+                operator: "Null",
+                key: "secretsmanager:KmsKeyId",
+                values: &["true"],
+            }],
+            on_protected_keys: false,
+        })],
+    },
+    Control {
+        id: "CMK-SECRETS-AWS-ALIAS",
+        service: Service::SecretsManager,
+        prevents: "creating or updating a secret with the AWS-managed alias/aws/* key",
+        enforce: &[Enforcement::Scp(ScpDeny {
+            actions: &["secretsmanager:CreateSecret", "secretsmanager:UpdateSecret"],
+            resources: &["*"],
+            conditions: &[Condition {
+                operator: "StringLike",
+                key: "secretsmanager:KmsKeyId",
+                values: AWS_ALIAS_PATTERNS,
+            }],
+            on_protected_keys: false,
+        })],
+    },
+    Control {
+        id: "CMK-SECRETS-DEFAULT-KEY",
+        service: Service::SecretsManager,
+        prevents: "switching a secret back to the default key (UpdateSecret with KmsKeyId \"\")",
+        enforce: &[Enforcement::Scp(ScpDeny {
+            actions: &["secretsmanager:UpdateSecret"],
+            resources: &["*"],
+            conditions: &[Condition {
+                operator: "StringEquals",
+                key: "secretsmanager:KmsKeyId",
+                values: &[""],
+            }],
+            on_protected_keys: false,
+        })],
+    },
+    Control {
+        id: "CMK-KINESIS-NO-DOWNGRADE",
+        service: Service::Kinesis,
+        prevents: "turning off stream encryption (StopStreamEncryption)",
+        enforce: &[Enforcement::Scp(ScpDeny {
+            actions: &["kinesis:StopStreamEncryption"],
+            resources: &["*"],
+            conditions: &[],
+            on_protected_keys: false,
+        })],
+    },
+    Control {
+        id: "CMK-KINESIS-CREATE",
+        service: Service::Kinesis,
+        prevents: "streams created or encrypted without a customer-managed key",
+        enforce: &[Enforcement::NotAnScp(
+            "CreateStream carries no key and Kinesis has no condition key for the encryption key; \
+             enforced by the CloudFormation Guard hook, the Conftest/OPA policies and the Config rule",
+        )],
+    },
+    Control {
+        id: "CMK-DYNAMODB-CREATE",
+        service: Service::DynamoDb,
+        prevents: "tables on the AWS-owned key or aws/dynamodb",
+        enforce: &[Enforcement::NotAnScp(
+            "DynamoDB has no condition key for SSESpecification and the AWS-owned key makes no KMS \
+             call; enforced by the CloudFormation Guard hook, the Conftest/OPA policies and the Config rule",
+        )],
+    },
+    Control {
+        id: "CMK-KMS-NO-AWS-MANAGED",
+        service: Service::Kms,
+        prevents: "encrypting new data under aws/kinesis, aws/secretsmanager or aws/dynamodb",
+        enforce: &[Enforcement::Scp(ScpDeny {
+            // Decrypt stays allowed so that existing data remains readable.
+            actions: &[
+                "kms:Encrypt",
+                "kms:GenerateDataKey*",
+                "kms:ReEncryptTo",
+                "kms:CreateGrant",
+            ],
+            resources: &["*"],
+            // ForAnyValue: an absent key is false, so the Deny never spreads to other calls.
+            conditions: &[Condition {
+                operator: "ForAnyValue:StringEquals",
+                key: "kms:ResourceAliases",
+                values: AWS_MANAGED_ALIASES,
+            }],
+            on_protected_keys: false,
+        })],
+    },
+    Control {
+        id: "CMK-KMS-PROTECT",
+        service: Service::Kms,
+        prevents: "disabling, deleting or weakening customer-managed keys (data loss)",
+        enforce: &[Enforcement::Scp(ScpDeny {
+            actions: &[
+                "kms:DisableKey",
+                "kms:ScheduleKeyDeletion",
+                "kms:DisableKeyRotation",
+                "kms:PutKeyPolicy",
+                "kms:DeleteImportedKeyMaterial",
+            ],
+            resources: &["*"],
+            conditions: &[],
+            on_protected_keys: true,
+        })],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for c in CONTROLS {
+            assert!(seen.insert(c.id), "duplicate id {}", c.id);
+            assert!(
+                c.id.starts_with("CMK-")
+                    && c.id.bytes().all(|b| b.is_ascii_uppercase() || b == b'-'),
+                "{}",
+                c.id
+            );
+            assert!(!c.enforce.is_empty(), "{} is enforced nowhere", c.id);
+            assert!(
+                c.sid().bytes().all(|b| b.is_ascii_alphanumeric()),
+                "{}",
+                c.sid()
+            );
+        }
+    }
+
+    #[test]
+    fn sid_is_camel_case_of_the_id() {
+        assert_eq!(CONTROLS[0].sid(), "CmkSecretsCreate");
+    }
+
+    #[test]
+    fn no_deny_uses_for_all_values() {
+        // A Deny with ForAllValues is true when the key is absent (resource-shapes / scp-and-iam §4).
+        for c in CONTROLS {
+            for d in c.scp_denies() {
+                assert!(
+                    d.conditions
+                        .iter()
+                        .all(|k| !k.operator.starts_with("ForAllValues:")),
+                    "{}",
+                    c.id
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Offline validators of generated and hand-written policies.
+
+pub mod scp;
