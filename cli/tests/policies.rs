@@ -1,0 +1,109 @@
+//! `guardrails generate` and `guardrails scp validate` as users and CI run them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn guardrails(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_guardrails"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("guardrails runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("guardrails-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn committed_policies_are_what_the_catalogue_generates() {
+    let out = guardrails(&["generate", "--check"], &root());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn generate_writes_a_fresh_tree_and_check_reports_edits() {
+    let dir = temp_dir("generate");
+    let root = dir.to_str().unwrap();
+    assert_eq!(
+        guardrails(&["generate", "--check", "--root", root], &dir)
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        guardrails(&["generate", "--root", root], &dir)
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        guardrails(&["generate", "--check", "--root", root], &dir)
+            .status
+            .code(),
+        Some(0)
+    );
+    let scp = std::fs::read_dir(dir.join("policies/scp"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&scp, "{}\n").unwrap();
+    let out = guardrails(&["generate", "--check", "--root", root], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("differs"), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn scp_validate_passes_our_policies_and_flags_bad_ones_as_json() {
+    let root = root();
+    let ours: Vec<String> = std::fs::read_dir(root.join("policies/scp"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".json"))
+        .collect();
+    let mut args = vec!["scp", "validate"];
+    args.extend(ours.iter().map(String::as_str));
+    assert_eq!(guardrails(&args, &root).status.code(), Some(0));
+
+    let bad = "tests/fixtures/scp/bad/forallvalues_deny_trap.json";
+    let out = guardrails(&["scp", "validate", bad, "--output", "json"], &root);
+    assert_eq!(out.status.code(), Some(1));
+    let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &findings[0];
+    let mut keys: Vec<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["code", "file", "message", "path", "severity"]);
+    assert_eq!(f["code"], "FORALLVALUES_DENY_TRAP");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["file"], bad);
+
+    let warn_only = "tests/fixtures/scp/bad/missing_break_glass.json";
+    let out = guardrails(&["scp", "validate", warn_only], &root);
+    assert_eq!(out.status.code(), Some(0), "a warning alone does not fail");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("MISSING_BREAK_GLASS"));
+}
+
+#[test]
+fn scp_validate_exits_2_on_an_unreadable_file() {
+    let out = guardrails(&["scp", "validate", "/no/such/scp.json"], &root());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/scp.json"));
+}
