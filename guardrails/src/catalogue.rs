@@ -39,6 +39,75 @@ pub struct ScpDeny {
     pub on_protected_keys: bool,
 }
 
+/// One segment of a property path: an object key or an array index (Terraform nested blocks
+/// are one-element arrays in plan JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seg {
+    /// Object key.
+    K(&'static str),
+    /// Array index.
+    I(usize),
+}
+
+/// A literal in a template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lit {
+    /// A string.
+    Str(&'static str),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// A property that must hold one of `values` before the key matters (e.g. `encryption_type` KMS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gate {
+    /// Where the property is.
+    pub path: &'static [Seg],
+    /// Accepted values (CloudFormation booleans may be strings).
+    pub values: &'static [Lit],
+    /// Message when the gate is closed.
+    pub message: &'static str,
+}
+
+/// Replicas: a list property whose elements each name their own key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replicas {
+    /// The list.
+    pub list: &'static [Seg],
+    /// The key inside one element.
+    pub key: &'static [Seg],
+    /// The element's Region property (names the replica in messages).
+    pub region: &'static str,
+}
+
+/// The IaC formats the Rego policies read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IacFormat {
+    /// `terraform show -json` plan.
+    TerraformPlan,
+    /// CloudFormation template (JSON or YAML).
+    CloudFormation,
+}
+
+/// Where one resource type keeps its encryption key in one IaC format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyLayout {
+    /// The format.
+    pub format: IacFormat,
+    /// `aws_kinesis_stream`, `AWS::Kinesis::Stream`, ...
+    pub resource_type: &'static str,
+    /// The service's AWS-managed alias, named in messages.
+    pub aws_alias: &'static str,
+    /// Optional gate.
+    pub gate: Option<Gate>,
+    /// The resource's own key, if it has one.
+    pub key: Option<&'static [Seg]>,
+    /// Replicas with keys of their own.
+    pub replicas: Option<Replicas>,
+    /// Message when a key is absent.
+    pub absent: &'static str,
+}
+
 /// How a control is enforced. Kinds without a generator yet are listed so the README and the
 /// catalogue stay honest about where each control lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +116,8 @@ pub enum Enforcement {
     Scp(ScpDeny),
     /// Cannot be an SCP; the text names what enforces it instead.
     NotAnScp(&'static str),
+    /// Checked in infrastructure as code (Rego for Conftest/OPA).
+    Iac(KeyLayout),
 }
 
 /// One control. Every SCP statement comes from a row here.
@@ -67,7 +138,15 @@ impl Control {
     pub fn scp_denies(&self) -> impl Iterator<Item = &'static ScpDeny> + '_ {
         self.enforce.iter().filter_map(|e| match e {
             Enforcement::Scp(d) => Some(d),
-            Enforcement::NotAnScp(_) => None,
+            _ => None,
+        })
+    }
+
+    /// The IaC key layouts of this control.
+    pub fn key_layouts(&self) -> impl Iterator<Item = &'static KeyLayout> + '_ {
+        self.enforce.iter().filter_map(|e| match e {
+            Enforcement::Iac(l) => Some(l),
+            _ => None,
         })
     }
 
@@ -103,17 +182,45 @@ pub const CONTROLS: &[Control] = &[
         id: "CMK-SECRETS-CREATE",
         service: Service::SecretsManager,
         prevents: "creating a secret without a KMS key (it would use aws/secretsmanager)",
-        enforce: &[Enforcement::Scp(ScpDeny {
-            actions: &["secretsmanager:CreateSecret"],
-            resources: &["*"],
-            // Null is only safe on CreateSecret: on UpdateSecret it would block every update.
-            conditions: &[Condition {
-                operator: "Null",
-                key: "secretsmanager:KmsKeyId",
-                values: &["true"],
-            }],
-            on_protected_keys: false,
-        })],
+        enforce: &[
+            Enforcement::Scp(ScpDeny {
+                actions: &["secretsmanager:CreateSecret"],
+                resources: &["*"],
+                // Null is only safe on CreateSecret: on UpdateSecret it would block every update.
+                conditions: &[Condition {
+                    operator: "Null",
+                    key: "secretsmanager:KmsKeyId",
+                    values: &["true"],
+                }],
+                on_protected_keys: false,
+            }),
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::TerraformPlan,
+                resource_type: "aws_secretsmanager_secret",
+                aws_alias: "alias/aws/secretsmanager",
+                gate: None,
+                key: Some(&[Seg::K("kms_key_id")]),
+                replicas: Some(Replicas {
+                    list: &[Seg::K("replica")],
+                    key: &[Seg::K("kms_key_id")],
+                    region: "region",
+                }),
+                absent: "no kms_key_id: uses alias/aws/secretsmanager",
+            }),
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::CloudFormation,
+                resource_type: "AWS::SecretsManager::Secret",
+                aws_alias: "alias/aws/secretsmanager",
+                gate: None,
+                key: Some(&[Seg::K("KmsKeyId")]),
+                replicas: Some(Replicas {
+                    list: &[Seg::K("ReplicaRegions")],
+                    key: &[Seg::K("KmsKeyId")],
+                    region: "Region",
+                }),
+                absent: "no KmsKeyId: uses alias/aws/secretsmanager",
+            }),
+        ],
     },
     Control {
         id: "CMK-SECRETS-AWS-ALIAS",
@@ -160,19 +267,104 @@ pub const CONTROLS: &[Control] = &[
         id: "CMK-KINESIS-CREATE",
         service: Service::Kinesis,
         prevents: "streams created or encrypted without a customer-managed key",
-        enforce: &[Enforcement::NotAnScp(
-            "CreateStream carries no key and Kinesis has no condition key for the encryption key; \
-             enforced by the CloudFormation Guard hook, the Conftest/OPA policies and the Config rule",
-        )],
+        enforce: &[
+            Enforcement::NotAnScp(
+                "CreateStream carries no key and Kinesis has no condition key for the encryption key; \
+                 enforced by the Conftest/OPA policies, the CloudFormation Guard hook and the Config rule",
+            ),
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::TerraformPlan,
+                resource_type: "aws_kinesis_stream",
+                aws_alias: "alias/aws/kinesis",
+                gate: Some(Gate {
+                    path: &[Seg::K("encryption_type")],
+                    values: &[Lit::Str("KMS")],
+                    message: "stream is not encrypted (encryption_type must be KMS with a customer-managed key)",
+                }),
+                key: Some(&[Seg::K("kms_key_id")]),
+                replicas: None,
+                absent: "no kms_key_id",
+            }),
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::CloudFormation,
+                resource_type: "AWS::Kinesis::Stream",
+                aws_alias: "alias/aws/kinesis",
+                gate: Some(Gate {
+                    path: &[Seg::K("StreamEncryption"), Seg::K("EncryptionType")],
+                    values: &[Lit::Str("KMS")],
+                    message: "stream is not encrypted (StreamEncryption with EncryptionType KMS and a customer-managed KeyId)",
+                }),
+                key: Some(&[Seg::K("StreamEncryption"), Seg::K("KeyId")]),
+                replicas: None,
+                absent: "no StreamEncryption.KeyId",
+            }),
+        ],
     },
     Control {
         id: "CMK-DYNAMODB-CREATE",
         service: Service::DynamoDb,
         prevents: "tables on the AWS-owned key or aws/dynamodb",
-        enforce: &[Enforcement::NotAnScp(
-            "DynamoDB has no condition key for SSESpecification and the AWS-owned key makes no KMS \
-             call; enforced by the CloudFormation Guard hook, the Conftest/OPA policies and the Config rule",
-        )],
+        enforce: &[
+            Enforcement::NotAnScp(
+                "DynamoDB has no condition key for SSESpecification and the AWS-owned key makes no KMS \
+                 call; enforced by the Conftest/OPA policies, the CloudFormation Guard hook and the Config rule",
+            ),
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::TerraformPlan,
+                resource_type: "aws_dynamodb_table",
+                aws_alias: "alias/aws/dynamodb",
+                gate: Some(Gate {
+                    path: &[
+                        Seg::K("server_side_encryption"),
+                        Seg::I(0),
+                        Seg::K("enabled"),
+                    ],
+                    values: &[Lit::Bool(true)],
+                    message: "server_side_encryption is off: the table uses the AWS-owned key",
+                }),
+                key: Some(&[
+                    Seg::K("server_side_encryption"),
+                    Seg::I(0),
+                    Seg::K("kms_key_arn"),
+                ]),
+                replicas: Some(Replicas {
+                    list: &[Seg::K("replica")],
+                    key: &[Seg::K("kms_key_arn")],
+                    region: "region_name",
+                }),
+                absent: "no kms_key_arn: uses alias/aws/dynamodb",
+            }),
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::CloudFormation,
+                resource_type: "AWS::DynamoDB::Table",
+                aws_alias: "alias/aws/dynamodb",
+                gate: Some(Gate {
+                    path: &[Seg::K("SSESpecification"), Seg::K("SSEEnabled")],
+                    values: &[Lit::Bool(true), Lit::Str("true")],
+                    message: "SSESpecification.SSEEnabled is off: the table uses the AWS-owned key",
+                }),
+                key: Some(&[Seg::K("SSESpecification"), Seg::K("KMSMasterKeyId")]),
+                replicas: None,
+                absent: "no SSESpecification.KMSMasterKeyId: uses alias/aws/dynamodb",
+            }),
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::CloudFormation,
+                resource_type: "AWS::DynamoDB::GlobalTable",
+                aws_alias: "alias/aws/dynamodb",
+                gate: Some(Gate {
+                    path: &[Seg::K("SSESpecification"), Seg::K("SSEEnabled")],
+                    values: &[Lit::Bool(true), Lit::Str("true")],
+                    message: "SSESpecification.SSEEnabled is off: the replicas use the AWS-owned key",
+                }),
+                key: None,
+                replicas: Some(Replicas {
+                    list: &[Seg::K("Replicas")],
+                    key: &[Seg::K("SSESpecification"), Seg::K("KMSMasterKeyId")],
+                    region: "Region",
+                }),
+                absent: "no SSESpecification.KMSMasterKeyId: uses alias/aws/dynamodb",
+            }),
+        ],
     },
     Control {
         id: "CMK-KMS-NO-AWS-MANAGED",

@@ -10,6 +10,7 @@
 
 pub mod catalogue;
 pub mod generate;
+pub mod iac;
 pub mod iam;
 pub mod render;
 pub mod validate;

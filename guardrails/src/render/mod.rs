@@ -2,6 +2,7 @@
 
 use crate::catalogue::Control;
 
+pub mod rego;
 pub mod scp;
 
 /// One generated file: its path relative to the repository root, and its content.
@@ -44,10 +45,11 @@ pub struct Options {
 /// Every artifact generated from `controls`, sorted by path.
 pub fn render_all(controls: &[Control], opts: &Options) -> Result<Vec<Artifact>, RenderError> {
     let mut artifacts = scp::render_scps(controls, &opts.scp)?;
+    artifacts.extend(rego::render_rego(controls));
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(artifacts)
 }
 
 /// Folders whose every file is generated (a file there that the generator does not produce is
 /// stale).
-pub const GENERATED_DIRS: &[&str] = &[scp::DIR];
+pub const GENERATED_DIRS: &[&str] = &[scp::DIR, rego::DIR];

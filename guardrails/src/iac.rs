@@ -1,0 +1,279 @@
+//! The embedded Rego engine (regorus) running the very policies teams import into Conftest:
+//! input detection and parsing (Terraform plan JSON, CloudFormation JSON/YAML), evaluation of the
+//! `deny`/`warn` rules, and a runner for the `*_test.rego` files.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::render::Artifact;
+
+/// What kind of document an input is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputType {
+    /// `terraform show -json` output.
+    Plan,
+    /// A CloudFormation template.
+    Cloudformation,
+}
+
+/// Errors of loading inputs or policies, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum IacError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file does not parse, or is of no known kind.
+    #[error("{path}: {message}")]
+    Input {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The Rego engine failed (a policy that does not compile, or an evaluation error).
+    #[error("rego: {0}")]
+    Engine(String),
+}
+
+/// Findings of one input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Findings {
+    /// `deny` messages (each starts with `[CONTROL-ID]`).
+    pub deny: Vec<String>,
+    /// `warn` messages.
+    pub warn: Vec<String>,
+}
+
+/// One `test_*` rule and whether it held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestResult {
+    /// The test file.
+    pub file: String,
+    /// The rule name.
+    pub name: String,
+    /// Whether it evaluated to true.
+    pub passed: bool,
+}
+
+/// The generated Rego policies, loaded into regorus.
+pub struct PolicySet {
+    files: Vec<(String, String)>,
+}
+
+fn engine_err(e: impl std::fmt::Display) -> IacError {
+    IacError::Engine(e.to_string())
+}
+
+impl PolicySet {
+    /// The `.rego` artifacts among `artifacts` (tests included, they are inert for `deny`/`warn`).
+    pub fn from_artifacts(artifacts: &[Artifact]) -> PolicySet {
+        PolicySet {
+            files: artifacts
+                .iter()
+                .filter(|a| a.path.ends_with(".rego"))
+                .map(|a| (a.path.clone(), a.content.clone()))
+                .collect(),
+        }
+    }
+
+    fn engine(&self) -> Result<regorus::Engine, IacError> {
+        let mut engine = regorus::Engine::new();
+        for (path, text) in &self.files {
+            engine
+                .add_policy(path.clone(), text.clone())
+                .map_err(engine_err)?;
+        }
+        Ok(engine)
+    }
+
+    fn strings(engine: &mut regorus::Engine, rule: &str) -> Result<Vec<String>, IacError> {
+        let value = engine.eval_rule(rule.to_owned()).map_err(engine_err)?;
+        if value == regorus::Value::Undefined {
+            return Ok(Vec::new());
+        }
+        let json: Value =
+            serde_json::from_str(&value.to_json_str().map_err(engine_err)?).map_err(engine_err)?;
+        let mut out: Vec<String> = json
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Evaluates `data.main.deny` and `data.main.warn` on `input`.
+    pub fn evaluate(&self, input: &Value) -> Result<Findings, IacError> {
+        let mut engine = self.engine()?;
+        engine.set_input(regorus::Value::from_json_str(&input.to_string()).map_err(engine_err)?);
+        Ok(Findings {
+            deny: Self::strings(&mut engine, "data.main.deny")?,
+            warn: Self::strings(&mut engine, "data.main.warn")?,
+        })
+    }
+
+    /// Runs every `test_*` rule of the `*_test.rego` files (regorus has no test runner).
+    pub fn run_tests(&self) -> Result<Vec<TestResult>, IacError> {
+        let mut engine = self.engine()?;
+        let mut results = Vec::new();
+        for (path, text) in self.files.iter().filter(|(p, _)| p.ends_with("_test.rego")) {
+            for line in text.lines() {
+                let Some(name) = line
+                    .strip_suffix(" if {")
+                    .filter(|n| n.starts_with("test_"))
+                else {
+                    continue;
+                };
+                let value = engine
+                    .eval_rule(format!("data.main.{name}"))
+                    .map_err(engine_err)?;
+                results.push(TestResult {
+                    file: path.clone(),
+                    name: name.to_owned(),
+                    passed: value == regorus::Value::from(true),
+                });
+            }
+        }
+        Ok(results)
+    }
+}
+
+/// Turns YAML short-form intrinsics into their JSON form: `!Ref X` → `{"Ref": "X"}`,
+/// `!GetAtt A.B` → `{"Fn::GetAtt": ["A", "B"]}`, `!Sub ...` → `{"Fn::Sub": ...}`.
+fn yaml_to_json(v: yaml_serde::Value) -> Result<Value, String> {
+    use yaml_serde::Value as Y;
+    Ok(match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => serde_json::to_value(&n).map_err(|e| e.to_string())?,
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(
+            items
+                .into_iter()
+                .map(yaml_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
+        Y::Mapping(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                let key = match k {
+                    Y::String(s) => s,
+                    other => yaml_serde::to_string(&other)
+                        .map_err(|e| e.to_string())?
+                        .trim()
+                        .to_owned(),
+                };
+                out.insert(key, yaml_to_json(v)?);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(t) => {
+            let tag = t.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let inner = yaml_to_json(t.value)?;
+            let (key, value) = match name {
+                "Ref" | "Condition" => (name.to_owned(), inner),
+                "GetAtt" => (
+                    "Fn::GetAtt".to_owned(),
+                    match inner {
+                        Value::String(s) => match s.split_once('.') {
+                            Some((a, b)) => Value::Array(vec![
+                                Value::String(a.to_owned()),
+                                Value::String(b.to_owned()),
+                            ]),
+                            None => Value::String(s),
+                        },
+                        other => other,
+                    },
+                ),
+                other => (format!("Fn::{other}"), inner),
+            };
+            let mut m = Map::new();
+            m.insert(key, value);
+            Value::Object(m)
+        }
+    })
+}
+
+/// Reads an input file and tells what it is (or uses `forced`).
+pub fn load_input(path: &Path, forced: Option<InputType>) -> Result<(InputType, Value), IacError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| IacError::Read {
+        path: name.clone(),
+        source,
+    })?;
+    let bad = |message: String| IacError::Input {
+        path: name.clone(),
+        message,
+    };
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
+    if ext == "tf" {
+        return Err(bad(
+            "HCL .tf files are not supported by `iac check` yet; run conftest on them, or check the plan (`terraform show -json`)".to_owned(),
+        ));
+    }
+    let value: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(json_err) if ext == "json" => return Err(bad(format!("not valid JSON: {json_err}"))),
+        Err(_) => {
+            let yaml: yaml_serde::Value = yaml_serde::from_str(&text)
+                .map_err(|e| bad(format!("not valid JSON or YAML: {e}")))?;
+            yaml_to_json(yaml).map_err(bad)?
+        }
+    };
+    let detected =
+        if value.get("resource_changes").is_some() || value.get("terraform_version").is_some() {
+            Some(InputType::Plan)
+        } else if value.get("Resources").is_some_and(Value::is_object) {
+            Some(InputType::Cloudformation)
+        } else {
+            None
+        };
+    match forced.or(detected) {
+        Some(kind) => Ok((kind, value)),
+        None => Err(bad(
+            "neither a Terraform plan (resource_changes) nor a CloudFormation template (Resources); use --input-type".to_owned(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::CONTROLS;
+    use crate::render::rego::render_rego;
+
+    #[test]
+    fn generated_rego_tests_pass_in_regorus() {
+        let results = PolicySet::from_artifacts(&render_rego(CONTROLS))
+            .run_tests()
+            .unwrap();
+        assert!(results.len() >= 30);
+        let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
+        assert!(failed.is_empty(), "{failed:#?}");
+    }
+
+    #[test]
+    fn yaml_short_forms_become_intrinsics() {
+        let y: yaml_serde::Value =
+            yaml_serde::from_str("a: !Ref Key\nb: !GetAtt Key.Arn\nc: !Sub 'x-${AWS::Region}'\n")
+                .unwrap();
+        let v = yaml_to_json(y).unwrap();
+        assert_eq!(v["a"], serde_json::json!({"Ref": "Key"}));
+        assert_eq!(v["b"], serde_json::json!({"Fn::GetAtt": ["Key", "Arn"]}));
+        assert_eq!(v["c"], serde_json::json!({"Fn::Sub": "x-${AWS::Region}"}));
+    }
+}
