@@ -31,6 +31,12 @@ enum Command {
     /// Service Control Policy tools.
     #[command(subcommand)]
     Scp(cmd::scp::Command),
+    /// Infrastructure-as-code checks with the generated Rego policies.
+    #[command(subcommand)]
+    Iac(cmd::iac::Command),
+    /// Rego policy tools.
+    #[command(subcommand)]
+    Policy(cmd::iac::PolicyCommand),
 }
 
 /// How a command ended; the process exit code follows from it.
@@ -59,6 +65,8 @@ async fn main() -> ExitCode {
         Command::Evaluate(args) => cmd::evaluate::run(args).await,
         Command::Generate(args) => cmd::generate::run(args),
         Command::Scp(command) => cmd::scp::run(command),
+        Command::Iac(cmd::iac::Command::Check(args)) => cmd::iac::check(args),
+        Command::Policy(cmd::iac::PolicyCommand::Test(args)) => cmd::iac::test(args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

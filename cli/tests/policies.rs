@@ -107,3 +107,89 @@ fn scp_validate_exits_2_on_an_unreadable_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/scp.json"));
 }
+
+#[test]
+fn iac_check_flags_the_fixtures_and_speaks_json_and_sarif() {
+    let root = root();
+    let out = guardrails(
+        &[
+            "iac",
+            "check",
+            "tests/fixtures/iac/tf_kinesis_plan.json",
+            "--output",
+            "json",
+        ],
+        &root,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &findings[0];
+    assert_eq!(first["level"], "deny");
+    assert_eq!(first["control"], "CMK-KINESIS-CREATE");
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("[CMK-KINESIS-CREATE] ")
+    );
+
+    let out = guardrails(
+        &["iac", "check", "tests/fixtures/iac", "--output", "sarif"],
+        &root,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["level"] == "warning"));
+    assert!(
+        results
+            .iter()
+            .all(|r| r["ruleId"].as_str().unwrap().starts_with("CMK-"))
+    );
+}
+
+#[test]
+fn iac_check_passes_a_template_on_customer_managed_keys() {
+    let dir = temp_dir("iac-clean");
+    let template = dir.join("stack.yaml");
+    std::fs::write(
+        &template,
+        "Resources:\n  Key:\n    Type: AWS::KMS::Key\n  Stream:\n    Type: AWS::Kinesis::Stream\n    Properties:\n      StreamEncryption:\n        EncryptionType: KMS\n        KeyId: !GetAtt Key.Arn\n",
+    )
+    .unwrap();
+    let out = guardrails(&["iac", "check", template.to_str().unwrap()], &dir);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::write(
+        dir.join("main.tf"),
+        "resource \"aws_kinesis_stream\" \"s\" {}\n",
+    )
+    .unwrap();
+    let out = guardrails(
+        &["iac", "check", dir.join("main.tf").to_str().unwrap()],
+        &dir,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "HCL is not supported by the embedded check yet"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn policy_test_runs_the_committed_rego_tests() {
+    let out = guardrails(&["policy", "test"], &root());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" passed, 0 failed"));
+}

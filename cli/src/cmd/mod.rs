@@ -2,4 +2,5 @@
 
 pub mod evaluate;
 pub mod generate;
+pub mod iac;
 pub mod scp;
