@@ -164,13 +164,15 @@ fn template(l: &KeyLayout, props: Value, extra: Value) -> Value {
     json!({"Parameters": {"KeyParameter": {"Type": "String"}}, "Resources": resources})
 }
 
-struct Case {
-    name: &'static str,
-    input: Value,
-    expect: Expect,
+/// One generated test case: an input and what the rules must say about it.
+pub(crate) struct Case {
+    pub(crate) name: &'static str,
+    pub(crate) input: Value,
+    pub(crate) expect: Expect,
 }
 
-enum Expect {
+/// What a case expects.
+pub(crate) enum Expect {
     Deny(&'static str),
     Warn,
     Clean,
@@ -235,6 +237,11 @@ fn hcl_cases(l: &KeyLayout) -> Vec<Case> {
         });
     }
     out
+}
+
+/// The CloudFormation cases of a CloudFormation layout (shared with the Guard tests).
+pub(crate) fn cloudformation_cases(l: &KeyLayout) -> Vec<Case> {
+    cases(l)
 }
 
 fn cases(l: &KeyLayout) -> Vec<Case> {

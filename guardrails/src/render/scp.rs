@@ -118,9 +118,28 @@ pub fn minify(doc: &Value) -> String {
     out
 }
 
+/// JSON with object keys sorted and two-space indentation, byte-stable like [`minify`].
+pub fn pretty(doc: &Value) -> String {
+    let mut out = String::new();
+    write(doc, &mut out, Some(0));
+    out
+}
+
 fn write_canonical(v: &Value, out: &mut String) {
+    write(v, out, None);
+}
+
+fn newline(out: &mut String, indent: Option<usize>) {
+    if let Some(n) = indent {
+        out.push('\n');
+        out.push_str(&"  ".repeat(n));
+    }
+}
+
+fn write(v: &Value, out: &mut String, indent: Option<usize>) {
+    let inner = indent.map(|n| n + 1);
     match v {
-        Value::Object(map) => {
+        Value::Object(map) if !map.is_empty() => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
             out.push('{');
@@ -128,22 +147,29 @@ fn write_canonical(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
+                newline(out, inner);
                 out.push_str(&Value::String(k.clone()).to_string());
                 out.push(':');
+                if indent.is_some() {
+                    out.push(' ');
+                }
                 if let Some(value) = map.get(k) {
-                    write_canonical(value, out);
+                    write(value, out, inner);
                 }
             }
+            newline(out, indent);
             out.push('}');
         }
-        Value::Array(items) => {
+        Value::Array(items) if !items.is_empty() => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                write_canonical(item, out);
+                newline(out, inner);
+                write(item, out, inner);
             }
+            newline(out, indent);
             out.push(']');
         }
         scalar => out.push_str(&scalar.to_string()),
