@@ -2,6 +2,7 @@
 
 use crate::catalogue::Control;
 
+pub mod cfn;
 pub mod guard;
 pub mod rego;
 pub mod scp;
@@ -48,10 +49,11 @@ pub fn render_all(controls: &[Control], opts: &Options) -> Result<Vec<Artifact>,
     let mut artifacts = scp::render_scps(controls, &opts.scp)?;
     artifacts.extend(rego::render_rego(controls));
     artifacts.extend(guard::render_guard(controls));
+    artifacts.extend(cfn::render_cfn(controls)?);
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(artifacts)
 }
 
 /// Folders whose every file is generated (a file there that the generator does not produce is
 /// stale).
-pub const GENERATED_DIRS: &[&str] = &[scp::DIR, rego::DIR, guard::DIR];
+pub const GENERATED_DIRS: &[&str] = &[scp::DIR, rego::DIR, guard::DIR, cfn::DIR];
