@@ -167,17 +167,25 @@ fn iac_check_passes_a_template_on_customer_managed_keys() {
     );
     std::fs::write(
         dir.join("main.tf"),
-        "resource \"aws_kinesis_stream\" \"s\" {}\n",
+        "resource \"aws_kinesis_stream\" \"plain\" {\n  name = \"plain\"\n}\nresource \"aws_kinesis_stream\" \"good\" {\n  encryption_type = \"KMS\"\n  kms_key_id = aws_kms_key.k.arn\n}\n",
     )
     .unwrap();
-    let out = guardrails(
-        &["iac", "check", dir.join("main.tf").to_str().unwrap()],
-        &dir,
+    let tf = dir.join("main.tf").display().to_string();
+    let out = guardrails(&["iac", "check", &tf, "--output", "json"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings.as_array().unwrap().len(), 1, "{findings}");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("aws_kinesis_stream.plain")
     );
+    std::fs::write(dir.join("broken.tf"), "resource {{{\n").unwrap();
+    let broken = dir.join("broken.tf").display().to_string();
     assert_eq!(
-        out.status.code(),
-        Some(2),
-        "HCL is not supported by the embedded check yet"
+        guardrails(&["iac", "check", &broken], &dir).status.code(),
+        Some(2)
     );
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -15,6 +15,8 @@ pub enum InputType {
     Plan,
     /// A CloudFormation template.
     Cloudformation,
+    /// A Terraform `.tf` file, in the shape conftest gives its policies.
+    Hcl,
 }
 
 /// Errors of loading inputs or policies, naming the file.
@@ -205,6 +207,79 @@ fn yaml_to_json(v: yaml_serde::Value) -> Result<Value, String> {
     })
 }
 
+/// A Terraform body in the shape conftest (hcl2json) produces: blocks become arrays under their
+/// type and labels (`resource.<type>.<name>[...]`), nested blocks arrays, and every expression
+/// that is not a literal a `"${...}"` string.
+fn hcl_to_json(body: hcl::Body) -> Value {
+    let mut out = Map::new();
+    for structure in body {
+        match structure {
+            hcl::Structure::Attribute(a) => {
+                out.insert(a.key.to_string(), expression_json(a.expr));
+            }
+            hcl::Structure::Block(b) => {
+                let mut path = vec![b.identifier.to_string()];
+                path.extend(b.labels.iter().map(|l| l.as_str().to_owned()));
+                insert_block(&mut out, &path, hcl_to_json(b.body));
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn insert_block(map: &mut Map<String, Value>, path: &[String], block: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        let slot = map
+            .entry(first.clone())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(items) = slot {
+            items.push(block);
+        }
+        return;
+    }
+    let slot = map
+        .entry(first.clone())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(inner) = slot {
+        insert_block(inner, rest, block);
+    }
+}
+
+fn expression_json(expr: hcl::Expression) -> Value {
+    use hcl::Expression as E;
+    match expr {
+        E::Null => Value::Null,
+        E::Bool(b) => Value::Bool(b),
+        E::Number(n) => serde_json::from_str(&n.to_string()).unwrap_or(Value::Null),
+        E::String(s) => Value::String(s),
+        E::Array(items) => Value::Array(items.into_iter().map(expression_json).collect()),
+        E::Object(object) => Value::Object(
+            object
+                .into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        hcl::ObjectKey::Identifier(id) => id.to_string(),
+                        hcl::ObjectKey::Expression(e) => match expression_json(e) {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        },
+                        other => format!("{other:?}"),
+                    };
+                    (key, expression_json(v))
+                })
+                .collect(),
+        ),
+        E::TemplateExpr(t) => Value::String(match *t {
+            hcl::TemplateExpr::QuotedString(s) => s,
+            hcl::TemplateExpr::Heredoc(h) => h.template,
+        }),
+        other => Value::String(format!("${{{other}}}")),
+    }
+}
+
 /// Reads an input file and tells what it is (or uses `forced`).
 pub fn load_input(path: &Path, forced: Option<InputType>) -> Result<(InputType, Value), IacError> {
     let name = path.display().to_string();
@@ -220,10 +295,9 @@ pub fn load_input(path: &Path, forced: Option<InputType>) -> Result<(InputType, 
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default();
-    if ext == "tf" {
-        return Err(bad(
-            "HCL .tf files are not supported by `iac check` yet; run conftest on them, or check the plan (`terraform show -json`)".to_owned(),
-        ));
+    if ext == "tf" || forced == Some(InputType::Hcl) {
+        let body = hcl::parse(&text).map_err(|e| bad(format!("not valid HCL: {e}")))?;
+        return Ok((InputType::Hcl, hcl_to_json(body)));
     }
     let value: Value = match serde_json::from_str(&text) {
         Ok(v) => v,
@@ -264,6 +338,37 @@ mod tests {
         assert!(results.len() >= 30);
         let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
         assert!(failed.is_empty(), "{failed:#?}");
+    }
+
+    #[test]
+    fn hcl_becomes_the_conftest_shape() {
+        let body = hcl::parse(
+            r#"
+resource "aws_dynamodb_table" "t" {
+  name = "t"
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+  replica { region_name = "eu-west-1" }
+  replica { region_name = "ap-south-1" }
+}
+data "aws_kms_alias" "d" { name = "alias/aws/dynamodb" }
+"#,
+        )
+        .unwrap();
+        let v = hcl_to_json(body);
+        let t = &v["resource"]["aws_dynamodb_table"]["t"][0];
+        assert_eq!(t["server_side_encryption"][0]["enabled"], true);
+        assert_eq!(
+            t["server_side_encryption"][0]["kms_key_arn"],
+            "${aws_kms_key.main.arn}"
+        );
+        assert_eq!(t["replica"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            v["data"]["aws_kms_alias"]["d"][0]["name"],
+            "alias/aws/dynamodb"
+        );
     }
 
     #[test]

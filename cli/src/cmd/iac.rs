@@ -30,6 +30,8 @@ pub enum Kind {
     Plan,
     /// CloudFormation template (JSON or YAML).
     Cloudformation,
+    /// Terraform HCL (`.tf`).
+    Hcl,
 }
 
 /// `guardrails iac ...`.
@@ -113,7 +115,9 @@ fn inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, bool)>> {
                     if path.is_dir() {
                         stack.push(path);
                     } else if path.extension().is_some_and(|e| {
-                        ["json", "yaml", "yml", "template"].iter().any(|x| e == *x)
+                        ["json", "yaml", "yml", "template", "tf"]
+                            .iter()
+                            .any(|x| e == *x)
                     }) {
                         out.push((path, false));
                     }
@@ -140,6 +144,7 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
     let forced = args.input_type.map(|k| match k {
         Kind::Plan => InputType::Plan,
         Kind::Cloudformation => InputType::Cloudformation,
+        Kind::Hcl => InputType::Hcl,
     });
     let mut results: Vec<(String, &'static str, String)> = Vec::new();
     let mut checked = 0;
