@@ -19,12 +19,29 @@ pub struct Args {
     /// Repository root holding `policies/` and `cloudformation/`.
     #[arg(long, default_value = ".")]
     root: PathBuf,
+    /// Break-glass principal ARN pattern exempt from every SCP Deny (repeatable; replaces the
+    /// default `arn:aws:iam::*:role/cmk-breakglass/*`).
+    #[arg(long = "break-glass", value_name = "PATTERN")]
+    break_glass: Vec<String>,
+    /// Further exempt principal pattern (repeatable; replaces the StackSets execution role default).
+    #[arg(long = "exempt", value_name = "PATTERN")]
+    exempt: Vec<String>,
+    /// Limit the key-protection SCP to keys tagged `<TAG>=true`.
+    #[arg(long, value_name = "TAG")]
+    protected_key_tag: Option<String>,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let artifacts =
-        render_all(CONTROLS, &Options::default()).context("cannot render the catalogue")?;
+    let mut options = Options::default();
+    if !args.break_glass.is_empty() {
+        options.scp.break_glass = args.break_glass;
+    }
+    if !args.exempt.is_empty() {
+        options.scp.exempt = args.exempt;
+    }
+    options.scp.protected_key_tag = args.protected_key_tag;
+    let artifacts = render_all(CONTROLS, &options).context("cannot render the catalogue")?;
     if args.check {
         let drift = generate::check(&args.root, &artifacts)?;
         for d in &drift {

@@ -232,12 +232,9 @@ fn conformance_pack_template(controls: &[Control], organization: bool) -> Value 
     template
 }
 
-fn scp_template(controls: &[Control]) -> Result<Value, RenderError> {
+fn scp_template(controls: &[Control], opts: &ScpOptions) -> Result<Value, RenderError> {
     let mut resources = serde_json::Map::new();
-    for (i, a) in render_scps(controls, &ScpOptions::default())?
-        .iter()
-        .enumerate()
-    {
+    for (i, a) in render_scps(controls, opts)?.iter().enumerate() {
         let doc: Value = serde_json::from_str(&a.content).unwrap_or(Value::Null);
         resources.insert(
             format!("GuardrailsScp{}", i + 1),
@@ -313,7 +310,7 @@ fn guard_hook_template(controls: &[Control]) -> Value {
 }
 
 /// Renders the CloudFormation templates.
-pub fn render_cfn(controls: &[Control]) -> Result<Vec<Artifact>, RenderError> {
+pub fn render_cfn(controls: &[Control], scp: &ScpOptions) -> Result<Vec<Artifact>, RenderError> {
     let file = |name: &str, v: &Value| Artifact {
         path: format!("{DIR}/{name}"),
         content: pretty(v) + "\n",
@@ -328,7 +325,7 @@ pub fn render_cfn(controls: &[Control]) -> Result<Vec<Artifact>, RenderError> {
             "organization-conformance-pack.json",
             &conformance_pack_template(controls, true),
         ),
-        file("scp.json", &scp_template(controls)?),
+        file("scp.json", &scp_template(controls, scp)?),
         file("guard-hook.json", &guard_hook_template(controls)),
     ])
 }
@@ -354,7 +351,7 @@ mod tests {
     #[test]
     fn every_checkov_skip_carries_a_written_reason() {
         let mut all = Vec::new();
-        for a in render_cfn(CONTROLS).unwrap() {
+        for a in render_cfn(CONTROLS, &ScpOptions::default()).unwrap() {
             skips(&serde_json::from_str(&a.content).unwrap(), &mut all);
         }
         assert!(!all.is_empty());
@@ -383,7 +380,7 @@ mod tests {
 
     #[test]
     fn the_scp_stack_embeds_the_generated_policies() {
-        let t = scp_template(CONTROLS).unwrap();
+        let t = scp_template(CONTROLS, &ScpOptions::default()).unwrap();
         let content = &t["Resources"]["GuardrailsScp1"]["Properties"]["Content"];
         assert_eq!(content["Version"], "2012-10-17");
     }

@@ -49,7 +49,7 @@ pub fn render_all(controls: &[Control], opts: &Options) -> Result<Vec<Artifact>,
     let mut artifacts = scp::render_scps(controls, &opts.scp)?;
     artifacts.extend(rego::render_rego(controls));
     artifacts.extend(guard::render_guard(controls));
-    artifacts.extend(cfn::render_cfn(controls)?);
+    artifacts.extend(cfn::render_cfn(controls, &opts.scp)?);
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(artifacts)
 }
