@@ -9,6 +9,7 @@
 )]
 
 pub mod catalogue;
+pub mod deploy;
 pub mod generate;
 pub mod iac;
 pub mod iam;

@@ -1,0 +1,324 @@
+//! Deploy settings (`guardrails.toml`): Regions, exemptions, rule parameters, controls and
+//! StackSet operation preferences. Bad or unknown settings are errors naming the key and the
+//! file line, found before any AWS call.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::catalogue::CONTROLS;
+
+/// StackSet operation preferences (they do not apply to automatic deployments).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Rollout {
+    /// Accounts deployed at once per Region.
+    #[serde(default = "one")]
+    pub max_concurrent: u32,
+    /// Failed accounts tolerated per Region before the operation stops.
+    #[serde(default)]
+    pub failure_tolerance: u32,
+    /// Deploy Regions one after the other (`true`) or in parallel.
+    #[serde(default = "yes")]
+    pub sequential_regions: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Rollout {
+    fn default() -> Rollout {
+        Rollout {
+            max_concurrent: 1,
+            failure_tolerance: 0,
+            sequential_regions: true,
+        }
+    }
+}
+
+/// The Config rule's parameters, as deployed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RuleSettings {
+    /// `allowedKeyArns`.
+    #[serde(default)]
+    pub allowed_key_arns: Vec<String>,
+    /// `allowedKeyAccounts`.
+    #[serde(default)]
+    pub allowed_key_accounts: Vec<String>,
+    /// `exemptTag`.
+    #[serde(default)]
+    pub exempt_tag: Option<String>,
+    /// `requireKeyRotation`.
+    #[serde(default)]
+    pub require_key_rotation: bool,
+}
+
+/// Everything `guardrails deploy` needs besides the target OUs.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Settings {
+    /// Regions the Config rule is deployed to.
+    pub regions: Vec<String>,
+    /// Principal ARN patterns exempt from every SCP Deny.
+    #[serde(default = "default_break_glass")]
+    pub break_glass: Vec<String>,
+    /// Control ids to deploy; empty means all.
+    #[serde(default)]
+    pub controls: Vec<String>,
+    /// Rule parameters.
+    #[serde(default)]
+    pub rule: RuleSettings,
+    /// StackSet operation preferences.
+    #[serde(default)]
+    pub rollout: Rollout,
+}
+
+fn default_break_glass() -> Vec<String> {
+    vec![crate::render::scp::DEFAULT_BREAK_GLASS.to_owned()]
+}
+
+/// A settings problem, with the file and line when known.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file cannot be read.
+    #[error("{file}: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key or a value of the wrong type.
+    #[error("{file}:{line}: {message}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong (names the key).
+        message: String,
+    },
+}
+
+fn is_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Settings {
+    /// Reads and validates a settings file.
+    pub fn load(path: &Path) -> Result<Settings, SettingsError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Settings::parse(&file, &text)
+    }
+
+    /// Parses and validates settings text; `file` names it in errors.
+    ///
+    /// ```
+    /// let err = guardrails::deploy::settings::Settings::parse("g.toml", "regions = [\"eu-west-1\"]\nregoins = []\n").unwrap_err();
+    /// assert!(err.to_string().starts_with("g.toml:2:"), "{err}");
+    /// ```
+    pub fn parse(file: &str, text: &str) -> Result<Settings, SettingsError> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let invalid = |line: usize, message: String| SettingsError::Invalid {
+            file: file.to_owned(),
+            line,
+            message,
+        };
+        let settings: Settings = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| line_of(s.start));
+            // toml names unknown keys itself; for a wrong type, name the key set on that line.
+            let key = text
+                .lines()
+                .nth(line - 1)
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k.trim())
+                .filter(|k| !k.is_empty() && !e.message().contains(&format!("`{k}`")));
+            match key {
+                Some(k) => invalid(line, format!("`{k}`: {}", e.message())),
+                None => invalid(line, e.message().to_owned()),
+            }
+        })?;
+        // Semantic checks name the key and point at the line that sets it.
+        let line_for = |key: &str, value: &str| {
+            text.lines()
+                .position(|l| l.contains(value) && !l.trim_start().starts_with('#'))
+                .or_else(|| text.lines().position(|l| l.trim_start().starts_with(key)))
+                .map_or(1, |i| i + 1)
+        };
+        if settings.regions.is_empty() {
+            return Err(invalid(
+                line_for("regions", "regions"),
+                "`regions` needs at least one Region".to_owned(),
+            ));
+        }
+        for r in &settings.regions {
+            if !is_region(r) {
+                return Err(invalid(
+                    line_for("regions", r),
+                    format!("`regions`: `{r}` is not a Region name"),
+                ));
+            }
+        }
+        let known: BTreeSet<&str> = CONTROLS.iter().map(|c| c.id).collect();
+        for c in &settings.controls {
+            if !known.contains(c.as_str()) {
+                return Err(invalid(
+                    line_for("controls", c),
+                    format!(
+                        "`controls`: unknown control `{c}` (known: {})",
+                        known.iter().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+        for p in &settings.break_glass {
+            if !p.starts_with("arn:") {
+                return Err(invalid(
+                    line_for("break-glass", p),
+                    format!("`break-glass`: `{p}` is not a principal ARN pattern"),
+                ));
+            }
+        }
+        let rule = &settings.rule;
+        let params = serde_json::json!({
+            "allowedKeyArns": rule.allowed_key_arns.join(","),
+            "allowedKeyAccounts": rule.allowed_key_accounts.join(","),
+            "exemptTag": rule.exempt_tag.clone().unwrap_or_default(),
+            "requireKeyRotation": rule.require_key_rotation.to_string(),
+        });
+        // The rule's own parser decides what it accepts: deploy exactly what it will run with.
+        if let Err(e) = cmk_params_check(&params.to_string()) {
+            return Err(invalid(
+                line_for("[rule]", "[rule]"),
+                format!("[rule]: {e}"),
+            ));
+        }
+        if settings.rollout.max_concurrent == 0 {
+            return Err(invalid(
+                line_for("max-concurrent", "max-concurrent"),
+                "`rollout.max-concurrent` must be at least 1".to_owned(),
+            ));
+        }
+        Ok(settings)
+    }
+}
+
+/// Validates rule parameters the way the rule will (a subset kept here to avoid depending on the
+/// rule crate: allow-list entries and account ids).
+fn cmk_params_check(json: &str) -> Result<(), String> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    for account in v["allowedKeyAccounts"]
+        .as_str()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+    {
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "`allowed-key-accounts`: `{account}` is not a 12-digit account id"
+            ));
+        }
+    }
+    for key in v["allowedKeyArns"]
+        .as_str()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+    {
+        if !(key.starts_with("arn:")
+            || key.starts_with("alias/")
+            || key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        {
+            return Err(format!(
+                "`allowed-key-arns`: `{key}` is not a key ARN, alias or key id"
+            ));
+        }
+        if key.starts_with("alias/aws/") || key.contains(":alias/aws/") {
+            return Err(format!("`allowed-key-arns`: `{key}` is an AWS-managed key"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_parses() {
+        let s = Settings::parse(
+            "g.toml",
+            r#"
+regions = ["eu-west-1", "us-east-1"]
+break-glass = ["arn:aws:iam::*:role/admin/*"]
+controls = ["CMK-SECRETS-CREATE"]
+
+[rule]
+allowed-key-accounts = ["111122223333"]
+require-key-rotation = true
+
+[rollout]
+max-concurrent = 5
+failure-tolerance = 1
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.regions.len(), 2);
+        assert_eq!(s.rollout.max_concurrent, 5);
+        assert!(s.rollout.sequential_regions);
+        assert!(s.rule.require_key_rotation);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_line() {
+        let cases = [
+            (
+                "regions = [\"eu-west-1\"]\n\n[rollout]\nmax-concurent = 2\n",
+                4,
+                "max-concurent",
+            ),
+            ("regions = [\"eu-west-1\", \"Europe\"]\n", 1, "Europe"),
+            (
+                "regions = [\"eu-west-1\"]\ncontrols = [\n  \"CMK-NOPE\",\n]\n",
+                3,
+                "CMK-NOPE",
+            ),
+            (
+                "regions = [\"eu-west-1\"]\n[rule]\nallowed-key-accounts = [\"12\"]\n",
+                2,
+                "allowed-key-accounts",
+            ),
+            ("regions = \"eu-west-1\"\n", 1, "regions"),
+            ("regions = []\n", 1, "regions"),
+        ];
+        for (text, line, needle) in cases {
+            let err = Settings::parse("g.toml", text).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("g.toml:{line}:")),
+                "{text:?}: {err}"
+            );
+            assert!(err.contains(needle), "{text:?}: {err}");
+        }
+    }
+}
