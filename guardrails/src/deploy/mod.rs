@@ -1,5 +1,7 @@
 //! Rolling the guardrails out across an AWS Organization (issue: `guardrails deploy`). So far:
-//! the settings file and OU targeting; observe → plan → apply follows.
+//! the settings file, OU targeting and the SCP plan (a pure diff); observing the organization,
+//! applying the plan and the StackSet rollout follow.
 
 pub mod ou;
+pub mod plan;
 pub mod settings;
