@@ -2,6 +2,7 @@
 //! the settings file, OU targeting and the SCP plan (a pure diff); observing the organization,
 //! applying the plan and the StackSet rollout follow.
 
+pub mod org;
 pub mod ou;
 pub mod plan;
 pub mod settings;

@@ -1,0 +1,272 @@
+//! AWS Organizations through the SDK: read the OU tree and our SCPs (observe), then apply a plan.
+//! Our policies are found by name and must carry our tag; a same-named policy we did not create
+//! is never touched.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_organizations::Client;
+use aws_sdk_organizations::types::{PolicyType, PolicyTypeStatus, Tag};
+use serde_json::Value;
+
+use super::ou::OrgTree;
+use super::plan::{Observed, ObservedPolicy, Step};
+use crate::render::scp::minify;
+
+/// Tag marking the policies cmk-guardrails created.
+pub const MANAGED_BY_KEY: &str = "guardrails:managed-by";
+/// Its value.
+pub const MANAGED_BY_VALUE: &str = "cmk-guardrails";
+
+/// A failed Organizations call, or a state we refuse to change.
+#[derive(Debug, thiserror::Error)]
+pub enum OrgError {
+    /// The call failed (after the SDK's retries); the message names the operation.
+    #[error("organizations:{operation}: {detail}")]
+    Call {
+        /// Operation name.
+        operation: &'static str,
+        /// Error text (AccessDenied names the missing permission).
+        detail: String,
+    },
+    /// A policy with our name exists but is not ours.
+    #[error(
+        "an SCP named {name} ({id}) exists without the {MANAGED_BY_KEY} tag; cmk-guardrails will not touch it (rename ours or delete it)"
+    )]
+    NotOurs {
+        /// Name.
+        name: String,
+        /// `p-…`.
+        id: String,
+    },
+}
+
+fn call<E: std::error::Error + 'static>(operation: &'static str) -> impl Fn(E) -> OrgError {
+    move |e| {
+        let mut detail = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            detail.push_str(": ");
+            detail.push_str(&s.to_string());
+            source = s.source();
+        }
+        OrgError::Call { operation, detail }
+    }
+}
+
+/// The normalised (sorted, minified) form of policy content, for comparison.
+pub fn normalise(content: &str) -> String {
+    serde_json::from_str::<Value>(content).map_or_else(|_| content.to_owned(), |v| minify(&v))
+}
+
+/// An Organizations client.
+#[derive(Clone, Debug)]
+pub struct Organization(pub Client);
+
+impl Organization {
+    /// The root and every OU under it (paginated, all levels).
+    pub async fn tree(&self) -> Result<(OrgTree, bool), OrgError> {
+        let roots = self
+            .0
+            .list_roots()
+            .send()
+            .await
+            .map_err(call("ListRoots"))?;
+        let root = roots.roots().first().ok_or(OrgError::Call {
+            operation: "ListRoots",
+            detail: "no root: is this account in an organization with all features?".to_owned(),
+        })?;
+        let root_id = root.id().unwrap_or_default().to_owned();
+        let scp_enabled = root.policy_types().iter().any(|t| {
+            t.r#type() == Some(&PolicyType::ServiceControlPolicy)
+                && t.status() == Some(&PolicyTypeStatus::Enabled)
+        });
+        let mut tree = OrgTree::new(&root_id);
+        let mut queue = vec![root_id];
+        while let Some(parent) = queue.pop() {
+            let mut pages = self
+                .0
+                .list_organizational_units_for_parent()
+                .parent_id(&parent)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(call("ListOrganizationalUnitsForParent"))?;
+                for ou in page.organizational_units() {
+                    let (Some(id), Some(name)) = (ou.id(), ou.name()) else {
+                        continue;
+                    };
+                    tree.add(id, name, &parent);
+                    queue.push(id.to_owned());
+                }
+            }
+        }
+        Ok((tree, scp_enabled))
+    }
+
+    /// Our policies among `names`, and the policies attached to each target.
+    pub async fn observe(
+        &self,
+        names: &[String],
+        targets: &[String],
+        scp_enabled: bool,
+    ) -> Result<Observed, OrgError> {
+        let mut observed = Observed {
+            scp_enabled,
+            ..Observed::default()
+        };
+        let mut pages = self
+            .0
+            .list_policies()
+            .filter(PolicyType::ServiceControlPolicy)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(call("ListPolicies"))?;
+            for p in page.policies() {
+                let (Some(id), Some(name)) = (p.id(), p.name()) else {
+                    continue;
+                };
+                if !names.iter().any(|n| n == name) {
+                    continue;
+                }
+                let tags = self
+                    .0
+                    .list_tags_for_resource()
+                    .resource_id(id)
+                    .send()
+                    .await
+                    .map_err(call("ListTagsForResource"))?;
+                let ours = tags
+                    .tags()
+                    .iter()
+                    .any(|t| t.key() == MANAGED_BY_KEY && t.value() == MANAGED_BY_VALUE);
+                if !ours {
+                    return Err(OrgError::NotOurs {
+                        name: name.to_owned(),
+                        id: id.to_owned(),
+                    });
+                }
+                let described = self
+                    .0
+                    .describe_policy()
+                    .policy_id(id)
+                    .send()
+                    .await
+                    .map_err(call("DescribePolicy"))?;
+                let content = described
+                    .policy()
+                    .and_then(|p| p.content())
+                    .unwrap_or_default();
+                observed.ours.insert(
+                    name.to_owned(),
+                    ObservedPolicy {
+                        id: id.to_owned(),
+                        name: name.to_owned(),
+                        content: normalise(content),
+                    },
+                );
+            }
+        }
+        for target in targets {
+            let mut attached = std::collections::BTreeSet::new();
+            let mut pages = self
+                .0
+                .list_policies_for_target()
+                .target_id(target)
+                .filter(PolicyType::ServiceControlPolicy)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(call("ListPoliciesForTarget"))?;
+                attached.extend(
+                    page.policies()
+                        .iter()
+                        .filter_map(|p| p.id().map(str::to_owned)),
+                );
+            }
+            observed.attached.insert(target.clone(), attached);
+        }
+        Ok(observed)
+    }
+
+    /// Applies `steps` in order; returns a line per change made.
+    pub async fn apply(
+        &self,
+        root: &str,
+        observed: &Observed,
+        steps: &[Step],
+    ) -> Result<Vec<String>, OrgError> {
+        let mut ids: BTreeMap<String, String> = observed
+            .ours
+            .iter()
+            .map(|(n, p)| (n.clone(), p.id.clone()))
+            .collect();
+        let mut done = Vec::new();
+        for step in steps {
+            match step {
+                Step::EnableScps => {
+                    let r = self
+                        .0
+                        .enable_policy_type()
+                        .root_id(root)
+                        .policy_type(PolicyType::ServiceControlPolicy)
+                        .send()
+                        .await;
+                    // Already enabled (by a concurrent run) is the state we wanted.
+                    if let Err(e) = r
+                        && !e.to_string().contains("PolicyTypeAlreadyEnabled")
+                        && aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
+                            != Some("PolicyTypeAlreadyEnabledException")
+                    {
+                        return Err(call("EnablePolicyType")(e));
+                    }
+                }
+                Step::Create { name, content } => {
+                    let tag = Tag::builder()
+                        .key(MANAGED_BY_KEY)
+                        .value(MANAGED_BY_VALUE)
+                        .build()
+                        .map_err(call("CreatePolicy"))?;
+                    let out = self
+                        .0
+                        .create_policy()
+                        .name(name)
+                        .description("cmk-guardrails: customer-managed KMS keys (generated)")
+                        .r#type(PolicyType::ServiceControlPolicy)
+                        .content(content)
+                        .tags(tag)
+                        .send()
+                        .await
+                        .map_err(call("CreatePolicy"))?;
+                    let id = out
+                        .policy()
+                        .and_then(|p| p.policy_summary())
+                        .and_then(|s| s.id())
+                        .unwrap_or_default();
+                    ids.insert(name.clone(), id.to_owned());
+                }
+                Step::Update { id, content, .. } => {
+                    self.0
+                        .update_policy()
+                        .policy_id(id)
+                        .content(content)
+                        .send()
+                        .await
+                        .map_err(call("UpdatePolicy"))?;
+                }
+                Step::Attach { name, target } => {
+                    let id = ids.get(name).cloned().unwrap_or_default();
+                    self.0
+                        .attach_policy()
+                        .policy_id(&id)
+                        .target_id(target)
+                        .send()
+                        .await
+                        .map_err(call("AttachPolicy"))?;
+                }
+            }
+            done.push(step.to_string());
+        }
+        Ok(done)
+    }
+}
