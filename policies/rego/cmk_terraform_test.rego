@@ -32,6 +32,12 @@ test_cmk_secrets_create_aws_secretsmanager_secret_warn_unknown_key if {
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
 }
 
+test_cmk_secrets_create_aws_secretsmanager_secret_deny_key_left_out if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "no kms_key_id: uses alias/aws/secretsmanager")
+}
+
 test_cmk_kinesis_create_aws_kinesis_stream_deny_absent if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
@@ -58,6 +64,12 @@ test_cmk_kinesis_create_aws_kinesis_stream_warn_unknown_key if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{"kms_key_id":{"references":["var.key_arn"]}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	some msg in warn with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{"kms_key_id":{"references":["var.key_arn"]}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
+}
+
+test_cmk_kinesis_create_aws_kinesis_stream_deny_key_left_out if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
+	startswith(msg, "[CMK-KINESIS-CREATE] ")
+	contains(msg, "no kms_key_id")
 }
 
 test_cmk_kinesis_create_aws_kinesis_stream_deny_gate_closed if {
@@ -92,6 +104,12 @@ test_cmk_dynamodb_create_aws_dynamodb_table_warn_unknown_key if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["var.key_arn"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 	some msg in warn with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["var.key_arn"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_deny_key_left_out if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "no kms_key_arn: uses alias/aws/dynamodb")
 }
 
 test_cmk_dynamodb_create_aws_dynamodb_table_deny_gate_closed if {

@@ -309,6 +309,12 @@ fn cases(l: &KeyLayout) -> Vec<Case> {
                 ),
                 expect: Expect::Warn,
             });
+            // Left out of the configuration, the Computed key shows as unknown: still absent.
+            out.push(Case {
+                name: "deny_key_left_out",
+                input: plan(l, properties(l, None), unknown(json!(true)), json!({})),
+                expect: Expect::Deny(l.absent),
+            });
             if let Some(g) = l.gate {
                 let mut after = properties(l, Some(json!(TEST_CMK)));
                 set(&mut after, g.path, Value::Null);

@@ -77,26 +77,61 @@ cmk_tf_refers_to_managed_key(rc, path) if {
 	regex.match(`^aws_kms_(key|alias|replica_key|external_key|replica_external_key)\.`, ref)
 }
 
+cmk_tf_config_known(rc) if {
+	_ = cmk_tf_config(rc)
+}
+
+# Whether the configuration sets the key at all. The key attributes are Optional+Computed in the
+# AWS provider: left out, they show as "known after apply", which must not pass for a key.
+cmk_tf_key_configured(rc, kp) if {
+	not kp.replica
+	_ = cmk_at(cmk_tf_config(rc).expressions, kp.path)
+}
+
+# A replica block is matched by its Region (replicas are a set: plan order may differ).
+cmk_tf_key_configured(rc, kp) if {
+	kp.replica
+	some block in cmk_at(cmk_tf_config(rc).expressions, kp.list)
+	block[kp.region].constant_value == kp.region_value
+	_ = cmk_at(block, kp.key)
+}
+
+cmk_tf_key_configured(rc, kp) if {
+	kp.replica
+	not cmk_tf_replica_region_matched(rc, kp)
+	some block in cmk_at(cmk_tf_config(rc).expressions, kp.list)
+	_ = cmk_at(block, kp.key)
+}
+
+cmk_tf_replica_region_matched(rc, kp) if {
+	some block in cmk_at(cmk_tf_config(rc).expressions, kp.list)
+	block[kp.region].constant_value == kp.region_value
+}
+
 # "aws", "cmk", "unknown" (decided at apply) or "absent".
-cmk_tf_key_status(rc, path) := "aws" if {
-	cmk_tf_refers_to_aws_alias(rc, path)
+cmk_tf_key_status(rc, kp) := "aws" if {
+	cmk_tf_refers_to_aws_alias(rc, kp.path)
 } else := "aws" if {
-	value := cmk_at(rc.change.after, path)
+	value := cmk_at(rc.change.after, kp.path)
 	cmk_non_empty_string(value)
 	cmk_is_aws_alias(value)
 } else := "cmk" if {
-	cmk_non_empty_string(cmk_at(rc.change.after, path))
+	cmk_non_empty_string(cmk_at(rc.change.after, kp.path))
 } else := "cmk" if {
-	cmk_at(rc.change.after_unknown, path) == true
-	cmk_tf_refers_to_managed_key(rc, path)
+	cmk_at(rc.change.after_unknown, kp.path) == true
+	cmk_tf_refers_to_managed_key(rc, kp.path)
+} else := "absent" if {
+	cmk_at(rc.change.after_unknown, kp.path) == true
+	cmk_tf_config_known(rc)
+	not cmk_tf_key_configured(rc, kp)
 } else := "unknown" if {
-	cmk_at(rc.change.after_unknown, path) == true
+	cmk_at(rc.change.after_unknown, kp.path) == true
 } else := "absent"
 
 # Key paths to judge: the resource's own key, then each replica's.
 cmk_tf_key_paths(rc, layout) := paths if {
-	own := [{"path": layout.key, "part": ""} | layout.key != null]
-	replicas := [{"path": array.concat(array.concat(layout.replicas.list, [i]), layout.replicas.key), "part": sprintf(" replica %v", [object.get(replica, layout.replicas.region, i)])} |
+	own := [{"path": layout.key, "part": "", "replica": false} | layout.key != null]
+	replicas := [{"path": array.concat(array.concat(layout.replicas.list, [i]), layout.replicas.key), "part": sprintf(" replica %v", [object.get(replica, layout.replicas.region, i)]), "replica": true, "list": layout.replicas.list, "key": layout.replicas.key, "region": layout.replicas.region, "region_value": object.get(replica, layout.replicas.region, null)} |
 		layout.replicas != null
 		some i, replica in cmk_at(rc.change.after, layout.replicas.list)
 	]
@@ -115,7 +150,7 @@ deny contains msg if {
 	[rc, layout] := target
 	cmk_gate_open(rc.change.after, layout.gate)
 	some kp in cmk_tf_key_paths(rc, layout)
-	status := cmk_tf_key_status(rc, kp.path)
+	status := cmk_tf_key_status(rc, kp)
 	status in {"aws", "absent"}
 	reason := {"aws": sprintf("uses an AWS-managed key (%s); use a customer-managed key", [layout.aws_alias]), "absent": layout.absent}[status]
 	msg := sprintf("[%s] %s%s: %s", [layout.control, rc.address, kp.part, reason])
@@ -126,6 +161,6 @@ warn contains msg if {
 	[rc, layout] := target
 	cmk_gate_open(rc.change.after, layout.gate)
 	some kp in cmk_tf_key_paths(rc, layout)
-	cmk_tf_key_status(rc, kp.path) == "unknown"
+	cmk_tf_key_status(rc, kp) == "unknown"
 	msg := sprintf("[%s] %s%s: the KMS key is only known at apply and does not reference a key of this configuration; the Config rule will check it", [layout.control, rc.address, kp.part])
 }
