@@ -13,11 +13,12 @@ const VENDORED: &[u8] = include_bytes!("../data/iam-catalogue.json.gz");
 /// Global condition keys (IAM User Guide, "AWS global condition context keys") and their types.
 /// `*` stands for a tag key or other variable part.
 pub const GLOBAL_KEYS: &[(&str, &str)] = &[
+    ("aws:AssumedRoot", "Bool"),
     ("aws:CalledVia", "ArrayOfString"),
     ("aws:CalledViaFirst", "String"),
     ("aws:CalledViaLast", "String"),
     ("aws:CurrentTime", "Date"),
-    ("aws:EpochTime", "Date"),
+    ("aws:EpochTime", "Date|Numeric"),
     ("aws:Ec2InstanceSourcePrivateIPv4", "IPAddress"),
     ("aws:Ec2InstanceSourceVpc", "String"),
     ("aws:FederatedProvider", "String"),

@@ -20,10 +20,10 @@ pub struct Args {
     #[arg(long, default_value = ".")]
     root: PathBuf,
     /// Break-glass principal ARN pattern exempt from every SCP Deny (repeatable; replaces the
-    /// default `arn:aws:iam::*:role/cmk-breakglass/*`).
+    /// default `arn:aws*:iam::*:role/cmk-breakglass/*`).
     #[arg(long = "break-glass", value_name = "PATTERN")]
     break_glass: Vec<String>,
-    /// Further exempt principal pattern (repeatable; replaces the StackSets execution role default).
+    /// Further exempt principal pattern (repeatable; added to the StackSets execution role).
     #[arg(long = "exempt", value_name = "PATTERN")]
     exempt: Vec<String>,
     /// Limit the key-protection SCP to keys tagged `<TAG>=true`.
@@ -37,9 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if !args.break_glass.is_empty() {
         options.scp.break_glass = args.break_glass;
     }
-    if !args.exempt.is_empty() {
-        options.scp.exempt = args.exempt;
-    }
+    options.scp.exempt.extend(args.exempt);
     options.scp.protected_key_tag = args.protected_key_tag;
     let artifacts = render_all(CONTROLS, &options).context("cannot render the catalogue")?;
     if args.check {

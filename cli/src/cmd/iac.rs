@@ -159,7 +159,9 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
             Err(e) => return Err(e.into()),
         };
         checked += 1;
-        let findings = policies.evaluate(&input)?;
+        let findings = policies
+            .evaluate(&input)
+            .with_context(|| format!("{}", file.display()))?;
         let name = file.display().to_string();
         results.extend(findings.deny.into_iter().map(|m| (name.clone(), "deny", m)));
         results.extend(findings.warn.into_iter().map(|m| (name.clone(), "warn", m)));

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::bail;
 use guardrails::iam;
 use guardrails::validate::scp::{Finding, Severity, ValidateOptions, validate_scp};
 
@@ -43,10 +43,14 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
             .collect();
     }
     let mut findings: Vec<Finding> = Vec::new();
+    let mut unreadable: Vec<String> = Vec::new();
     for file in &args.files {
         let name = file.display().to_string();
-        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {name}"))?;
-        findings.extend(validate_scp(&name, &text, cat, &opts));
+        match std::fs::read_to_string(file) {
+            Ok(text) => findings.extend(validate_scp(&name, &text, cat, &opts)),
+            // Keep validating the others; the run still exits 2 after printing what it found.
+            Err(e) => unreadable.push(format!("cannot read {name}: {e}")),
+        }
     }
     match args.output {
         Format::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
@@ -77,6 +81,9 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
                 cat.refreshed
             );
         }
+    }
+    if !unreadable.is_empty() {
+        bail!("{}", unreadable.join("; "));
     }
     Ok(if findings.iter().any(|f| f.severity == Severity::Error) {
         Outcome::Findings

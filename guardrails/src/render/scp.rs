@@ -12,9 +12,9 @@ pub const SCP_MAX_BYTES: usize = 5_120;
 /// Direct SCP attachments allowed per root, OU or account.
 pub const SCP_SLOTS: usize = 5;
 /// Default break-glass principals: roles under this path are exempt from every Deny.
-pub const DEFAULT_BREAK_GLASS: &str = "arn:aws:iam::*:role/cmk-breakglass/*";
+pub const DEFAULT_BREAK_GLASS: &str = "arn:aws*:iam::*:role/cmk-breakglass/*";
 /// The execution role of SERVICE_MANAGED StackSets: a normal role, so SCPs apply to it.
-pub const STACKSETS_EXECUTION_ROLE: &str = "arn:aws:iam::*:role/stacksets-exec-*";
+pub const STACKSETS_EXECUTION_ROLE: &str = "arn:aws*:iam::*:role/stacksets-exec-*";
 /// Output folder, relative to the repository root.
 pub const DIR: &str = "policies/scp";
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::iam::IamCatalogue;
-use crate::render::scp::{DEFAULT_BREAK_GLASS, SCP_MAX_BYTES};
+use crate::render::scp::{DEFAULT_BREAK_GLASS, SCP_MAX_BYTES, STACKSETS_EXECUTION_ROLE};
 
 /// How bad a finding is; `error` makes `guardrails scp validate` exit 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -75,14 +75,18 @@ pub struct Finding {
 /// Validator options.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidateOptions {
-    /// Principal patterns every Deny must exempt (empty: no break-glass check).
+    /// Principal patterns every Deny must exempt (empty: no check). By default the break-glass
+    /// roles and the StackSets execution role, which SCPs would otherwise lock out.
     pub break_glass: Vec<String>,
 }
 
 impl Default for ValidateOptions {
     fn default() -> ValidateOptions {
         ValidateOptions {
-            break_glass: vec![DEFAULT_BREAK_GLASS.to_owned()],
+            break_glass: vec![
+                DEFAULT_BREAK_GLASS.to_owned(),
+                STACKSETS_EXECUTION_ROLE.to_owned(),
+            ],
         }
     }
 }
@@ -406,10 +410,8 @@ fn statement(
             .into_iter()
             .flat_map(|c| c.iter())
             .filter(|(op, _)| {
-                matches!(
-                    op.trim_end_matches("IfExists"),
-                    "ArnNotLike" | "ArnNotEquals" | "StringNotLike" | "StringNotEquals"
-                )
+                // StringNotEquals matches no wildcard, so a pattern there exempts nobody.
+                matches!(op.as_str(), "ArnNotLike" | "ArnNotEquals" | "StringNotLike")
             })
             .filter_map(|(_, block)| block.as_object())
             .flat_map(|block| block.iter())
