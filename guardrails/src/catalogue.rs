@@ -37,6 +37,9 @@ pub struct ScpDeny {
     pub conditions: &'static [Condition],
     /// Applies to keys; when the options name a protection tag, only keys carrying it.
     pub on_protected_keys: bool,
+    /// Guards the protection tag itself (changing or removing it); rendered only when the options
+    /// name a protection tag.
+    pub guards_protection_tag: bool,
 }
 
 /// One segment of a property path: an object key or an array index (Terraform nested blocks
@@ -193,6 +196,7 @@ pub const CONTROLS: &[Control] = &[
                     values: &["true"],
                 }],
                 on_protected_keys: false,
+                guards_protection_tag: false,
             }),
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::TerraformPlan,
@@ -235,6 +239,7 @@ pub const CONTROLS: &[Control] = &[
                 values: AWS_ALIAS_PATTERNS,
             }],
             on_protected_keys: false,
+            guards_protection_tag: false,
         })],
     },
     Control {
@@ -250,6 +255,7 @@ pub const CONTROLS: &[Control] = &[
                 values: &[""],
             }],
             on_protected_keys: false,
+            guards_protection_tag: false,
         })],
     },
     Control {
@@ -261,6 +267,7 @@ pub const CONTROLS: &[Control] = &[
             resources: &["*"],
             conditions: &[],
             on_protected_keys: false,
+            guards_protection_tag: false,
         })],
     },
     Control {
@@ -386,24 +393,36 @@ pub const CONTROLS: &[Control] = &[
                 values: AWS_MANAGED_ALIASES,
             }],
             on_protected_keys: false,
+            guards_protection_tag: false,
         })],
     },
     Control {
         id: "CMK-KMS-PROTECT",
         service: Service::Kms,
         prevents: "disabling, deleting or weakening customer-managed keys (data loss)",
-        enforce: &[Enforcement::Scp(ScpDeny {
-            actions: &[
-                "kms:DisableKey",
-                "kms:ScheduleKeyDeletion",
-                "kms:DisableKeyRotation",
-                "kms:PutKeyPolicy",
-                "kms:DeleteImportedKeyMaterial",
-            ],
-            resources: &["*"],
-            conditions: &[],
-            on_protected_keys: true,
-        })],
+        enforce: &[
+            Enforcement::Scp(ScpDeny {
+                actions: &[
+                    "kms:DisableKey",
+                    "kms:ScheduleKeyDeletion",
+                    "kms:DisableKeyRotation",
+                    "kms:PutKeyPolicy",
+                    "kms:DeleteImportedKeyMaterial",
+                ],
+                resources: &["*"],
+                conditions: &[],
+                on_protected_keys: true,
+                guards_protection_tag: false,
+            }),
+            // Without this, removing the tag would lift the protection.
+            Enforcement::Scp(ScpDeny {
+                actions: &["kms:TagResource", "kms:UntagResource"],
+                resources: &["*"],
+                conditions: &[],
+                on_protected_keys: false,
+                guards_protection_tag: true,
+            }),
+        ],
     },
 ];
 

@@ -26,7 +26,8 @@ pub struct Args {
     /// Further exempt principal pattern (repeatable; added to the StackSets execution role).
     #[arg(long = "exempt", value_name = "PATTERN")]
     exempt: Vec<String>,
-    /// Limit the key-protection SCP to keys tagged `<TAG>=true`.
+    /// Tag marking the keys the key-protection SCP covers (`<TAG>=true`; default
+    /// `cmk-guardrails:protected`); `--protected-key-tag ''` protects every key.
     #[arg(long, value_name = "TAG")]
     protected_key_tag: Option<String>,
 }
@@ -38,7 +39,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         options.scp.break_glass = args.break_glass;
     }
     options.scp.exempt.extend(args.exempt);
-    options.scp.protected_key_tag = args.protected_key_tag;
+    if let Some(tag) = args.protected_key_tag {
+        options.scp.protected_key_tag = (!tag.is_empty()).then_some(tag);
+    }
     let artifacts = render_all(CONTROLS, &options).context("cannot render the catalogue")?;
     if args.check {
         let drift = generate::check(&args.root, &artifacts)?;

@@ -17,6 +17,8 @@ pub const DEFAULT_BREAK_GLASS: &str = "arn:aws*:iam::*:role/cmk-breakglass/*";
 pub const STACKSETS_EXECUTION_ROLE: &str = "arn:aws*:iam::*:role/stacksets-exec-*";
 /// Output folder, relative to the repository root.
 pub const DIR: &str = "policies/scp";
+/// Default tag (`<tag>=true`) marking the customer-managed keys the key-protection SCP covers.
+pub const DEFAULT_PROTECTED_KEY_TAG: &str = "cmk-guardrails:protected";
 
 /// Options of the SCP generator.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,7 +27,8 @@ pub struct ScpOptions {
     pub break_glass: Vec<String>,
     /// Further exempt principal patterns (StackSets execution role, Control Tower, ...).
     pub exempt: Vec<String>,
-    /// When set, key-protection statements only cover keys tagged `<tag>=true`.
+    /// Key-protection statements cover keys tagged `<tag>=true` (and the tag itself is guarded);
+    /// `None` protects every key in the account.
     pub protected_key_tag: Option<String>,
     /// File name prefix: `<prefix>-1.json`, ...
     pub name_prefix: String,
@@ -36,7 +39,7 @@ impl Default for ScpOptions {
         ScpOptions {
             break_glass: vec![DEFAULT_BREAK_GLASS.to_owned()],
             exempt: vec![STACKSETS_EXECUTION_ROLE.to_owned()],
-            protected_key_tag: None,
+            protected_key_tag: Some(DEFAULT_PROTECTED_KEY_TAG.to_owned()),
             name_prefix: "cmk-guardrails".to_owned(),
         }
     }
@@ -74,6 +77,12 @@ pub fn statement(control: &Control, deny: &ScpDeny, index: usize, opts: &ScpOpti
         if let Value::Object(block) = block {
             block.insert(c.key.to_owned(), values(c.values));
         }
+    }
+    if let (true, Some(tag)) = (deny.guards_protection_tag, &opts.protected_key_tag) {
+        condition.insert(
+            "ForAnyValue:StringEquals".to_owned(),
+            json!({"aws:TagKeys": [tag]}),
+        );
     }
     if let (true, Some(tag)) = (deny.on_protected_keys, &opts.protected_key_tag) {
         let block = condition
@@ -189,6 +198,10 @@ pub fn render_scps(controls: &[Control], opts: &ScpOptions) -> Result<Vec<Artifa
     let mut statements = Vec::new();
     for control in controls {
         for (i, deny) in control.scp_denies().enumerate() {
+            // The tag guard has nothing to guard when every key is protected.
+            if deny.guards_protection_tag && opts.protected_key_tag.is_none() {
+                continue;
+            }
             statements.push((control.id, statement(control, deny, i, opts)));
         }
     }
@@ -327,6 +340,19 @@ mod tests {
         assert_eq!(
             text.matches("aws:ResourceTag/cmk-protected").count(),
             1,
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""aws:TagKeys":["cmk-protected"]"#),
+            "tag guarded: {text}"
+        );
+        let all_keys = ScpOptions {
+            protected_key_tag: None,
+            ..ScpOptions::default()
+        };
+        let text = &render_scps(CONTROLS, &all_keys).unwrap()[0].content;
+        assert!(
+            !text.contains("aws:ResourceTag") && !text.contains("kms:UntagResource"),
             "{text}"
         );
     }
