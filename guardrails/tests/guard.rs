@@ -127,3 +127,21 @@ fn cloudformation_fixtures_fail_where_rego_denies() {
         }
     }
 }
+
+#[test]
+fn one_intrinsic_replica_does_not_hide_another_replicas_aws_alias() {
+    let input = serde_json::json!({"Resources": {
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {}},
+        "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
+            "KmsKeyId": {"Ref": "Key"},
+            "ReplicaRegions": [
+                {"Region": "eu-west-1", "KmsKeyId": {"Ref": "Key"}},
+                {"Region": "eu-central-1", "KmsKeyId": "alias/aws/secretsmanager"},
+            ],
+        }},
+    }});
+    assert_eq!(
+        status(&input, &rules(), "CMK_SECRETS_CREATE_SECRETSMANAGER_SECRET"),
+        "FAIL"
+    );
+}

@@ -84,16 +84,14 @@ fn rule(control: &Control, l: &KeyLayout) -> String {
         );
     }
     if let Some(r) = l.replicas {
+        // One block per replica: a `[*]` path in a `when` holds only if it holds for every
+        // element, so one intrinsic would let another replica's literal alias through.
         let list = format!("Properties.{}", dotted(r.list));
-        out.push_str(&format!("        when {list} exists {{\n"));
-        key_clauses(
-            &mut out,
-            "            ",
-            &format!("{list}[*].{}", dotted(r.key)),
-            control,
-            l,
-        );
-        out.push_str("        }\n");
+        out.push_str(&format!(
+            "        when {list} exists {{\n            {list}[*] {{\n"
+        ));
+        key_clauses(&mut out, "                ", &dotted(r.key), control, l);
+        out.push_str("            }\n        }\n");
     }
     out.push_str("    }\n}\n");
     out
