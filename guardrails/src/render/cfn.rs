@@ -207,7 +207,7 @@ fn conformance_pack_template(controls: &[Control], organization: bool) -> Value 
     }
     let mut params = json!({
         "PackName": {"Type": "String", "Default": "cmk-guardrails"},
-        "RuleFunctionArn": {"Type": "String", "Description": "ARN of the cmk-guardrails rule Lambda (see config-rule.json). Each account's Config must be allowed to invoke it."},
+        "RuleFunctionArn": {"Type": "String", "Description": "ARN of the cmk-guardrails rule Lambda (config-rule.json). The rule evaluates with its own account's credentials and its permission admits only its own account's Config: it must run in the evaluated account."},
     });
     if organization && let Value::Object(p) = &mut params {
         p.insert(
