@@ -1,8 +1,10 @@
 //! `guardrails`: the preventive side of cmk-guardrails.
 //!
-//! One control catalogue ([`catalogue`]) from which the preventive artifacts are generated
-//! ([`render`]: Service Control Policies today), an offline SCP validator against AWS's service
-//! catalogue ([`validate`]), and [`generate`], which writes or checks the committed artifacts.
+//! One control catalogue ([`catalogue`]) from which every preventive artifact is generated
+//! ([`render`]: Service Control Policies, Rego for Conftest/OPA, CloudFormation Guard rules,
+//! CloudFormation templates), an offline SCP validator against AWS's service catalogue
+//! ([`validate`], [`iam`]), the embedded Rego engine ([`iac`]), [`generate`], which writes or checks
+//! the committed artifacts, and the beginnings of the organization rollout ([`deploy`]).
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
