@@ -76,6 +76,20 @@ impl Account {
             .unwrap();
         (meta.key_id, meta.arn.unwrap())
     }
+    /// A CMK of this account whose key policy lets `reader`'s account call DescribeKey.
+    async fn shared_key(&self, reader: &Account) -> aws_sdk_kms::types::KeyMetadata {
+        let policy = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", self.id)}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", reader.id)}, "Action": ["kms:DescribeKey"], "Resource": "*"}]});
+        self.kms()
+            .create_key()
+            .policy(policy.to_string())
+            .send()
+            .await
+            .unwrap()
+            .key_metadata
+            .unwrap()
+    }
     async fn aws_managed(&self, alias: &str) -> String {
         let meta = self
             .kms()
@@ -506,18 +520,7 @@ async fn key_policy_that_denies_describe_key_is_decided_by_elimination() {
 async fn cross_account_keys_are_cmks_and_their_state_is_read_when_allowed() {
     let a = Account::new().await;
     let b = Account::new().await;
-    let shared_policy = json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", b.id)}, "Action": "kms:*", "Resource": "*"},
-        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", a.id)}, "Action": ["kms:DescribeKey"], "Resource": "*"}]});
-    let shared = b
-        .kms()
-        .create_key()
-        .policy(shared_policy.to_string())
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
+    let shared = b.shared_key(&a).await;
     b.kms()
         .disable_key()
         .key_id(&shared.key_id)
@@ -808,18 +811,7 @@ async fn credentials_of_another_account_never_turn_an_aws_managed_key_into_a_cmk
 async fn cross_account_alias_arn_resolves_in_the_owners_account() {
     let a = Account::new().await;
     let b = Account::new().await;
-    let policy = json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", b.id)}, "Action": "kms:*", "Resource": "*"},
-        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", a.id)}, "Action": ["kms:DescribeKey"], "Resource": "*"}]});
-    let shared = b
-        .kms()
-        .create_key()
-        .policy(policy.to_string())
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
+    let shared = b.shared_key(&a).await;
     b.kms()
         .create_alias()
         .alias_name("alias/shared")
