@@ -16,6 +16,18 @@ re-run `pytest emulator` after any upgrade.
 4. `seeded_config_items`: configuration items of any `AWS::` type seeded with PutResourceConfig
    are returned by GetResourceConfigHistory (moto records no history for our types), and
    DeleteResourceConfig turns them into `ResourceDeleted` items.
+5. `scp_attachment_rules`: AttachPolicy of an SCP already attached raises
+   DuplicatePolicyAttachmentException, and a sixth direct SCP raises ConstraintViolationException
+   (moto accepts both silently).
+6. `service_managed_stack_sets`: SERVICE_MANAGED stack sets behave as AWS documents them: an OU
+   target covers every account below it at any depth and never the management account;
+   DeleteStackInstances honours DeploymentTargets; UpdateStackSet redeploys every instance with
+   the new template and parameters; a client OperationId is used as the operation's id and reusing
+   one raises OperationIdAlreadyExistsException; AutoDeployment and the target OUs are stored and
+   returned by DescribeStackSet, and an account moved into (out of) a target OU gets (loses) its
+   instances; ListStackInstances reports each instance's OrganizationalUnitId.
+7. `config_rule_resource`: `AWS::Config::ConfigRule` in CloudFormation templates creates the rule
+   (moto skips the type), so a stack set's Config rule is visible in the member account.
 """
 
 from __future__ import annotations
@@ -268,7 +280,264 @@ def seeded_config_items() -> None:
     ConfigBackend.get_resource_config_history = history
 
 
-PATCHES = (aws_managed_keys, cross_account_keys, recorded_evaluations, seeded_config_items)
+def scp_attachment_rules() -> None:
+    from moto.organizations.exceptions import ConstraintViolationException, OrganizationsClientError
+    from moto.organizations.models import OrganizationsBackend
+
+    attach_policy = OrganizationsBackend.attach_policy
+    limit = 5  # direct SCPs per root, OU or account
+
+    def checked(self: Any, **kwargs: Any) -> None:
+        policy = self.get_policy_by_id(kwargs["PolicyId"])
+        target = next(
+            (t for t in list(self.ou) + list(self.accounts) if t.id == kwargs["TargetId"]), None
+        )
+        if target is not None and policy.type == "SERVICE_CONTROL_POLICY":
+            if policy in target.attached_policies:
+                raise OrganizationsClientError(
+                    "DuplicatePolicyAttachmentException",
+                    "The selected policy is already attached to the specified target.",
+                )
+            scps = [p for p in target.attached_policies if p.type == "SERVICE_CONTROL_POLICY"]
+            if len(scps) >= limit:
+                raise ConstraintViolationException(
+                    "You have attached the maximum number of policies to the specified target."
+                )
+        attach_policy(self, **kwargs)
+
+    OrganizationsBackend.attach_policy = checked
+
+
+def _org_of(account_id: str, partition: str = "aws") -> Any:
+    from moto.organizations.models import organizations_backends
+
+    return organizations_backends[account_id][partition]
+
+
+def _accounts_below(org: Any, ou_ids: list[str]) -> list[tuple[str, str]]:
+    """(account id, requested OU id) for every active member account at any depth below the OUs,
+    never the management account (AWS never deploys stack instances there)."""
+    parents = {ou.id: getattr(ou, "parent_id", None) for ou in org.ou}
+    master = org.org.master_account_id if org.org else None
+    found = []
+    for account in org.accounts:
+        if account.id == master or getattr(account, "status", "ACTIVE") != "ACTIVE":
+            continue
+        node = account.parent_id
+        while node is not None:
+            if node in ou_ids:
+                found.append((account.id, node))
+                break
+            node = parents.get(node)
+    return found
+
+
+def service_managed_stack_sets() -> None:
+    from moto.cloudformation import models, responses
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.core.exceptions import ServiceException
+    from moto.organizations.models import OrganizationsBackend
+
+    class OperationIdAlreadyExists(ServiceException):
+        code = "OperationIdAlreadyExistsException"
+
+    def take_operation_id(response: Any, name: str) -> str | None:
+        wanted = response._get_param("OperationId")
+        if wanted:
+            stack_set = response.cloudformation_backend.describe_stack_set(name)
+            if any(op["OperationId"] == wanted for op in stack_set.operations):
+                raise OperationIdAlreadyExists(f"Operation {wanted} already exists")
+        return wanted
+
+    def rename_last_operation(response: Any, name: str, wanted: str | None, result: Any) -> Any:
+        if wanted:
+            stack_set = response.cloudformation_backend.describe_stack_set(name)
+            stack_set.operations[-1]["OperationId"] = wanted
+            result.result["OperationId"] = wanted
+        return result
+
+    # Targets: every account below the OUs (moto: one level only, and the management account
+    # for the root); each instance remembers the OU it was deployed through.
+    def create_instances(self: Any, accounts: list[str], regions: list[str], parameters: Any,
+                         deployment_targets: dict[str, Any], permission_model: str) -> list[Any]:
+        ous = deployment_targets.get("OrganizationalUnitIds", [])
+        parameters = parameters or dict(self.parameters)
+        targets = [(a, None) for a in accounts] + _accounts_below(self.org_backend, ous)
+        created = []
+        for region in regions:
+            for account, ou in targets:
+                if self.get_instance(account, region) is not None:
+                    continue
+                instance = models.StackInstance(
+                    account_id=account, region_name=region, stackset_id=self.stackset_id,
+                    stack_name=self.stack_name, name=self.stackset_name, template=self.template,
+                    parameters=parameters, permission_model=permission_model,
+                )
+                instance.ou_id = ou
+                self.stack_instances.append(instance)
+                created.append(instance.to_dict())
+        return created
+
+    to_dict = models.StackInstance.to_dict
+
+    def instance_dict(self: Any) -> dict[str, Any]:
+        d = to_dict(self)
+        if getattr(self, "ou_id", None):
+            d["OrganizationalUnitId"] = self.ou_id
+        return d
+
+    # The stack set records what AWS returns from DescribeStackSet.
+    api_create_stack_set = responses.CloudFormationResponse.create_stack_set
+
+    def create_stack_set(self: Any) -> Any:
+        result = api_create_stack_set(self)
+        stack_set = self.cloudformation_backend.describe_stack_set(self._get_param("StackSetName"))
+        stack_set.auto_deployment = self._get_params().get("AutoDeployment")
+        stack_set.capabilities = self._get_param("Capabilities", [])
+        stack_set.organizational_unit_ids = []
+        stack_set.cmk_regions = []
+        return result
+
+    api_create_instances = responses.CloudFormationResponse.create_stack_instances
+
+    def create_stack_instances(self: Any) -> Any:
+        name = self._get_param("StackSetName")
+        wanted = take_operation_id(self, name)
+        result = api_create_instances(self)
+        stack_set = self.cloudformation_backend.describe_stack_set(name)
+        targets = (self._get_params().get("DeploymentTargets") or {}).get("OrganizationalUnitIds", [])
+        stack_set.organizational_unit_ids = sorted(set(getattr(stack_set, "organizational_unit_ids", [])) | set(targets))
+        stack_set.cmk_regions = sorted(set(getattr(stack_set, "cmk_regions", [])) | set(self._get_param("Regions", [])))
+        return rename_last_operation(self, name, wanted, result)
+
+    # DeleteStackInstances: DeploymentTargets were ignored (moto: "not yet implemented").
+    api_delete_instances = responses.CloudFormationResponse.delete_stack_instances
+
+    def delete_stack_instances(self: Any) -> Any:
+        name = self._get_param("StackSetName")
+        wanted = take_operation_id(self, name)
+        stack_set = self.cloudformation_backend.describe_stack_set(name)
+        ous = (self._get_params().get("DeploymentTargets") or {}).get("OrganizationalUnitIds", [])
+        regions = self._get_param("Regions", [])
+        accounts = [a for a, _ in _accounts_below(stack_set.instances.org_backend, ous)]
+        accounts += [i.account_id for i in stack_set.stack_instances if i.region_name in regions
+                     and getattr(i, "ou_id", None) in ous]
+        if accounts:
+            stack_set.instances.delete(sorted(set(accounts)), regions)
+        result = api_delete_instances(self)
+        stack_set.organizational_unit_ids = [
+            o for o in getattr(stack_set, "organizational_unit_ids", [])
+            if o not in ous or any(getattr(i, "ou_id", None) == o for i in stack_set.stack_instances)
+        ]
+        return rename_last_operation(self, name, wanted, result)
+
+    # UpdateStackSet: moto records the new template but leaves every instance's resources as they
+    # were; AWS redeploys each instance. AutoDeployment is updatable too.
+    api_update_stack_set = responses.CloudFormationResponse.update_stack_set
+
+    def update_stack_set(self: Any) -> Any:
+        name = self._get_param("StackSetName")
+        wanted = take_operation_id(self, name)
+        result = api_update_stack_set(self)
+        stack_set = self.cloudformation_backend.describe_stack_set(name)
+        if self._get_params().get("AutoDeployment") is not None:
+            stack_set.auto_deployment = self._get_params()["AutoDeployment"]
+        if self._get_param("Capabilities"):
+            stack_set.capabilities = self._get_param("Capabilities")
+        stack_set.instances.template = stack_set.template
+        stack_set.instances.parameters = stack_set.parameters
+        for i, old in enumerate(list(stack_set.stack_instances)):
+            old.delete()
+            new = models.StackInstance(
+                account_id=old.account_id, region_name=old.region_name,
+                stackset_id=old.stackset_id, stack_name=old.stack_name, name=old.name,
+                template=stack_set.template, parameters=dict(stack_set.parameters),
+                permission_model=old.permission_model,
+            )
+            new.ou_id = getattr(old, "ou_id", None)
+            stack_set.stack_instances[i] = new
+        return rename_last_operation(self, name, wanted, result)
+
+    # Automatic deployment: an account that moves into a target OU gets the stack set's instances
+    # in its Regions; one that moves out loses them (unless RetainStacksOnAccountRemoval).
+    move_account = OrganizationsBackend.move_account
+
+    def moved(self: Any, **kwargs: Any) -> None:
+        move_account(self, **kwargs)
+        account = kwargs["AccountId"]
+        for region_backends in [models.cloudformation_backends[self.account_id]]:
+            for backend in list(region_backends.values()):
+                for stack_set in backend.stacksets.values():
+                    auto = getattr(stack_set, "auto_deployment", None) or {}
+                    if stack_set.status != "ACTIVE" or not auto.get("Enabled"):
+                        continue
+                    ous = getattr(stack_set, "organizational_unit_ids", [])
+                    below = dict(_accounts_below(self, ous))
+                    regions = getattr(stack_set, "cmk_regions", [])
+                    if account in below:
+                        stack_set.instances.create_instances(
+                            [], regions, None, {"OrganizationalUnitIds": [below[account]]},
+                            permission_model=stack_set.permission_model)
+                    elif not auto.get("RetainStacksOnAccountRemoval"):
+                        stack_set.instances.delete([account], regions)
+
+    _ = ValidationError
+    models.StackInstances.create_instances = create_instances
+    models.StackInstance.to_dict = instance_dict
+    responses.CloudFormationResponse.create_stack_set = create_stack_set
+    responses.CloudFormationResponse.create_stack_instances = create_stack_instances
+    responses.CloudFormationResponse.delete_stack_instances = delete_stack_instances
+    responses.CloudFormationResponse.update_stack_set = update_stack_set
+    OrganizationsBackend.move_account = moved
+
+
+def config_rule_resource() -> None:
+    from moto.cloudformation import parsing
+    from moto.config.models import config_backends
+    from moto.core.common_models import CloudFormationModel
+
+    class CfnConfigRule(CloudFormationModel):
+        __module__ = "moto.config.cmk_guardrails"  # moto's model registry keys on the service
+
+        def __init__(self, account_id: str, region: str, name: str) -> None:
+            self.account_id, self.region, self.name = account_id, region, name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Config::ConfigRule"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "ConfigRuleName"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                            account_id: str, region_name: str, **kwargs: Any) -> Any:
+            rule = dict(cloudformation_json.get("Properties", {}))
+            rule["ConfigRuleName"] = resource_name
+            if isinstance(rule.get("InputParameters"), dict):
+                rule["InputParameters"] = json.dumps(rule["InputParameters"])
+            config_backends[account_id][region_name].put_config_rule(rule)
+            return cls(account_id, region_name, resource_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            config_backends[self.account_id][self.region].delete_config_rule(self.name)
+
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+    _ = CfnConfigRule
+
+
+PATCHES = (aws_managed_keys, cross_account_keys, recorded_evaluations, seeded_config_items,
+           scp_attachment_rules, service_managed_stack_sets, config_rule_resource)
 
 
 def apply() -> None:

@@ -150,3 +150,97 @@ def test_seeded_items_are_served_by_history_and_deletion_is_recorded(endpoint):
     with pytest.raises(ClientError) as unknown:
         config.get_resource_config_history(resourceType="AWS::DynamoDB::Table", resourceId="Other")
     assert unknown.value.response["Error"]["Code"] == "ResourceNotDiscoveredException"
+
+
+def _organization(endpoint: str, manager: str):
+    """An organization owned by `manager` with Root/Workloads/Sandbox and one account in each."""
+    org = client(endpoint, "organizations", manager)
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    workloads = org.create_organizational_unit(ParentId=root, Name="Workloads")["OrganizationalUnit"]["Id"]
+    sandbox = org.create_organizational_unit(ParentId=workloads, Name="Sandbox")["OrganizationalUnit"]["Id"]
+    accounts = {}
+    for name, parent in (("direct", workloads), ("nested", sandbox)):
+        account = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]["AccountId"]
+        org.move_account(AccountId=account, SourceParentId=root, DestinationParentId=parent)
+        accounts[name] = account
+    return org, root, workloads, sandbox, accounts
+
+
+def test_scp_attachment_rules(endpoint):
+    org, root, workloads, _, _ = _organization(endpoint, "210000000007")
+    org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    ids = [org.create_policy(Name=f"p{i}", Description="", Type="SERVICE_CONTROL_POLICY",
+                             Content='{"Version":"2012-10-17","Statement":[]}')["Policy"]["PolicySummary"]["Id"]
+           for i in range(5)]
+    org.attach_policy(PolicyId=ids[0], TargetId=workloads)
+    with pytest.raises(ClientError) as twice:
+        org.attach_policy(PolicyId=ids[0], TargetId=workloads)
+    assert twice.value.response["Error"]["Code"] == "DuplicatePolicyAttachmentException"
+    for policy in ids[1:4]:
+        org.attach_policy(PolicyId=policy, TargetId=workloads)
+    # FullAWSAccess + 4 of ours = 5: the sixth is refused, as AWS does.
+    with pytest.raises(ClientError) as sixth:
+        org.attach_policy(PolicyId=ids[4], TargetId=workloads)
+    assert sixth.value.response["Error"]["Code"] == "ConstraintViolationException"
+
+
+def test_service_managed_stack_sets(endpoint):
+    manager = "210000000008"
+    org, root, workloads, sandbox, accounts = _organization(endpoint, manager)
+    cfn = client(endpoint, "cloudformation", manager)
+    template = json.dumps({"Parameters": {"V": {"Type": "String"}},
+                           "Resources": {"P": {"Type": "AWS::SSM::Parameter",
+                                               "Properties": {"Name": "/marker", "Type": "String", "Value": {"Ref": "V"}}}}})
+    cfn.create_stack_set(StackSetName="s", TemplateBody=template, PermissionModel="SERVICE_MANAGED",
+                         Parameters=[{"ParameterKey": "V", "ParameterValue": "v1"}],
+                         AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False})
+    # Root target: every member at any depth, never the management account.
+    op = cfn.create_stack_instances(StackSetName="s", DeploymentTargets={"OrganizationalUnitIds": [workloads]},
+                                    Regions=[REGION], OperationId="op-create")["OperationId"]
+    assert op == "op-create"
+    assert cfn.describe_stack_set_operation(StackSetName="s", OperationId=op)["StackSetOperation"]["Status"] == "SUCCEEDED"
+    with pytest.raises(ClientError) as reused:
+        cfn.create_stack_instances(StackSetName="s", DeploymentTargets={"OrganizationalUnitIds": [workloads]},
+                                   Regions=[REGION], OperationId="op-create")
+    assert reused.value.response["Error"]["Code"] == "OperationIdAlreadyExistsException"
+    instances = cfn.list_stack_instances(StackSetName="s")["Summaries"]
+    assert sorted(i["Account"] for i in instances) == sorted(accounts.values())
+    assert {i["OrganizationalUnitId"] for i in instances} == {workloads}
+    described = cfn.describe_stack_set(StackSetName="s")["StackSet"]
+    assert described["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": False}
+    assert described["OrganizationalUnitIds"] == [workloads]
+    ssm = client(endpoint, "ssm", accounts["nested"])
+    assert ssm.get_parameter(Name="/marker")["Parameter"]["Value"] == "v1"
+    # Update redeploys the resources.
+    cfn.update_stack_set(StackSetName="s", TemplateBody=template, OperationId="op-update",
+                         Parameters=[{"ParameterKey": "V", "ParameterValue": "v2"}])
+    assert ssm.get_parameter(Name="/marker")["Parameter"]["Value"] == "v2"
+    # Automatic deployment: a new account moved into Sandbox gets its instance; leaving removes it.
+    late = org.create_account(Email="late@example.com", AccountName="late")["CreateAccountStatus"]["AccountId"]
+    org.move_account(AccountId=late, SourceParentId=root, DestinationParentId=sandbox)
+    assert late in {i["Account"] for i in cfn.list_stack_instances(StackSetName="s")["Summaries"]}
+    assert client(endpoint, "ssm", late).get_parameter(Name="/marker")["Parameter"]["Value"] == "v2"
+    org.move_account(AccountId=late, SourceParentId=sandbox, DestinationParentId=root)
+    assert late not in {i["Account"] for i in cfn.list_stack_instances(StackSetName="s")["Summaries"]}
+    # Delete by OU removes the instances and their resources.
+    cfn.delete_stack_instances(StackSetName="s", DeploymentTargets={"OrganizationalUnitIds": [workloads]},
+                               Regions=[REGION], RetainStacks=False, OperationId="op-delete")
+    assert cfn.list_stack_instances(StackSetName="s")["Summaries"] == []
+    with pytest.raises(ClientError):
+        ssm.get_parameter(Name="/marker")
+    cfn.delete_stack_set(StackSetName="s")
+
+
+def test_config_rule_resource(endpoint):
+    account = "210000000009"
+    cfn = client(endpoint, "cloudformation", account)
+    rule = {"Type": "AWS::Config::ConfigRule", "Properties": {
+        "ConfigRuleName": "from-cfn", "InputParameters": {"tag1Key": "team"},
+        "Source": {"Owner": "AWS", "SourceIdentifier": "REQUIRED_TAGS"}}}
+    cfn.create_stack(StackName="r", TemplateBody=json.dumps({"Resources": {"R": rule}}))
+    config = client(endpoint, "config", account)
+    rules = config.describe_config_rules()["ConfigRules"]
+    assert [(r["ConfigRuleName"], json.loads(r["InputParameters"])) for r in rules] == [("from-cfn", {"tag1Key": "team"})]
+    cfn.delete_stack(StackName="r")
+    assert config.describe_config_rules()["ConfigRules"] == []
