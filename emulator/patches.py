@@ -26,7 +26,9 @@ re-run `pytest emulator` after any upgrade.
    one raises OperationIdAlreadyExistsException; AutoDeployment and the target OUs are stored and
    returned by DescribeStackSet, and an account moved into (out of) a target OU gets (loses) its
    instances; ListStackInstances reports each instance's OrganizationalUnitId.
-7. `config_rule_resource`: `AWS::Config::ConfigRule` in CloudFormation templates creates the rule
+7. `organizations_access`: CloudFormation's ActivateOrganizationsAccess / DescribeOrganizationsAccess
+   (StackSets trusted access; moto lacks both) read and set the organization's service access.
+8. `config_rule_resource`: `AWS::Config::ConfigRule` in CloudFormation templates creates the rule
    (moto skips the type), so a stack set's Config rule is visible in the member account.
 """
 
@@ -491,6 +493,30 @@ def service_managed_stack_sets() -> None:
     OrganizationsBackend.move_account = moved
 
 
+STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
+
+
+def organizations_access() -> None:
+    from moto.cloudformation import responses
+
+    def enabled(response: Any) -> tuple[Any, bool]:
+        org = _org_of(response.current_account, response.partition)
+        return org, any(s["ServicePrincipal"] == STACKSETS_PRINCIPAL for s in org.services)
+
+    def describe(self: Any) -> Any:
+        _, on = enabled(self)
+        return responses.ActionResult({"Status": "ENABLED" if on else "DISABLED"})
+
+    def activate(self: Any) -> Any:
+        org, on = enabled(self)
+        if not on:
+            org.enable_aws_service_access(ServicePrincipal=STACKSETS_PRINCIPAL)
+        return responses.EmptyResult()
+
+    responses.CloudFormationResponse.describe_organizations_access = describe
+    responses.CloudFormationResponse.activate_organizations_access = activate
+
+
 def config_rule_resource() -> None:
     from moto.cloudformation import parsing
     from moto.config.models import config_backends
@@ -537,7 +563,8 @@ def config_rule_resource() -> None:
 
 
 PATCHES = (aws_managed_keys, cross_account_keys, recorded_evaluations, seeded_config_items,
-           scp_attachment_rules, service_managed_stack_sets, config_rule_resource)
+           scp_attachment_rules, service_managed_stack_sets, organizations_access,
+           config_rule_resource)
 
 
 def apply() -> None:

@@ -244,3 +244,15 @@ def test_config_rule_resource(endpoint):
     assert [(r["ConfigRuleName"], json.loads(r["InputParameters"])) for r in rules] == [("from-cfn", {"tag1Key": "team"})]
     cfn.delete_stack(StackName="r")
     assert config.describe_config_rules()["ConfigRules"] == []
+
+
+def test_organizations_access(endpoint):
+    manager = "210000000010"
+    client(endpoint, "organizations", manager).create_organization(FeatureSet="ALL")
+    cfn = client(endpoint, "cloudformation", manager)
+    assert cfn.describe_organizations_access()["Status"] == "DISABLED"
+    cfn.activate_organizations_access()
+    assert cfn.describe_organizations_access(CallAs="SELF")["Status"] == "ENABLED"
+    services = client(endpoint, "organizations", manager).list_aws_service_access_for_organization()
+    assert [s["ServicePrincipal"] for s in services["EnabledServicePrincipals"]] == [
+        "member.org.stacksets.cloudformation.amazonaws.com"]

@@ -1,8 +1,11 @@
-//! Rolling the guardrails out across an AWS Organization (issue: `guardrails deploy`). So far:
-//! the settings file, OU targeting and the SCP plan (a pure diff); observing the organization,
-//! applying the plan and the StackSet rollout follow.
+//! Rolling the guardrails out across an AWS Organization (`guardrails deploy`, `status`,
+//! `destroy`): the settings file, OU targeting, the SCP and StackSet plans (pure diffs), and the
+//! engine that observes the organization and applies them.
 
+pub mod cfn;
+pub mod engine;
 pub mod org;
 pub mod ou;
 pub mod plan;
 pub mod settings;
+pub mod stackset;

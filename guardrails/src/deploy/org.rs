@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{PolicyType, PolicyTypeStatus, Tag};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
 use super::ou::OrgTree;
@@ -40,16 +41,12 @@ pub enum OrgError {
     },
 }
 
-fn call<E: std::error::Error + 'static>(operation: &'static str) -> impl Fn(E) -> OrgError {
-    move |e| {
-        let mut detail = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            detail.push_str(": ");
-            detail.push_str(&s.to_string());
-            source = s.source();
-        }
-        OrgError::Call { operation, detail }
+fn call<E: std::error::Error + ProvideErrorMetadata + 'static>(
+    operation: &'static str,
+) -> impl Fn(E) -> OrgError {
+    move |e| OrgError::Call {
+        operation,
+        detail: super::cfn::describe("organizations", operation, &e),
     }
 }
 
@@ -214,9 +211,7 @@ impl Organization {
                         .await;
                     // Already enabled (by a concurrent run) is the state we wanted.
                     if let Err(e) = r
-                        && !e.to_string().contains("PolicyTypeAlreadyEnabled")
-                        && aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
-                            != Some("PolicyTypeAlreadyEnabledException")
+                        && e.code() != Some("PolicyTypeAlreadyEnabledException")
                     {
                         return Err(call("EnablePolicyType")(e));
                     }
@@ -226,7 +221,10 @@ impl Organization {
                         .key(MANAGED_BY_KEY)
                         .value(MANAGED_BY_VALUE)
                         .build()
-                        .map_err(call("CreatePolicy"))?;
+                        .map_err(|e| OrgError::Call {
+                            operation: "CreatePolicy",
+                            detail: e.to_string(),
+                        })?;
                     let out = self
                         .0
                         .create_policy()
@@ -256,17 +254,138 @@ impl Organization {
                 }
                 Step::Attach { name, target } => {
                     let id = ids.get(name).cloned().unwrap_or_default();
-                    self.0
+                    let r = self
+                        .0
                         .attach_policy()
                         .policy_id(&id)
                         .target_id(target)
                         .send()
-                        .await
-                        .map_err(call("AttachPolicy"))?;
+                        .await;
+                    // Attached already (by an interrupted or concurrent run) is what we wanted.
+                    if let Err(e) = r
+                        && e.code() != Some("DuplicatePolicyAttachmentException")
+                    {
+                        return Err(call("AttachPolicy")(e));
+                    }
+                }
+                Step::Detach { id, target, .. } => {
+                    let r = self
+                        .0
+                        .detach_policy()
+                        .policy_id(id)
+                        .target_id(target)
+                        .send()
+                        .await;
+                    if let Err(e) = r
+                        && e.code() != Some("PolicyNotAttachedException")
+                    {
+                        return Err(call("DetachPolicy")(e));
+                    }
+                }
+                Step::Delete { id, .. } => {
+                    // Only when attached nowhere else (an OU outside this destroy keeps it).
+                    let mut targets = self
+                        .0
+                        .list_targets_for_policy()
+                        .policy_id(id)
+                        .into_paginator()
+                        .send();
+                    let mut in_use = false;
+                    while let Some(page) = targets.next().await {
+                        in_use |= !page
+                            .map_err(call("ListTargetsForPolicy"))?
+                            .targets()
+                            .is_empty();
+                    }
+                    if in_use {
+                        continue;
+                    }
+                    let r = self.0.delete_policy().policy_id(id).send().await;
+                    if let Err(e) = r
+                        && e.code() != Some("PolicyNotFoundException")
+                    {
+                        return Err(call("DeletePolicy")(e));
+                    }
                 }
             }
             done.push(step.to_string());
         }
         Ok(done)
+    }
+}
+
+/// Who runs the deploy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The organization's management account: every step.
+    Management,
+    /// Another account, assumed to be a delegated administrator (for StackSets, and for policy
+    /// management through an Organizations resource policy).
+    DelegatedAdmin,
+}
+
+/// The caller and its organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The caller's account.
+    pub account: String,
+    /// The organization's management account.
+    pub management_account: String,
+    /// Which of the two.
+    pub role: Role,
+}
+
+impl Organization {
+    /// Which account we are, from DescribeOrganization and the caller's account.
+    pub async fn caller(&self, account: &str) -> Result<Caller, OrgError> {
+        let out = self
+            .0
+            .describe_organization()
+            .send()
+            .await
+            .map_err(call("DescribeOrganization"))?;
+        let management = out
+            .organization()
+            .and_then(|o| o.master_account_id())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Caller {
+            role: if management == account {
+                Role::Management
+            } else {
+                Role::DelegatedAdmin
+            },
+            account: account.to_owned(),
+            management_account: management,
+        })
+    }
+
+    /// Active accounts directly under each of `parents` (paginated).
+    pub async fn accounts_under(
+        &self,
+        parents: &[String],
+    ) -> Result<std::collections::BTreeSet<String>, OrgError> {
+        let mut accounts = std::collections::BTreeSet::new();
+        for parent in parents {
+            let mut pages = self
+                .0
+                .list_accounts_for_parent()
+                .parent_id(parent)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(call("ListAccountsForParent"))?;
+                accounts.extend(
+                    page.accounts()
+                        .iter()
+                        .filter(|a| {
+                            a.status()
+                                .is_none_or(|s| s == &aws_sdk_organizations::types::AccountStatus::Active)
+                        })
+                        .filter_map(|a| a.id().map(str::to_owned)),
+                );
+            }
+        }
+        Ok(accounts)
     }
 }

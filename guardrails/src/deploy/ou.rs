@@ -83,6 +83,23 @@ impl OrgTree {
         );
     }
 
+    /// The OU and every OU below it, at any depth.
+    pub fn subtree(&self, id: &str) -> Vec<String> {
+        let mut out = vec![id.to_owned()];
+        let mut i = 0;
+        while i < out.len() {
+            let parent = out[i].clone();
+            out.extend(
+                self.ous
+                    .values()
+                    .filter(|o| o.parent.as_deref() == Some(parent.as_str()))
+                    .map(|o| o.id.clone()),
+            );
+            i += 1;
+        }
+        out
+    }
+
     /// `Root/Workloads/Sandbox` of an OU id.
     pub fn path(&self, id: &str) -> String {
         let mut parts = Vec::new();

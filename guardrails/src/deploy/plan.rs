@@ -65,6 +65,22 @@ pub enum Step {
         /// OU id.
         target: String,
     },
+    /// Detach one of our policies from a target (destroy).
+    Detach {
+        /// Name.
+        name: String,
+        /// `p-…`.
+        id: String,
+        /// OU id.
+        target: String,
+    },
+    /// Delete one of our policies if it is attached nowhere else (destroy).
+    Delete {
+        /// Name.
+        name: String,
+        /// `p-…`.
+        id: String,
+    },
 }
 
 impl fmt::Display for Step {
@@ -78,6 +94,10 @@ impl fmt::Display for Step {
                 write!(f, "~ update SCP {name} ({id}) to {} bytes", content.len())
             }
             Step::Attach { name, target } => write!(f, "+ attach SCP {name} to {target}"),
+            Step::Detach { name, target, .. } => write!(f, "- detach SCP {name} from {target}"),
+            Step::Delete { name, id } => {
+                write!(f, "- delete SCP {name} ({id}) unless attached elsewhere")
+            }
         }
     }
 }
@@ -182,6 +202,35 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Result<Vec<Step>, PlanErr
     Ok(steps)
 }
 
+/// The SCP steps of a destroy: detach each of our policies from each target it is attached to,
+/// then delete it (the apply step keeps a policy still attached elsewhere).
+pub fn plan_destroy(names: &[String], targets: &[String], observed: &Observed) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for name in names {
+        let Some(p) = observed.ours.get(name) else {
+            continue;
+        };
+        for target in targets {
+            if observed
+                .attached
+                .get(target)
+                .is_some_and(|a| a.contains(&p.id))
+            {
+                steps.push(Step::Detach {
+                    name: name.clone(),
+                    id: p.id.clone(),
+                    target: target.clone(),
+                });
+            }
+        }
+        steps.push(Step::Delete {
+            name: name.clone(),
+            id: p.id.clone(),
+        });
+    }
+    steps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +309,26 @@ mod tests {
             .insert(OU.into(), (1..=5).map(|i| format!("p-{i}")).collect());
         let err = plan(&desired(), &o).unwrap_err();
         assert!(err.to_string().contains("limit of 5"), "{err}");
+    }
+
+    #[test]
+    fn destroy_detaches_ours_only_then_deletes() {
+        let steps = plan_destroy(&["cmk-guardrails-1".into()], &[OU.into()], &deployed("{}"));
+        assert_eq!(
+            steps,
+            vec![
+                Step::Detach {
+                    name: "cmk-guardrails-1".into(),
+                    id: "p-1".into(),
+                    target: OU.into()
+                },
+                Step::Delete {
+                    name: "cmk-guardrails-1".into(),
+                    id: "p-1".into()
+                }
+            ]
+        );
+        assert!(plan_destroy(&["cmk-guardrails-1".into()], &[OU.into()], &Observed::default()).is_empty());
     }
 
     #[test]

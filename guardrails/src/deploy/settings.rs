@@ -60,6 +60,25 @@ pub struct RuleSettings {
     pub require_key_rotation: bool,
 }
 
+/// Where the member accounts' Lambda reads the rule's code (built by `scripts/build-lambda`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Code {
+    /// S3 bucket; readable by the organization (bucket policy with `aws:PrincipalOrgID`).
+    pub bucket: String,
+    /// S3 key of the zip.
+    #[serde(default = "default_code_key")]
+    pub key: String,
+    /// `true`: read from `<bucket>-<region>` in each Region (Lambda reads code only from a
+    /// bucket in its own Region).
+    #[serde(default)]
+    pub bucket_region_suffix: bool,
+}
+
+fn default_code_key() -> String {
+    "cmk-guardrails/rule.zip".to_owned()
+}
+
 /// Everything `guardrails deploy` needs besides the target OUs.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -78,6 +97,9 @@ pub struct Settings {
     /// StackSet operation preferences.
     #[serde(default)]
     pub rollout: Rollout,
+    /// The rule's code location; required by `deploy` (not by `status` or `destroy`).
+    #[serde(default)]
+    pub code: Option<Code>,
 }
 
 fn default_break_glass() -> Vec<String> {
@@ -160,67 +182,132 @@ impl Settings {
             }
         })?;
         // Semantic checks name the key and point at the line that sets it.
-        let line_for = |key: &str, value: &str| {
-            text.lines()
-                .position(|l| l.contains(value) && !l.trim_start().starts_with('#'))
-                .or_else(|| text.lines().position(|l| l.trim_start().starts_with(key)))
-                .map_or(1, |i| i + 1)
+        if let Err(p) = settings.validate() {
+            let line = text
+                .lines()
+                .position(|l| {
+                    !p.value.is_empty() && l.contains(&p.value) && !l.trim_start().starts_with('#')
+                })
+                .or_else(|| {
+                    text.lines()
+                        .position(|l| l.trim_start().starts_with(p.line_key))
+                })
+                .map_or(1, |i| i + 1);
+            return Err(invalid(line, p.message));
+        }
+        Ok(settings)
+    }
+}
+
+/// A semantic problem in settings: the message names the key; `value` and `line_key` locate it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// What is wrong, naming the key.
+    pub message: String,
+    /// The offending value as written (to find its line), or empty.
+    pub value: String,
+    /// How the line setting the key starts.
+    pub line_key: &'static str,
+}
+
+impl Settings {
+    /// Settings with defaults everywhere and these Regions (when there is no settings file).
+    pub fn with_regions(regions: Vec<String>) -> Settings {
+        Settings {
+            regions,
+            break_glass: default_break_glass(),
+            controls: Vec::new(),
+            rule: RuleSettings::default(),
+            rollout: Rollout::default(),
+            code: None,
+        }
+    }
+
+    /// The semantic checks (after flags override the file, too).
+    pub fn validate(&self) -> Result<(), Problem> {
+        let problem = |message: String, value: &str, line_key: &'static str| Problem {
+            message,
+            value: value.to_owned(),
+            line_key,
         };
-        if settings.regions.is_empty() {
-            return Err(invalid(
-                line_for("regions", "regions"),
+        if self.regions.is_empty() {
+            return Err(problem(
                 "`regions` needs at least one Region".to_owned(),
+                "",
+                "regions",
             ));
         }
-        for r in &settings.regions {
+        for r in &self.regions {
             if !is_region(r) {
-                return Err(invalid(
-                    line_for("regions", r),
+                return Err(problem(
                     format!("`regions`: `{r}` is not a Region name"),
+                    r,
+                    "regions",
                 ));
             }
         }
         let known: BTreeSet<&str> = CONTROLS.iter().map(|c| c.id).collect();
-        for c in &settings.controls {
+        for c in &self.controls {
             if !known.contains(c.as_str()) {
-                return Err(invalid(
-                    line_for("controls", c),
+                return Err(problem(
                     format!(
                         "`controls`: unknown control `{c}` (known: {})",
                         known.iter().copied().collect::<Vec<_>>().join(", ")
                     ),
+                    c,
+                    "controls",
                 ));
             }
         }
-        for p in &settings.break_glass {
+        for p in &self.break_glass {
             if !p.starts_with("arn:") {
-                return Err(invalid(
-                    line_for("break-glass", p),
+                return Err(problem(
                     format!("`break-glass`: `{p}` is not a principal ARN pattern"),
+                    p,
+                    "break-glass",
                 ));
             }
         }
-        let rule = &settings.rule;
-        let params = serde_json::json!({
+        // The rule's own parser decides what it accepts: deploy exactly what it will run with.
+        if let Err(e) = cmk_params_check(&self.rule_parameters()) {
+            return Err(problem(format!("[rule]: {e}"), "", "[rule]"));
+        }
+        if self.rollout.max_concurrent == 0 {
+            return Err(problem(
+                "`rollout.max-concurrent` must be at least 1".to_owned(),
+                "",
+                "max-concurrent",
+            ));
+        }
+        if let Some(code) = &self.code {
+            let valid_bucket = (3..=63).contains(&code.bucket.len())
+                && code.bucket.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                });
+            if !valid_bucket {
+                return Err(problem(
+                    format!("`code.bucket`: `{}` is not an S3 bucket name", code.bucket),
+                    &code.bucket,
+                    "bucket",
+                ));
+            }
+            if code.key.is_empty() {
+                return Err(problem("`code.key` is empty".to_owned(), "", "key"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The rule's `InputParameters`, as the rule reads them.
+    pub fn rule_parameters(&self) -> String {
+        let rule = &self.rule;
+        serde_json::json!({
             "allowedKeyArns": rule.allowed_key_arns.join(","),
             "allowedKeyAccounts": rule.allowed_key_accounts.join(","),
             "exemptTag": rule.exempt_tag.clone().unwrap_or_default(),
             "requireKeyRotation": rule.require_key_rotation.to_string(),
-        });
-        // The rule's own parser decides what it accepts: deploy exactly what it will run with.
-        if let Err(e) = cmk_params_check(&params.to_string()) {
-            return Err(invalid(
-                line_for("[rule]", "[rule]"),
-                format!("[rule]: {e}"),
-            ));
-        }
-        if settings.rollout.max_concurrent == 0 {
-            return Err(invalid(
-                line_for("max-concurrent", "max-concurrent"),
-                "`rollout.max-concurrent` must be at least 1".to_owned(),
-            ));
-        }
-        Ok(settings)
+        })
+        .to_string()
     }
 }
 

@@ -42,6 +42,11 @@ fn input_parameters() -> Value {
     })
 }
 
+/// The Config rule template (`cloudformation/config-rule.json`), as deployed by the StackSet.
+pub fn config_rule(controls: &[Control]) -> String {
+    pretty(&config_rule_template(controls)) + "\n"
+}
+
 fn config_rule_template(controls: &[Control]) -> Value {
     let types = config_types(controls);
     let actions = json!([
@@ -72,6 +77,7 @@ fn config_rule_template(controls: &[Control]) -> Value {
         "Parameters": {
             "CodeBucket": {"Type": "String", "Description": "S3 bucket holding the Lambda zip (bootstrap built by scripts/build-lambda)."},
             "CodeKey": {"Type": "String", "Description": "S3 key of the Lambda zip."},
+            "CodeBucketRegionSuffix": {"Type": "String", "Default": "false", "AllowedValues": ["true", "false"], "Description": "true: the code is read from CodeBucket-<Region> (Lambda reads code only from a bucket in its own Region; one bucket per Region for multi-Region deploys)."},
             "RuleName": {"Type": "String", "Default": "cmk-required"},
             "AllowedKeyArns": {"Type": "String", "Default": "", "Description": "Comma-separated key ARNs, alias ARNs, alias names or key ids; empty: any CMK."},
             "AllowedKeyAccounts": {"Type": "String", "Default": "", "Description": "Comma-separated 12-digit account ids; empty: any account."},
@@ -79,6 +85,9 @@ fn config_rule_template(controls: &[Control]) -> Value {
             "RequireKeyRotation": {"Type": "String", "Default": "false", "AllowedValues": ["true", "false"]},
             "SweepFrequency": {"Type": "String", "Default": "TwentyFour_Hours", "AllowedValues": ["One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"]},
             "LogRetentionDays": {"Type": "Number", "Default": 365},
+        },
+        "Conditions": {
+            "RegionalCodeBucket": {"Fn::Equals": [{"Ref": "CodeBucketRegionSuffix"}, "true"]},
         },
         "Resources": {
             "RuleRole": {
@@ -123,7 +132,10 @@ fn config_rule_template(controls: &[Control]) -> Value {
                     "Timeout": 900,
                     "ReservedConcurrentExecutions": 5,
                     "Role": {"Fn::GetAtt": ["RuleRole", "Arn"]},
-                    "Code": {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}},
+                    "Code": {
+                        "S3Bucket": {"Fn::If": ["RegionalCodeBucket", {"Fn::Sub": "${CodeBucket}-${AWS::Region}"}, {"Ref": "CodeBucket"}]},
+                        "S3Key": {"Ref": "CodeKey"},
+                    },
                     "Environment": {"Variables": {"RUST_LOG": "info"}},
                 },
                 "Metadata": {"checkov": {"skip": [
@@ -316,7 +328,10 @@ pub fn render_cfn(controls: &[Control], scp: &ScpOptions) -> Result<Vec<Artifact
         content: pretty(v) + "\n",
     };
     Ok(vec![
-        file("config-rule.json", &config_rule_template(controls)),
+        Artifact {
+            path: format!("{DIR}/config-rule.json"),
+            content: config_rule(controls),
+        },
         file(
             "conformance-pack.json",
             &conformance_pack_template(controls, false),

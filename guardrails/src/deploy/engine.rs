@@ -1,0 +1,489 @@
+//! The deploy engine: who we are, what the organization has, the plan (SCPs + StackSet), and
+//! applying, checking (status) or removing (destroy) it.
+//!
+//! Order of operations (deploy): resume an operation an interrupted run left pending → read the
+//! OU tree, our SCPs and attachments, our stack set and its instances → plan → (apply:) activate
+//! StackSets trusted access → enable the SCP policy type → create/update SCPs → attach → create
+//! or update the stack set → create/redeploy instances, one operation at a time, polled to the end.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudformation::types::CallAs;
+use serde::Serialize;
+
+use super::cfn::{OperationLog, Progress, StackSetError, StackSets, stack_set_parameters};
+use super::org::{Caller, OrgError, Organization, Role, normalise};
+use super::ou::{OrgTree, TargetError};
+use super::plan::{Desired, Observed, PlanError, Step, plan, plan_destroy};
+use super::settings::Settings;
+use super::stackset::{
+    DesiredStackSet, Members, ObservedStackSet, StackStep, plan_stack_set, plan_stack_set_destroy,
+};
+use crate::catalogue::{CONTROLS, Control};
+use crate::render::scp::{ScpOptions, render_scps};
+
+/// Anything that stops a deploy, status or destroy.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// Organizations.
+    #[error(transparent)]
+    Org(#[from] OrgError),
+    /// CloudFormation.
+    #[error(transparent)]
+    StackSet(#[from] StackSetError),
+    /// An AWS limit would be exceeded; nothing was changed.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// An `--ou` that names no OU or several.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The SCPs cannot be rendered.
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+    /// A step this caller cannot take.
+    #[error("{0}")]
+    Permission(String),
+}
+
+/// The StackSets service principal (trusted access).
+pub const STACKSETS_PRINCIPAL: &str = "member.org.stacksets.cloudformation.amazonaws.com";
+
+/// A resolved target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Target {
+    /// `ou-…` or `r-…`.
+    pub id: String,
+    /// `Root/Workloads/Sandbox`.
+    pub path: String,
+}
+
+/// Everything a deploy (or destroy) would change, with what it was computed from.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The root id.
+    pub root: String,
+    /// The target OUs.
+    pub targets: Vec<Target>,
+    /// StackSets trusted access must be activated first.
+    pub activate_trusted_access: bool,
+    /// SCP steps.
+    pub scp: Vec<Step>,
+    /// StackSet steps.
+    pub stack: Vec<StackStep>,
+    /// The SCP state read.
+    pub observed: Observed,
+    /// The stack set read.
+    pub observed_stack: Option<ObservedStackSet>,
+    /// Member accounts below each target.
+    pub members: Members,
+    /// The stack set wanted.
+    pub desired_stack: DesiredStackSet,
+    /// Names of our SCPs.
+    pub scp_names: Vec<String>,
+}
+
+impl Plan {
+    /// Nothing to do.
+    pub fn is_empty(&self) -> bool {
+        !self.activate_trusted_access && self.scp.is_empty() && self.stack.is_empty()
+    }
+
+    /// One line per change, in the order they would be made.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.activate_trusted_access {
+            lines.push(format!(
+                "~ activate trusted access for CloudFormation StackSets ({STACKSETS_PRINCIPAL})"
+            ));
+        }
+        lines.extend(self.scp.iter().map(ToString::to_string));
+        lines.extend(self.stack.iter().map(ToString::to_string));
+        lines
+    }
+}
+
+/// The generated SCPs selected by the settings: `(name, minified content)`.
+pub fn desired_scps(settings: &Settings) -> Result<Vec<(String, String)>, DeployError> {
+    let controls: Vec<Control> = CONTROLS
+        .iter()
+        .filter(|c| settings.controls.is_empty() || settings.controls.iter().any(|id| id == c.id))
+        .cloned()
+        .collect();
+    let opts = ScpOptions {
+        break_glass: settings.break_glass.clone(),
+        ..ScpOptions::default()
+    };
+    Ok(render_scps(&controls, &opts)?
+        .into_iter()
+        .map(|a| {
+            let name = a
+                .path
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(".json")
+                .to_owned();
+            (name, normalise(a.content.trim_end()))
+        })
+        .collect())
+}
+
+/// Every name our SCPs can have (destroy also removes policies of controls no longer selected).
+fn all_scp_names(settings: &Settings) -> Result<Vec<String>, DeployError> {
+    let mut names: Vec<String> = desired_scps(settings)?.into_iter().map(|(n, _)| n).collect();
+    for i in 1..=crate::render::scp::SCP_SLOTS {
+        let n = format!("cmk-guardrails-{i}");
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    Ok(names)
+}
+
+/// The stack set the settings describe.
+pub fn desired_stack_set(settings: &Settings, targets: &[Target]) -> DesiredStackSet {
+    DesiredStackSet {
+        template: normalise(&crate::render::cfn::config_rule(CONTROLS)),
+        parameters: stack_set_parameters(settings),
+        regions: settings.regions.clone(),
+        targets: targets.iter().map(|t| t.id.clone()).collect(),
+    }
+}
+
+/// Organizations and CloudFormation clients for one caller.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    /// Organizations.
+    pub org: Organization,
+    /// CloudFormation StackSets.
+    pub stacks: StackSets,
+    /// Who we are.
+    pub caller: Caller,
+}
+
+impl Engine {
+    /// Clients from an SDK configuration; detects management account vs. delegated
+    /// administrator (STS GetCallerIdentity + Organizations DescribeOrganization).
+    pub async fn connect(sdk: &aws_config::SdkConfig) -> Result<Engine, DeployError> {
+        let sts = aws_sdk_sts::Client::new(sdk);
+        let identity = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| OrgError::Call {
+                operation: "GetCallerIdentity",
+                detail: super::cfn::describe("sts", "GetCallerIdentity", &e),
+            })?;
+        let org = Organization(aws_sdk_organizations::Client::new(sdk));
+        let caller = org.caller(identity.account().unwrap_or_default()).await?;
+        let mut stacks = StackSets::new(aws_sdk_cloudformation::Client::new(sdk));
+        if caller.role == Role::DelegatedAdmin {
+            stacks.call_as = CallAs::DelegatedAdmin;
+        }
+        Ok(Engine {
+            org,
+            stacks,
+            caller,
+        })
+    }
+
+    /// Resolves `--ou` values (ids, paths or names) against the tree.
+    fn targets(tree: &OrgTree, ous: &[String]) -> Result<Vec<Target>, DeployError> {
+        let mut targets: Vec<Target> = Vec::new();
+        for ou in ous {
+            let id = tree.resolve(ou)?;
+            if !targets.iter().any(|t| t.id == id) {
+                targets.push(Target {
+                    path: tree.path(&id),
+                    id,
+                });
+            }
+        }
+        Ok(targets)
+    }
+
+    async fn members(&self, tree: &OrgTree, targets: &[Target]) -> Result<Members, DeployError> {
+        let mut members = Members::new();
+        for t in targets {
+            let mut accounts = self.org.accounts_under(&tree.subtree(&t.id)).await?;
+            accounts.remove(&self.caller.management_account);
+            members.insert(t.id.clone(), accounts);
+        }
+        Ok(members)
+    }
+
+    async fn trusted_access(&self) -> Result<bool, DeployError> {
+        let out = self
+            .stacks
+            .client
+            .describe_organizations_access()
+            .call_as(self.stacks.call_as.clone())
+            .send()
+            .await
+            .map_err(|e| StackSetError::Call {
+                operation: "DescribeOrganizationsAccess",
+                detail: super::cfn::describe("cloudformation", "DescribeOrganizationsAccess", &e),
+            })?;
+        Ok(out.status().is_some_and(|s| s.as_str() == "ENABLED"))
+    }
+
+    /// Reads the organization and computes what a deploy would change (no mutating call).
+    pub async fn plan(&self, settings: &Settings, ous: &[String]) -> Result<Plan, DeployError> {
+        let (tree, scp_enabled) = self.org.tree().await?;
+        let targets = Self::targets(&tree, ous)?;
+        let scps = desired_scps(settings)?;
+        let scp_names: Vec<String> = scps.iter().map(|(n, _)| n.clone()).collect();
+        let target_ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
+        let observed = self.org.observe(&scp_names, &target_ids, scp_enabled).await?;
+        let scp = plan(
+            &Desired {
+                scps,
+                targets: target_ids.clone(),
+            },
+            &observed,
+        )?;
+        let members = self.members(&tree, &targets).await?;
+        let desired_stack = desired_stack_set(settings, &targets);
+        let observed_stack = self.stacks.observe().await?;
+        let stack = plan_stack_set(&desired_stack, observed_stack.as_ref(), &members);
+        let activate_trusted_access = !self.trusted_access().await?;
+        let plan = Plan {
+            root: tree.root.clone(),
+            targets,
+            activate_trusted_access,
+            scp,
+            stack,
+            observed,
+            observed_stack,
+            members,
+            desired_stack,
+            scp_names,
+        };
+        self.check_permissions(&plan)?;
+        Ok(plan)
+    }
+
+    /// Steps only the management account can take, refused up front for a delegated admin.
+    fn check_permissions(&self, plan: &Plan) -> Result<(), DeployError> {
+        if self.caller.role == Role::Management {
+            return Ok(());
+        }
+        let who = format!(
+            "account {} is not the management account ({}): run as the management account to",
+            self.caller.account, self.caller.management_account
+        );
+        if plan.activate_trusted_access {
+            return Err(DeployError::Permission(format!(
+                "{who} activate trusted access for CloudFormation StackSets (once per organization)"
+            )));
+        }
+        if plan.scp.contains(&Step::EnableScps) {
+            return Err(DeployError::Permission(format!(
+                "{who} enable the SERVICE_CONTROL_POLICY type on the root (once per organization)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Applies a plan; returns a line per change made.
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        settings: &Settings,
+        log: &OperationLog,
+        progress: &dyn Progress,
+    ) -> Result<Vec<String>, DeployError> {
+        let mut done = Vec::new();
+        if plan.activate_trusted_access {
+            self.stacks
+                .client
+                .activate_organizations_access()
+                .send()
+                .await
+                .map_err(|e| StackSetError::Call {
+                    operation: "ActivateOrganizationsAccess",
+                    detail: super::cfn::describe(
+                        "cloudformation",
+                        "ActivateOrganizationsAccess",
+                        &e,
+                    ),
+                })?;
+            done.push(plan.lines()[0].clone());
+        }
+        done.extend(self.org.apply(&plan.root, &plan.observed, &plan.scp).await?);
+        done.extend(
+            self.stacks
+                .apply(
+                    &plan.stack,
+                    &plan.desired_stack,
+                    &settings.rollout,
+                    log,
+                    progress,
+                )
+                .await?,
+        );
+        Ok(done)
+    }
+
+    /// What a destroy on `ous` would remove: our stack instances there (then the stack set when
+    /// it is left empty), our SCPs' attachments there (then the SCPs attached nowhere else).
+    pub async fn destroy_plan(
+        &self,
+        settings: &Settings,
+        ous: &[String],
+    ) -> Result<Plan, DeployError> {
+        let (tree, scp_enabled) = self.org.tree().await?;
+        let targets = Self::targets(&tree, ous)?;
+        let target_ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
+        let scp_names = all_scp_names(settings)?;
+        let observed = self.org.observe(&scp_names, &target_ids, scp_enabled).await?;
+        let members = self.members(&tree, &targets).await?;
+        let observed_stack = self.stacks.observe().await?;
+        let stack = plan_stack_set_destroy(
+            &target_ids,
+            &settings.regions,
+            observed_stack.as_ref(),
+            &members,
+        );
+        let scp = plan_destroy(&scp_names, &target_ids, &observed);
+        Ok(Plan {
+            root: tree.root.clone(),
+            desired_stack: desired_stack_set(settings, &targets),
+            targets,
+            activate_trusted_access: false,
+            scp,
+            stack,
+            observed,
+            observed_stack,
+            members,
+            scp_names,
+        })
+    }
+
+    /// Applies a destroy plan: StackSet instances first (the rule goes before the SCPs that
+    /// protect its keys), then the SCPs.
+    pub async fn destroy(
+        &self,
+        plan: &Plan,
+        settings: &Settings,
+        log: &OperationLog,
+        progress: &dyn Progress,
+    ) -> Result<Vec<String>, DeployError> {
+        let mut done = self
+            .stacks
+            .apply(
+                &plan.stack,
+                &plan.desired_stack,
+                &settings.rollout,
+                log,
+                progress,
+            )
+            .await?;
+        done.extend(self.org.apply(&plan.root, &plan.observed, &plan.scp).await?);
+        Ok(done)
+    }
+}
+
+/// What `guardrails status` reports for one target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TargetStatus {
+    /// The OU.
+    pub ou: Target,
+    /// Our SCPs: name → `attached` / `detached` / `missing` / `content differs`.
+    pub scps: BTreeMap<String, String>,
+    /// Member accounts below the OU.
+    pub accounts: usize,
+    /// Stack instances of those accounts by status (`CURRENT`, `OUTDATED`, `FAILED`, …).
+    pub instances: BTreeMap<String, usize>,
+    /// `account/region` pairs without an instance.
+    pub missing_instances: Vec<String>,
+}
+
+/// `guardrails status`: state per target and every drift, as plan lines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// The caller's account and role.
+    pub caller: String,
+    /// Per target.
+    pub targets: Vec<TargetStatus>,
+    /// What a deploy would change; empty = in sync.
+    pub drift: Vec<String>,
+    /// In sync.
+    pub in_sync: bool,
+}
+
+impl Plan {
+    /// The status report of this (deploy) plan.
+    pub fn status(&self, caller: &Caller) -> Status {
+        let targets = self
+            .targets
+            .iter()
+            .map(|t| {
+                let attached = self.observed.attached.get(&t.id);
+                let desired: BTreeMap<&str, &str> = self
+                    .scp
+                    .iter()
+                    .filter_map(|s| match s {
+                        Step::Update { name, .. } => Some((name.as_str(), "content differs")),
+                        _ => None,
+                    })
+                    .collect();
+                let scps = self
+                    .scp_names
+                    .iter()
+                    .map(|name| {
+                        let state = match self.observed.ours.get(name) {
+                            None => "missing",
+                            Some(_) if desired.contains_key(name.as_str()) => "content differs",
+                            Some(p) if attached.is_some_and(|a| a.contains(&p.id)) => "attached",
+                            Some(_) => "detached",
+                        };
+                        (name.clone(), state.to_owned())
+                    })
+                    .collect();
+                let accounts = self.members.get(&t.id).cloned().unwrap_or_default();
+                let mut instances = BTreeMap::new();
+                let mut missing_instances = Vec::new();
+                for account in &accounts {
+                    for region in &self.desired_stack.regions {
+                        let found = self.observed_stack.as_ref().and_then(|o| {
+                            o.instances
+                                .iter()
+                                .find(|i| &i.account == account && &i.region == region)
+                        });
+                        match found {
+                            Some(i) => {
+                                let key = match i.detailed.as_deref() {
+                                    Some(d) if d != "SUCCEEDED" => d.to_owned(),
+                                    _ => i.status.clone(),
+                                };
+                                *instances.entry(key).or_insert(0) += 1;
+                            }
+                            None => missing_instances.push(format!("{account}/{region}")),
+                        }
+                    }
+                }
+                TargetStatus {
+                    ou: t.clone(),
+                    scps,
+                    accounts: accounts.len(),
+                    instances,
+                    missing_instances,
+                }
+            })
+            .collect();
+        Status {
+            caller: format!(
+                "{} ({})",
+                caller.account,
+                match caller.role {
+                    Role::Management => "management account",
+                    Role::DelegatedAdmin => "delegated administrator",
+                }
+            ),
+            targets,
+            drift: self.lines(),
+            in_sync: self.is_empty(),
+        }
+    }
+}
