@@ -37,13 +37,20 @@ enum Command {
     /// Rego policy tools.
     #[command(subcommand)]
     Policy(cmd::iac::PolicyCommand),
+    /// Roll the guardrails out to OUs: SCPs attached, the Config rule StackSet deployed (plan
+    /// first; --dry-run changes nothing).
+    Deploy(cmd::deploy::DeployArgs),
+    /// What is deployed on OUs and any drift (exit 0 in sync, 1 drift).
+    Status(cmd::deploy::StatusArgs),
+    /// Remove exactly what deploy put on OUs (asks first; --yes to skip).
+    Destroy(cmd::deploy::DestroyArgs),
 }
 
 /// How a command ended; the process exit code follows from it.
 pub enum Outcome {
     /// Nothing found.
     Clean,
-    /// Findings (NON_COMPLIANT resources).
+    /// Findings (NON_COMPLIANT resources, drift).
     Findings,
 }
 
@@ -67,6 +74,9 @@ async fn main() -> ExitCode {
         Command::Scp(command) => cmd::scp::run(command),
         Command::Iac(cmd::iac::Command::Check(args)) => cmd::iac::check(args),
         Command::Policy(cmd::iac::PolicyCommand::Test(args)) => cmd::iac::test(args),
+        Command::Deploy(args) => cmd::deploy::deploy(args).await,
+        Command::Status(args) => cmd::deploy::status(args).await,
+        Command::Destroy(args) => cmd::deploy::destroy(args).await,
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -2,53 +2,13 @@
 //! first deploy, idempotent second run, dry-run with zero mutating calls, drift repaired, a
 //! same-named policy we did not create left alone, and the 5-policy limit.
 
-use std::sync::{Arc, Mutex};
-
 use aws_sdk_organizations::Client;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use cmk_integration_tests::calls::Calls;
 use cmk_integration_tests::emulator::Emulator;
 use guardrails::catalogue::CONTROLS;
 use guardrails::deploy::org::{OrgError, Organization};
 use guardrails::deploy::plan::{Desired, Step, plan};
 use guardrails::render::scp::{ScpOptions, render_scps};
-
-/// Records every operation the client sends.
-#[derive(Debug, Clone, Default)]
-struct Calls(Arc<Mutex<Vec<String>>>);
-
-impl Intercept for Calls {
-    fn name(&self) -> &'static str {
-        "Calls"
-    }
-    fn read_before_transmit(
-        &self,
-        _: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(m) = cfg.load::<Metadata>() {
-            self.0.lock().unwrap().push(m.name().to_owned());
-        }
-        Ok(())
-    }
-}
-
-impl Calls {
-    fn mutating(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|n| !(n.starts_with("List") || n.starts_with("Describe")))
-            .cloned()
-            .collect()
-    }
-}
 
 struct Org {
     client: Client,
@@ -96,7 +56,7 @@ async fn organization() -> Org {
     ou(workloads.clone(), "Sandbox").await;
     ou(workloads, "Prod").await;
     ou(root.clone(), "Security").await;
-    calls.0.lock().unwrap().clear();
+    calls.clear();
     Org {
         client,
         calls,
@@ -178,7 +138,7 @@ async fn first_deploy_then_nothing_to_do_and_dry_run_never_writes() {
             .any(|p| p.name() == Some("cmk-guardrails-1"))
     );
 
-    o.calls.0.lock().unwrap().clear();
+    o.calls.clear();
     let (steps, _) = plan_for(&org, &want).await;
     assert!(steps.is_empty(), "second run: {steps:?}");
     assert!(o.calls.mutating().is_empty());

@@ -85,6 +85,34 @@ impl Emulator {
         }
     }
 
+    /// Creates an S3 bucket holding one object (e.g. the rule's code zip), with two plain HTTP
+    /// requests: moto does not check signatures, and no S3 SDK is needed just for this. The
+    /// bucket lands in moto's default account; bucket names are global, so Lambda functions in
+    /// any account find it, as with an organization-readable bucket in AWS.
+    pub fn put_object(&self, bucket: &str, key: &str, body: &[u8]) {
+        use std::io::{Read, Write};
+        let host = self.endpoint.trim_start_matches("http://");
+        for (path, payload) in [
+            (format!("/{bucket}"), &[][..]),
+            (format!("/{bucket}/{key}"), body),
+        ] {
+            let mut stream = std::net::TcpStream::connect(host).expect("emulator reachable");
+            let head = format!(
+                "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                payload.len()
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(payload).unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).unwrap();
+            assert!(
+                response.starts_with("HTTP/1.1 200"),
+                "PUT {path}: {}",
+                response.lines().next().unwrap_or_default()
+            );
+        }
+    }
+
     /// A fresh 12-digit account id, unique within this test binary.
     pub fn new_account() -> String {
         let n = NEXT_ACCOUNT.fetch_add(1, Ordering::Relaxed);

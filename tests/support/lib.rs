@@ -1,5 +1,6 @@
 //! Shared test support: the moto emulator harness and the data-driven fixture model.
 #![allow(missing_docs)]
 
+pub mod calls;
 pub mod emulator;
 pub mod fixture;

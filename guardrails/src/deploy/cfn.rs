@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudformation::Client;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{
     AutoDeployment, CallAs, Capability, DeploymentTargets, Parameter, PermissionModels,
     RegionConcurrencyType, StackSetOperationPreferences, StackSetOperationStatus, Tag,
 };
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 
 use super::org::{MANAGED_BY_KEY, MANAGED_BY_VALUE, normalise};
@@ -60,7 +60,9 @@ pub enum StackSetError {
         detail: String,
     },
     /// An operation did not finish in time.
-    #[error("stack set operation {0} still running after the polling timeout; run the command again to resume it")]
+    #[error(
+        "stack set operation {0} still running after the polling timeout; run the command again to resume it"
+    )]
     Timeout(String),
 }
 
@@ -399,10 +401,12 @@ impl StackSets {
             Err(e @ StackSetError::Timeout(_)) => Err(e),
             other => {
                 log.clear()?;
-                other.map(|_| Some(pending.operation_id)).or_else(|e| match e {
-                    StackSetError::OperationFailed { .. } => Ok(Some(e.to_string())),
-                    e => Err(e),
-                })
+                other
+                    .map(|_| Some(pending.operation_id))
+                    .or_else(|e| match e {
+                        StackSetError::OperationFailed { .. } => Ok(Some(e.to_string())),
+                        e => Err(e),
+                    })
             }
         }
     }
@@ -591,9 +595,13 @@ impl StackSets {
                 Ok(()) => break,
                 // Submitted already (the response to an earlier attempt was lost).
                 Err(r) if r.code.as_deref() == Some("OperationIdAlreadyExistsException") => break,
-                Err(r) if r.code.as_deref() == Some("OperationInProgressException") && waits < 20 => {
+                Err(r)
+                    if r.code.as_deref() == Some("OperationInProgressException") && waits < 20 =>
+                {
                     waits += 1;
-                    progress.waiting("another operation is running on the stack set; waiting for it to finish");
+                    progress.waiting(
+                        "another operation is running on the stack set; waiting for it to finish",
+                    );
                     self.wait_for_others(progress).await?;
                 }
                 Err(r) => {
@@ -729,9 +737,7 @@ impl StackSets {
 }
 
 /// The stack set parameters from the settings.
-pub fn stack_set_parameters(
-    settings: &super::settings::Settings,
-) -> BTreeMap<String, String> {
+pub fn stack_set_parameters(settings: &super::settings::Settings) -> BTreeMap<String, String> {
     let rule = &settings.rule;
     let mut p = BTreeMap::from([
         ("AllowedKeyArns".to_owned(), rule.allowed_key_arns.join(",")),
@@ -780,7 +786,12 @@ mod tests {
         log.clear().unwrap();
         assert_eq!(log.pending().unwrap(), None);
         std::fs::write(dir.join("state.json"), "{not json").unwrap();
-        assert!(log.pending().unwrap_err().to_string().contains("state.json"));
+        assert!(
+            log.pending()
+                .unwrap_err()
+                .to_string()
+                .contains("state.json")
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -130,7 +130,10 @@ pub fn desired_scps(settings: &Settings) -> Result<Vec<(String, String)>, Deploy
 
 /// Every name our SCPs can have (destroy also removes policies of controls no longer selected).
 fn all_scp_names(settings: &Settings) -> Result<Vec<String>, DeployError> {
-    let mut names: Vec<String> = desired_scps(settings)?.into_iter().map(|(n, _)| n).collect();
+    let mut names: Vec<String> = desired_scps(settings)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     for i in 1..=crate::render::scp::SCP_SLOTS {
         let n = format!("cmk-guardrails-{i}");
         if !names.contains(&n) {
@@ -234,7 +237,10 @@ impl Engine {
         let scps = desired_scps(settings)?;
         let scp_names: Vec<String> = scps.iter().map(|(n, _)| n.clone()).collect();
         let target_ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
-        let observed = self.org.observe(&scp_names, &target_ids, scp_enabled).await?;
+        let observed = self
+            .org
+            .observe(&scp_names, &target_ids, scp_enabled)
+            .await?;
         let scp = plan(
             &Desired {
                 scps,
@@ -310,7 +316,11 @@ impl Engine {
                 })?;
             done.push(plan.lines()[0].clone());
         }
-        done.extend(self.org.apply(&plan.root, &plan.observed, &plan.scp).await?);
+        done.extend(
+            self.org
+                .apply(&plan.root, &plan.observed, &plan.scp)
+                .await?,
+        );
         done.extend(
             self.stacks
                 .apply(
@@ -336,7 +346,10 @@ impl Engine {
         let targets = Self::targets(&tree, ous)?;
         let target_ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
         let scp_names = all_scp_names(settings)?;
-        let observed = self.org.observe(&scp_names, &target_ids, scp_enabled).await?;
+        let observed = self
+            .org
+            .observe(&scp_names, &target_ids, scp_enabled)
+            .await?;
         let members = self.members(&tree, &targets).await?;
         let observed_stack = self.stacks.observe().await?;
         let stack = plan_stack_set_destroy(
@@ -379,7 +392,11 @@ impl Engine {
                 progress,
             )
             .await?;
-        done.extend(self.org.apply(&plan.root, &plan.observed, &plan.scp).await?);
+        done.extend(
+            self.org
+                .apply(&plan.root, &plan.observed, &plan.scp)
+                .await?,
+        );
         Ok(done)
     }
 }

@@ -379,8 +379,9 @@ impl Organization {
                     page.accounts()
                         .iter()
                         .filter(|a| {
-                            a.status()
-                                .is_none_or(|s| s == &aws_sdk_organizations::types::AccountStatus::Active)
+                            a.status().is_none_or(|s| {
+                                s == &aws_sdk_organizations::types::AccountStatus::Active
+                            })
                         })
                         .filter_map(|a| a.id().map(str::to_owned)),
                 );

@@ -328,7 +328,14 @@ mod tests {
                 }
             ]
         );
-        assert!(plan_destroy(&["cmk-guardrails-1".into()], &[OU.into()], &Observed::default()).is_empty());
+        assert!(
+            plan_destroy(
+                &["cmk-guardrails-1".into()],
+                &[OU.into()],
+                &Observed::default()
+            )
+            .is_empty()
+        );
     }
 
     #[test]

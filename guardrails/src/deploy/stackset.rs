@@ -300,7 +300,14 @@ mod tests {
             region: region.into(),
             ou: Some(OU.into()),
             status: status.into(),
-            detailed: Some(if status == "CURRENT" { "SUCCEEDED" } else { "FAILED" }.into()),
+            detailed: Some(
+                if status == "CURRENT" {
+                    "SUCCEEDED"
+                } else {
+                    "FAILED"
+                }
+                .into(),
+            ),
             reason: (status != "CURRENT").then(|| "ResourceLogicalId:RuleFunction".into()),
         }
     }
@@ -311,7 +318,10 @@ mod tests {
             parameters: [("CodeBucket".to_owned(), "b".to_owned())].into(),
             auto_deployment: true,
             ous: [OU.to_owned()].into(),
-            instances: vec![instance("eu-west-1", "CURRENT"), instance("us-east-1", "CURRENT")],
+            instances: vec![
+                instance("eu-west-1", "CURRENT"),
+                instance("us-east-1", "CURRENT"),
+            ],
         }
     }
 
@@ -354,7 +364,9 @@ mod tests {
         o.ous.clear();
         o.instances.clear();
         let steps = plan_stack_set(&desired(), Some(&o), &Members::new());
-        assert!(matches!(&steps[..], [StackStep::CreateInstances { regions, .. }] if regions.len() == 2));
+        assert!(
+            matches!(&steps[..], [StackStep::CreateInstances { regions, .. }] if regions.len() == 2)
+        );
     }
 
     #[test]
@@ -381,8 +393,10 @@ mod tests {
         let mut o = deployed();
         o.instances[1] = instance("us-east-1", "OUTDATED");
         let steps = plan_stack_set(&desired(), Some(&o), &members());
-        assert!(matches!(&steps[..], [StackStep::RetryInstances { regions, instances, .. }]
-            if regions == &["us-east-1".to_owned()] && instances[0].contains("RuleFunction")));
+        assert!(
+            matches!(&steps[..], [StackStep::RetryInstances { regions, instances, .. }]
+            if regions == &["us-east-1".to_owned()] && instances[0].contains("RuleFunction"))
+        );
     }
 
     #[test]

@@ -1,0 +1,65 @@
+//! An SDK interceptor that records the name of every operation a client sends, tells the
+//! mutating ones apart, and can fail one chosen operation once (an interrupted deploy).
+
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+#[derive(Debug, Clone, Default)]
+pub struct Calls {
+    sent: Arc<Mutex<Vec<String>>>,
+    fail: Arc<Mutex<Option<String>>>,
+}
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "Calls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(m) = cfg.load::<Metadata>() else {
+            return Ok(());
+        };
+        let mut fail = self.fail.lock().unwrap();
+        if fail.as_deref() == Some(m.name()) {
+            *fail = None;
+            return Err(format!("injected failure: {} interrupted", m.name()).into());
+        }
+        self.sent.lock().unwrap().push(m.name().to_owned());
+        Ok(())
+    }
+}
+
+impl Calls {
+    /// Every operation sent so far, in order.
+    pub fn all(&self) -> Vec<String> {
+        self.sent.lock().unwrap().clone()
+    }
+
+    /// The operations that change something (anything but Describe*, List*, Get*).
+    pub fn mutating(&self) -> Vec<String> {
+        self.all()
+            .into_iter()
+            .filter(|n| !["List", "Describe", "Get"].iter().any(|p| n.starts_with(p)))
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        self.sent.lock().unwrap().clear();
+    }
+
+    /// The next `operation` fails before it is sent (and is not recorded).
+    pub fn fail_next(&self, operation: &str) {
+        *self.fail.lock().unwrap() = Some(operation.to_owned());
+    }
+}
