@@ -50,6 +50,28 @@ fn call<E: std::error::Error + ProvideErrorMetadata + 'static>(
     }
 }
 
+/// Organizations refuses concurrent writes with ConcurrentModificationException, which the SDK
+/// does not retry: wait (0.5 s, doubling) and try again, up to 5 times. Throttling
+/// (TooManyRequestsException) is retried by the SDK itself.
+pub async fn retry_concurrent<T, E, Fut, F>(mut call: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: ProvideErrorMetadata,
+{
+    let mut delay = std::time::Duration::from_millis(500);
+    for _ in 0..5 {
+        match call().await {
+            Err(e) if e.code() == Some("ConcurrentModificationException") => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            done => return done,
+        }
+    }
+    call().await
+}
+
 /// The normalised (sorted, minified) form of policy content, for comparison.
 pub fn normalise(content: &str) -> String {
     serde_json::from_str::<Value>(content).map_or_else(|_| content.to_owned(), |v| minify(&v))
@@ -202,13 +224,14 @@ impl Organization {
         for step in steps {
             match step {
                 Step::EnableScps => {
-                    let r = self
-                        .0
-                        .enable_policy_type()
-                        .root_id(root)
-                        .policy_type(PolicyType::ServiceControlPolicy)
-                        .send()
-                        .await;
+                    let r = retry_concurrent(|| {
+                        self.0
+                            .enable_policy_type()
+                            .root_id(root)
+                            .policy_type(PolicyType::ServiceControlPolicy)
+                            .send()
+                    })
+                    .await;
                     // Already enabled (by a concurrent run) is the state we wanted.
                     if let Err(e) = r
                         && e.code() != Some("PolicyTypeAlreadyEnabledException")
@@ -225,17 +248,18 @@ impl Organization {
                             operation: "CreatePolicy",
                             detail: e.to_string(),
                         })?;
-                    let out = self
-                        .0
-                        .create_policy()
-                        .name(name)
-                        .description("cmk-guardrails: customer-managed KMS keys (generated)")
-                        .r#type(PolicyType::ServiceControlPolicy)
-                        .content(content)
-                        .tags(tag)
-                        .send()
-                        .await
-                        .map_err(call("CreatePolicy"))?;
+                    let out = retry_concurrent(|| {
+                        self.0
+                            .create_policy()
+                            .name(name)
+                            .description("cmk-guardrails: customer-managed KMS keys (generated)")
+                            .r#type(PolicyType::ServiceControlPolicy)
+                            .content(content)
+                            .tags(tag.clone())
+                            .send()
+                    })
+                    .await
+                    .map_err(call("CreatePolicy"))?;
                     let id = out
                         .policy()
                         .and_then(|p| p.policy_summary())
@@ -244,23 +268,22 @@ impl Organization {
                     ids.insert(name.clone(), id.to_owned());
                 }
                 Step::Update { id, content, .. } => {
-                    self.0
-                        .update_policy()
-                        .policy_id(id)
-                        .content(content)
-                        .send()
-                        .await
-                        .map_err(call("UpdatePolicy"))?;
+                    retry_concurrent(|| {
+                        self.0.update_policy().policy_id(id).content(content).send()
+                    })
+                    .await
+                    .map_err(call("UpdatePolicy"))?;
                 }
                 Step::Attach { name, target } => {
                     let id = ids.get(name).cloned().unwrap_or_default();
-                    let r = self
-                        .0
-                        .attach_policy()
-                        .policy_id(&id)
-                        .target_id(target)
-                        .send()
-                        .await;
+                    let r = retry_concurrent(|| {
+                        self.0
+                            .attach_policy()
+                            .policy_id(&id)
+                            .target_id(target)
+                            .send()
+                    })
+                    .await;
                     // Attached already (by an interrupted or concurrent run) is what we wanted.
                     if let Err(e) = r
                         && e.code() != Some("DuplicatePolicyAttachmentException")
@@ -269,13 +292,14 @@ impl Organization {
                     }
                 }
                 Step::Detach { id, target, .. } => {
-                    let r = self
-                        .0
-                        .detach_policy()
-                        .policy_id(id)
-                        .target_id(target)
-                        .send()
-                        .await;
+                    let r = retry_concurrent(|| {
+                        self.0
+                            .detach_policy()
+                            .policy_id(id)
+                            .target_id(target)
+                            .send()
+                    })
+                    .await;
                     if let Err(e) = r
                         && e.code() != Some("PolicyNotAttachedException")
                     {
@@ -300,7 +324,7 @@ impl Organization {
                     if in_use {
                         continue;
                     }
-                    let r = self.0.delete_policy().policy_id(id).send().await;
+                    let r = retry_concurrent(|| self.0.delete_policy().policy_id(id).send()).await;
                     if let Err(e) = r
                         && e.code() != Some("PolicyNotFoundException")
                     {
