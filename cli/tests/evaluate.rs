@@ -17,23 +17,7 @@ struct Env {
 async fn env() -> Env {
     let emulator = Emulator::shared();
     let account = Emulator::new_account();
-    let creds = emulator.credentials(&account).await;
-    let vars = vec![
-        ("AWS_ENDPOINT_URL", emulator.endpoint.clone()),
-        ("AWS_REGION", REGION.to_owned()),
-        ("AWS_ACCESS_KEY_ID", creds.access_key_id().to_owned()),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            creds.secret_access_key().to_owned(),
-        ),
-        (
-            "AWS_SESSION_TOKEN",
-            creds.session_token().unwrap_or_default().to_owned(),
-        ),
-        ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-    ];
+    let vars = emulator.env_vars(&account, REGION).await;
     Env { account, vars }
 }
 

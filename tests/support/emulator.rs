@@ -113,6 +113,28 @@ impl Emulator {
         }
     }
 
+    /// The standard AWS environment variables that point a process (the `guardrails` binary) at
+    /// the emulator as `account`, with nothing read from the user's own AWS configuration.
+    pub async fn env_vars(&self, account: &str, region: &str) -> Vec<(&'static str, String)> {
+        let creds = self.credentials(account).await;
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", region.to_owned()),
+            ("AWS_ACCESS_KEY_ID", creds.access_key_id().to_owned()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                creds.secret_access_key().to_owned(),
+            ),
+            (
+                "AWS_SESSION_TOKEN",
+                creds.session_token().unwrap_or_default().to_owned(),
+            ),
+            ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ]
+    }
+
     /// A fresh 12-digit account id, unique within this test binary.
     pub fn new_account() -> String {
         let n = NEXT_ACCOUNT.fetch_add(1, Ordering::Relaxed);

@@ -1,0 +1,300 @@
+//! `guardrails deploy | status | destroy` as an org admin runs them: the real binary in a working
+//! directory holding `guardrails.toml`, configured only through the standard AWS environment
+//! variables, against the emulator's organization.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use cmk_integration_tests::emulator::Emulator;
+use serde_json::Value;
+
+struct Org {
+    dir: PathBuf,
+    vars: Vec<(&'static str, String)>,
+    orgs: aws_sdk_organizations::Client,
+    sandbox: String,
+    bucket: String,
+}
+
+async fn org() -> Org {
+    let emulator = Emulator::shared();
+    let management = Emulator::new_account();
+    let sdk = emulator.sdk(&management, "us-east-1").await;
+    let orgs = aws_sdk_organizations::Client::new(&sdk);
+    orgs.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let root = orgs.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_owned();
+    let mut parent = root.clone();
+    for name in ["Workloads", "Sandbox"] {
+        parent = orgs
+            .create_organizational_unit()
+            .parent_id(&parent)
+            .name(name)
+            .send()
+            .await
+            .unwrap()
+            .organizational_unit()
+            .unwrap()
+            .id()
+            .unwrap()
+            .to_owned();
+    }
+    let account = orgs
+        .create_account()
+        .email(format!("member-{management}@example.com"))
+        .account_name("member")
+        .send()
+        .await
+        .unwrap()
+        .create_account_status()
+        .unwrap()
+        .account_id()
+        .unwrap()
+        .to_owned();
+    orgs.move_account()
+        .account_id(account)
+        .source_parent_id(root)
+        .destination_parent_id(&parent)
+        .send()
+        .await
+        .unwrap();
+    let bucket = format!("cli-rule-code-{management}");
+    emulator.put_object(&bucket, "rule.zip", b"zip");
+    let dir = std::env::temp_dir().join(format!("guardrails-deploy-{management}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    Org {
+        dir,
+        vars: emulator.env_vars(&management, "us-east-1").await,
+        orgs,
+        sandbox: parent,
+        bucket,
+    }
+}
+
+impl Org {
+    fn settings(&self, text: &str) {
+        std::fs::write(self.dir.join("guardrails.toml"), text).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_guardrails"));
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("guardrails runs")
+    }
+}
+
+impl Drop for Org {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn exists(dir: &Path, name: &str) -> bool {
+    dir.join(name).exists()
+}
+
+#[tokio::test]
+async fn deploy_status_destroy_from_the_command_line() {
+    let o = org().await;
+    o.settings(&format!(
+        "regions = [\"us-east-1\", \"eu-west-1\"]\n\n[rule]\nexempt-tag = \"cmk-exempt\"\n\n[code]\nbucket = \"{}\"\nkey = \"rule.zip\"\n",
+        o.bucket
+    ));
+
+    let dry = o.run(&["deploy", "--ou", "sandbox", "--dry-run"]);
+    assert_eq!(code(&dry), 0, "{}", text(&dry.stderr));
+    let plan = text(&dry.stdout);
+    assert!(
+        plan.starts_with("Plan (dry run) for Root/Workloads/Sandbox"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("+ create stack set cmk-guardrails-config-rule"),
+        "{plan}"
+    );
+    let policies = o
+        .orgs
+        .list_policies()
+        .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        policies.policies().len(),
+        1,
+        "only FullAWSAccess after a dry run"
+    );
+
+    let deploy = o.run(&["deploy", "--ou", "sandbox"]);
+    assert_eq!(code(&deploy), 0, "{}", text(&deploy.stderr));
+    assert!(
+        text(&deploy.stdout).contains("Applied 6 change(s)."),
+        "{}",
+        text(&deploy.stdout)
+    );
+    // Off a terminal, progress is plain lines on stderr.
+    assert!(
+        text(&deploy.stderr).contains(": SUCCEEDED"),
+        "{}",
+        text(&deploy.stderr)
+    );
+    assert!(
+        !exists(&o.dir, ".guardrails-operation.json"),
+        "no operation left pending"
+    );
+
+    let again = o.run(&["deploy", "--ou", "Root/Workloads/Sandbox"]);
+    assert_eq!(code(&again), 0);
+    assert!(
+        text(&again.stdout).contains("nothing to do"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    let status = o.run(&["status", "--ou", "sandbox", "--output", "json"]);
+    assert_eq!(code(&status), 0, "{}", text(&status.stderr));
+    let report: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(report["in_sync"], true);
+    assert_eq!(report["targets"][0]["instances"]["CURRENT"], 2);
+    assert_eq!(report["targets"][0]["scps"]["cmk-guardrails-1"], "attached");
+
+    // Drift by hand: detach our SCP.
+    let ours = policies_named(&o, "cmk-guardrails-1").await;
+    o.orgs
+        .detach_policy()
+        .policy_id(&ours)
+        .target_id(&o.sandbox)
+        .send()
+        .await
+        .unwrap();
+    let drift = o.run(&["status", "--ou", "sandbox"]);
+    assert_eq!(code(&drift), 1);
+    let report = text(&drift.stdout);
+    assert!(
+        report.contains("SCP cmk-guardrails-1: detached"),
+        "{report}"
+    );
+    assert!(report.contains("+ attach SCP cmk-guardrails-1"), "{report}");
+
+    // Destroy asks first; without a terminal it needs --yes.
+    let refused = o.run(&["destroy", "--ou", "sandbox"]);
+    assert_eq!(code(&refused), 2);
+    assert!(
+        text(&refused.stderr).contains("--yes"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let destroy = o.run(&["destroy", "--ou", "sandbox", "--yes"]);
+    assert_eq!(code(&destroy), 0, "{}", text(&destroy.stderr));
+    assert!(
+        text(&destroy.stdout).contains("- delete stack set"),
+        "{}",
+        text(&destroy.stdout)
+    );
+    let left = o
+        .orgs
+        .list_policies()
+        .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.policies().len(), 1, "only FullAWSAccess is left");
+}
+
+async fn policies_named(o: &Org, name: &str) -> String {
+    let out = o
+        .orgs
+        .list_policies()
+        .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+        .send()
+        .await
+        .unwrap();
+    out.policies()
+        .iter()
+        .find(|p| p.name() == Some(name))
+        .and_then(|p| p.id())
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn bad_settings_and_targets_are_errors_before_any_change() {
+    let o = org().await;
+    o.settings("regions = [\"eu-west-1\"]\nregoins = []\n");
+    let out = o.run(&["deploy", "--ou", "sandbox", "--dry-run"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("guardrails.toml:2"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A flag overrides the file and is checked the same way.
+    o.settings(&format!(
+        "regions = [\"eu-west-1\"]\n[code]\nbucket = \"{}\"\n",
+        o.bucket
+    ));
+    let out = o.run(&[
+        "deploy",
+        "--ou",
+        "sandbox",
+        "--region",
+        "Europe",
+        "--dry-run",
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("`Europe` is not a Region"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = o.run(&["deploy", "--ou", "sandbx", "--dry-run"]);
+    assert_eq!(code(&out), 2);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("no OU `sandbx`") && err.contains("Root/Workloads/Sandbox"),
+        "{err}"
+    );
+
+    o.settings("regions = [\"eu-west-1\"]\n");
+    let out = o.run(&["deploy", "--ou", "sandbox"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("--code-bucket"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Flags alone are enough.
+    let out = o.run(&[
+        "deploy",
+        "--ou",
+        "sandbox",
+        "--dry-run",
+        "--code-bucket",
+        &o.bucket,
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+}
