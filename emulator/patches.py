@@ -351,12 +351,20 @@ def service_managed_stack_sets() -> None:
                 raise OperationIdAlreadyExists(f"Operation {wanted} already exists")
         return wanted
 
-    def rename_last_operation(response: Any, name: str, wanted: str | None, result: Any) -> Any:
+    def finish_operation(response: Any, name: str, wanted: str | None, result: Any,
+                         touched: set[tuple[str, str]]) -> Any:
+        """Gives the operation the client's id and lists the instances it touched (moto lists
+        none for OU targets, so ListStackSetOperationResults was empty)."""
+        stack_set = response.cloudformation_backend.describe_stack_set(name)
+        operation = stack_set.operations[-1]
+        operation["Instances"] = [{account: region} for account, region in sorted(touched)]
         if wanted:
-            stack_set = response.cloudformation_backend.describe_stack_set(name)
-            stack_set.operations[-1]["OperationId"] = wanted
+            operation["OperationId"] = wanted
             result.result["OperationId"] = wanted
         return result
+
+    def pairs(stack_set: Any) -> set[tuple[str, str]]:
+        return {(i.account_id, i.region_name) for i in stack_set.stack_instances}
 
     # Targets: every account below the OUs (moto: one level only, and the management account
     # for the root); each instance remembers the OU it was deployed through.
@@ -405,12 +413,13 @@ def service_managed_stack_sets() -> None:
     def create_stack_instances(self: Any) -> Any:
         name = self._get_param("StackSetName")
         wanted = take_operation_id(self, name)
+        before = pairs(self.cloudformation_backend.describe_stack_set(name))
         result = api_create_instances(self)
         stack_set = self.cloudformation_backend.describe_stack_set(name)
         targets = (self._get_params().get("DeploymentTargets") or {}).get("OrganizationalUnitIds", [])
         stack_set.organizational_unit_ids = sorted(set(getattr(stack_set, "organizational_unit_ids", [])) | set(targets))
         stack_set.cmk_regions = sorted(set(getattr(stack_set, "cmk_regions", [])) | set(self._get_param("Regions", [])))
-        return rename_last_operation(self, name, wanted, result)
+        return finish_operation(self, name, wanted, result, pairs(stack_set) - before)
 
     # DeleteStackInstances: DeploymentTargets were ignored (moto: "not yet implemented").
     api_delete_instances = responses.CloudFormationResponse.delete_stack_instances
@@ -419,6 +428,7 @@ def service_managed_stack_sets() -> None:
         name = self._get_param("StackSetName")
         wanted = take_operation_id(self, name)
         stack_set = self.cloudformation_backend.describe_stack_set(name)
+        before = pairs(stack_set)
         ous = (self._get_params().get("DeploymentTargets") or {}).get("OrganizationalUnitIds", [])
         regions = self._get_param("Regions", [])
         accounts = [a for a, _ in _accounts_below(stack_set.instances.org_backend, ous)]
@@ -431,7 +441,7 @@ def service_managed_stack_sets() -> None:
             o for o in getattr(stack_set, "organizational_unit_ids", [])
             if o not in ous or any(getattr(i, "ou_id", None) == o for i in stack_set.stack_instances)
         ]
-        return rename_last_operation(self, name, wanted, result)
+        return finish_operation(self, name, wanted, result, before - pairs(stack_set))
 
     # UpdateStackSet: moto records the new template but leaves every instance's resources as they
     # were; AWS redeploys each instance. AutoDeployment is updatable too.
@@ -458,7 +468,7 @@ def service_managed_stack_sets() -> None:
             )
             new.ou_id = getattr(old, "ou_id", None)
             stack_set.stack_instances[i] = new
-        return rename_last_operation(self, name, wanted, result)
+        return finish_operation(self, name, wanted, result, pairs(stack_set))
 
     # Automatic deployment: an account that moves into a target OU gets the stack set's instances
     # in its Regions; one that moves out loses them (unless RetainStacksOnAccountRemoval).

@@ -200,6 +200,9 @@ def test_service_managed_stack_sets(endpoint):
                                     Regions=[REGION], OperationId="op-create")["OperationId"]
     assert op == "op-create"
     assert cfn.describe_stack_set_operation(StackSetName="s", OperationId=op)["StackSetOperation"]["Status"] == "SUCCEEDED"
+    results = cfn.list_stack_set_operation_results(StackSetName="s", OperationId=op)["Summaries"]
+    assert sorted(r["Account"] for r in results) == sorted(accounts.values())
+    assert {r["Status"] for r in results} == {"SUCCEEDED"}
     with pytest.raises(ClientError) as reused:
         cfn.create_stack_instances(StackSetName="s", DeploymentTargets={"OrganizationalUnitIds": [workloads]},
                                    Regions=[REGION], OperationId="op-create")

@@ -80,6 +80,8 @@ pub struct Plan {
     pub desired_stack: DesiredStackSet,
     /// Names of our SCPs.
     pub scp_names: Vec<String>,
+    /// A destroy plan (StackSet steps run first).
+    pub destroying: bool,
 }
 
 impl Plan {
@@ -96,8 +98,13 @@ impl Plan {
                 "~ activate trusted access for CloudFormation StackSets ({STACKSETS_PRINCIPAL})"
             ));
         }
-        lines.extend(self.scp.iter().map(ToString::to_string));
-        lines.extend(self.stack.iter().map(ToString::to_string));
+        let scp = self.scp.iter().map(ToString::to_string);
+        let stack = self.stack.iter().map(ToString::to_string);
+        if self.destroying {
+            lines.extend(stack.chain(scp));
+        } else {
+            lines.extend(scp.chain(stack));
+        }
         lines
     }
 }
@@ -264,6 +271,7 @@ impl Engine {
             members,
             desired_stack,
             scp_names,
+            destroying: false,
         };
         self.check_permissions(&plan)?;
         Ok(plan)
@@ -370,6 +378,7 @@ impl Engine {
             observed_stack,
             members,
             scp_names,
+            destroying: true,
         })
     }
 
