@@ -391,9 +391,11 @@ impl StackSets {
         );
         let outcome = self.wait(&pending.operation_id, progress).await;
         match outcome {
-            // The call never reached CloudFormation: nothing to resume.
+            // The call never reached CloudFormation, or the stack set is gone: nothing to resume.
             Err(StackSetError::Call { detail, .. })
-                if detail.contains("OperationNotFound") || detail.contains("ValidationError") =>
+                if ["OperationNotFound", "ValidationError", "StackSetNotFound"]
+                    .iter()
+                    .any(|c| detail.contains(c)) =>
             {
                 log.clear()?;
                 Ok(None)
@@ -604,10 +606,14 @@ impl StackSets {
                     );
                     self.wait_for_others(progress).await?;
                 }
-                Err(r) => {
+                // Refused by CloudFormation: no operation exists under this id.
+                Err(r) if r.code.is_some() => {
                     log.clear()?;
                     return Err(r.error);
                 }
+                // No answer (connection lost after the SDK's retries): the operation may be
+                // running, so the log keeps its id for the next run to resume.
+                Err(r) => return Err(r.error),
             }
         }
         progress.started(what, &id);

@@ -513,3 +513,88 @@ impl Plan {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::stackset::Instance;
+
+    const OU: &str = "ou-ab12-11111111";
+
+    fn instance(account: &str, status: &str, detailed: &str) -> Instance {
+        Instance {
+            account: account.into(),
+            region: "eu-west-1".into(),
+            ou: Some(OU.into()),
+            status: status.into(),
+            detailed: Some(detailed.into()),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn status_counts_instances_by_state_and_reports_missing_and_failed_ones_as_drift() {
+        let members: Members = [(
+            OU.to_owned(),
+            ["111111111111", "222222222222", "333333333333"]
+                .map(str::to_owned)
+                .into(),
+        )]
+        .into();
+        let desired_stack = DesiredStackSet {
+            template: "{}".into(),
+            parameters: BTreeMap::new(),
+            regions: vec!["eu-west-1".into()],
+            targets: vec![OU.into()],
+        };
+        let observed_stack = ObservedStackSet {
+            template: "{}".into(),
+            auto_deployment: true,
+            ous: [OU.to_owned()].into(),
+            instances: vec![
+                instance("111111111111", "CURRENT", "SUCCEEDED"),
+                instance("222222222222", "OUTDATED", "FAILED"),
+            ],
+            ..ObservedStackSet::default()
+        };
+        let stack = plan_stack_set(&desired_stack, Some(&observed_stack), &members);
+        let plan = Plan {
+            root: "r-ab12".into(),
+            targets: vec![Target {
+                id: OU.into(),
+                path: "Root/Sandbox".into(),
+            }],
+            activate_trusted_access: false,
+            scp: Vec::new(),
+            stack,
+            observed: Observed::default(),
+            observed_stack: Some(observed_stack),
+            members,
+            desired_stack,
+            scp_names: vec!["cmk-guardrails-1".into()],
+            destroying: false,
+        };
+        let caller = Caller {
+            account: "999999999999".into(),
+            management_account: "999999999999".into(),
+            role: Role::Management,
+        };
+        let status = plan.status(&caller);
+        let t = &status.targets[0];
+        assert_eq!(t.accounts, 3);
+        assert_eq!(
+            t.instances,
+            BTreeMap::from([("CURRENT".to_owned(), 1), ("FAILED".to_owned(), 1)])
+        );
+        assert_eq!(
+            t.missing_instances,
+            vec!["333333333333/eu-west-1".to_owned()]
+        );
+        assert_eq!(t.scps["cmk-guardrails-1"], "missing");
+        assert!(!status.in_sync);
+        assert_eq!(status.drift.len(), 2, "{:?}", status.drift);
+        assert!(status.drift[0].starts_with("+ deploy the Config rule"));
+        assert!(status.drift[1].contains("222222222222/eu-west-1: FAILED"));
+        assert_eq!(status.caller, "999999999999 (management account)");
+    }
+}

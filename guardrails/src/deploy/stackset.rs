@@ -210,7 +210,7 @@ pub fn plan_stack_set(
         }
         let mut regions = BTreeSet::new();
         let mut stale = Vec::new();
-        for region in desired.regions.iter().filter(|r| !missing.contains(r)) {
+        for region in &desired.regions {
             for account in &accounts {
                 if let Some(i) = has(account, region).filter(|i| !i.is_current()) {
                     regions.insert(region.clone());
