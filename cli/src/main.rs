@@ -37,6 +37,9 @@ enum Command {
     /// Rego policy tools.
     #[command(subcommand)]
     Policy(cmd::iac::PolicyCommand),
+    /// Evaluate every stream, secret and table of the account (one or more Regions) with the
+    /// rule's own logic, without AWS Config.
+    Scan(cmd::scan::Args),
     /// Roll the guardrails out to OUs: SCPs attached, the Config rule StackSet deployed (plan
     /// first; --dry-run changes nothing).
     Deploy(cmd::deploy::DeployArgs),
@@ -74,6 +77,7 @@ async fn main() -> ExitCode {
         Command::Scp(command) => cmd::scp::run(command),
         Command::Iac(cmd::iac::Command::Check(args)) => cmd::iac::check(args),
         Command::Policy(cmd::iac::PolicyCommand::Test(args)) => cmd::iac::test(args),
+        Command::Scan(args) => cmd::scan::run(args).await,
         Command::Deploy(args) => cmd::deploy::deploy(args).await,
         Command::Status(args) => cmd::deploy::status(args).await,
         Command::Destroy(args) => cmd::deploy::destroy(args).await,

@@ -4,4 +4,5 @@ pub mod deploy;
 pub mod evaluate;
 pub mod generate;
 pub mod iac;
+pub mod scan;
 pub mod scp;

@@ -1,0 +1,268 @@
+//! `guardrails scan` against the emulator: the real binary over two Regions, and the proof that it
+//! gives the Config rule's verdicts for the same resources (the rule's own handler, putting to
+//! Config, run on the same account).
+
+use std::collections::BTreeSet;
+use std::process::{Command, Output, Stdio};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    SseSpecification, SseType,
+};
+use aws_sdk_kinesis::types::EncryptionType;
+use cmk_integration_tests::emulator::Emulator;
+use serde_json::{Value, json};
+
+async fn resources(account: &str) {
+    let emulator = Emulator::shared();
+    let sdk = emulator.sdk(account, "us-east-1").await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let cmk = kms.create_key().send().await.unwrap();
+    let cmk = cmk.key_metadata().unwrap().arn().unwrap().to_owned();
+    let aws_kinesis = kms
+        .describe_key()
+        .key_id("alias/aws/kinesis")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let kinesis = aws_sdk_kinesis::Client::new(&sdk);
+    for (name, key) in [
+        ("plain", None),
+        ("aws-key-arn", Some(aws_kinesis.as_str())),
+        ("cmk", Some(cmk.as_str())),
+    ] {
+        kinesis
+            .create_stream()
+            .stream_name(name)
+            .shard_count(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(key) = key {
+            kinesis
+                .start_stream_encryption()
+                .stream_name(name)
+                .encryption_type(EncryptionType::Kms)
+                .key_id(key)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    secrets
+        .create_secret()
+        .name("default-key")
+        .secret_string("x")
+        .send()
+        .await
+        .unwrap();
+    secrets
+        .create_secret()
+        .name("cmk")
+        .secret_string("x")
+        .kms_key_id(&cmk)
+        .send()
+        .await
+        .unwrap();
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    for (name, sse) in [
+        ("aws-owned", None),
+        (
+            "cmk",
+            Some(
+                SseSpecification::builder()
+                    .enabled(true)
+                    .sse_type(SseType::Kms)
+                    .kms_master_key_id(&cmk)
+                    .build(),
+            ),
+        ),
+    ] {
+        ddb.create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .set_sse_specification(sse)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Another Region: a stream on the AWS-managed key by alias.
+    let eu = emulator.sdk(account, "eu-west-1").await;
+    let kinesis = aws_sdk_kinesis::Client::new(&eu);
+    kinesis
+        .create_stream()
+        .stream_name("eu-stream")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    kinesis
+        .start_stream_encryption()
+        .stream_name("eu-stream")
+        .encryption_type(EncryptionType::Kms)
+        .key_id("alias/aws/kinesis")
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn scan(account: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_guardrails"));
+    cmd.arg("scan")
+        .args(args)
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in Emulator::shared().env_vars(account, "us-east-1").await {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// What the Config rule itself decides and puts for the account's periodic sweep in `region`.
+async fn rule_verdicts(
+    account: &str,
+    region: &str,
+) -> BTreeSet<(String, String, String, String, String)> {
+    let sdk = Emulator::shared().sdk(account, region).await;
+    let sink = cmk_rule::aws::ConfigSink(aws_sdk_config::Client::new(&sdk));
+    let handler = cmk_rule::aws::handler(&sdk, Some(sink));
+    let invoking = json!({"awsAccountId": account, "notificationCreationTime": "2026-01-05T10:00:00.000Z",
+        "messageType": "ScheduledNotification", "recordVersion": "1.0"});
+    let event = cmk_core::ConfigEvent::from_value(json!({
+        "invokingEvent": invoking.to_string(), "ruleParameters": "{}", "resultToken": "cmk-required",
+        "eventLeftScope": false, "accountId": account, "configRuleName": "cmk-required", "version": "1.0",
+    }))
+    .unwrap();
+    let report = handler
+        .handle(&event, cmk_rule::Options { collect: true })
+        .await
+        .unwrap();
+    assert_eq!(
+        report.put,
+        report.evaluations.len(),
+        "the rule put every verdict"
+    );
+    report
+        .evaluations
+        .iter()
+        .map(|e| {
+            (
+                region.to_owned(),
+                e.compliance_resource_type.clone(),
+                e.compliance_resource_id.clone(),
+                e.compliance_type.to_string(),
+                e.annotation.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn scan_gives_the_rules_verdicts_in_every_region_and_exits_1_on_non_compliance() {
+    let account = Emulator::new_account();
+    resources(&account).await;
+
+    let out = scan(
+        &account,
+        &[
+            "--region",
+            "us-east-1",
+            "--region",
+            "eu-west-1",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let scanned: BTreeSet<_> = list
+        .iter()
+        .map(|v| {
+            assert_eq!(v["account"], account.as_str());
+            let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+            (
+                s("region"),
+                s("resourceType"),
+                s("resourceId"),
+                s("complianceType"),
+                s("annotation"),
+            )
+        })
+        .collect();
+    assert_eq!(scanned.len(), 8, "{scanned:#?}");
+    let mut rule = rule_verdicts(&account, "us-east-1").await;
+    rule.extend(rule_verdicts(&account, "eu-west-1").await);
+    assert_eq!(
+        scanned, rule,
+        "scan and the Config rule agree, verdict for verdict"
+    );
+    let non_compliant: BTreeSet<&str> = list
+        .iter()
+        .filter(|v| v["complianceType"] == "NON_COMPLIANT")
+        .map(|v| v["resourceId"].as_str().unwrap())
+        .collect();
+    assert!(non_compliant.contains("aws-key-arn") && non_compliant.contains("eu-stream"));
+    assert_eq!(non_compliant.len(), 5, "{non_compliant:?}");
+
+    let sarif = scan(&account, &["--output", "sarif"]).await;
+    assert_eq!(sarif.status.code(), Some(1));
+    let sarif: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().unwrap().len(),
+        4,
+        "us-east-1 only by default"
+    );
+
+    let text = scan(&account, &["--region", "eu-west-1"]).await;
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(text.contains(&format!("{account} eu-west-1:")), "{text}");
+    assert!(
+        text.contains("1 resource(s) evaluated, 1 NON_COMPLIANT"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn bad_rule_parameters_are_an_error_before_anything_is_scanned() {
+    let account = Emulator::new_account();
+    let out = scan(
+        &account,
+        &["--rule-parameters", r#"{"allowedKeyAccounts":"12"}"#],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("allowedKeyAccounts"), "{err}");
+    let out = scan(&account, &["--rule-parameters", "{"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not JSON"));
+}
