@@ -850,3 +850,99 @@ async fn cross_account_alias_arn_resolves_in_the_owners_account() {
         .unwrap();
     assert_one(&report, Compliance::NonCompliant, "PendingDeletion");
 }
+
+/// The API-call floor of a periodic sweep of N resources using K distinct keys, counted per
+/// operation by an interceptor on every client:
+/// - `kms:DescribeKey`: K (one per key, whatever form each resource names it in; none for
+///   `alias/aws/*`, decided by name), plus ⌈A/100⌉ `kms:ListAliases` once per Region when a key
+///   is named by alias after it was resolved by ARN;
+/// - `config:PutEvaluations`: ⌈N/100⌉ (100 evaluations per call is the API's maximum);
+/// - Kinesis: ⌈S/100⌉ `ListStreams` (100 names per page) + S `DescribeStreamSummary` (the list
+///   carries no encryption settings; there is no batch describe);
+/// - Secrets Manager: ⌈C/100⌉ `ListSecrets` (each entry carries `KmsKeyId`: no per-secret call);
+/// - DynamoDB: ⌈T/100⌉ `ListTables` + T `DescribeTable` (the list carries names only);
+/// - no tag call at all unless an `exemptTag` is configured.
+#[tokio::test]
+async fn a_sweep_makes_exactly_the_minimum_api_calls() {
+    use cmk_integration_tests::calls::Calls;
+
+    let a = Account::new().await;
+    let mut keys = Vec::new();
+    for i in 0..3 {
+        let (id, arn) = a.cmk().await;
+        let alias = format!("alias/floor-{i}");
+        a.kms()
+            .create_alias()
+            .alias_name(&alias)
+            .target_key_id(&id)
+            .send()
+            .await
+            .unwrap();
+        keys.push([id, arn, alias]);
+    }
+    // Each key named in every form across the resources.
+    let key = |i: usize| keys[i % 3][(i / 3) % 3].clone();
+    let (streams, secrets, tables) = (105, 101, 3);
+    for i in 0..streams {
+        a.stream(&format!("s{i:03}"), Some(&key(i))).await;
+    }
+    for i in 0..secrets {
+        a.secret(&format!("c{i:03}"), Some(&keys[i % 3][1])).await;
+    }
+    for i in 0..tables {
+        let sse = SseSpecification::builder()
+            .enabled(true)
+            .sse_type(SseType::Kms)
+            .kms_master_key_id(&keys[i][1])
+            .build();
+        a.table(&format!("t{i}"), Some(sse)).await;
+    }
+    let calls = Calls::default();
+    macro_rules! counted {
+        ($sdk:ident) => {
+            $sdk::Client::from_conf(
+                $sdk::config::Builder::from(&a.sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            )
+        };
+    }
+    let handler = Handler {
+        keys: KmsKeyResolver::new(counted!(aws_sdk_kms)),
+        items: ConfigHistory(counted!(aws_sdk_config)),
+        inventory: ServiceInventory {
+            kinesis: counted!(aws_sdk_kinesis),
+            secrets: counted!(aws_sdk_secretsmanager),
+            dynamodb: counted!(aws_sdk_dynamodb),
+        },
+        sink: ConfigSink(counted!(aws_sdk_config)),
+        region: REGION.to_owned(),
+    };
+    let report = handler
+        .handle(&a.scheduled("floor-rule", "{}"), Options::default())
+        .await
+        .unwrap();
+    let n = streams + secrets + tables;
+    assert_eq!(report.put, n);
+    assert_eq!(report.non_compliant, 0);
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for op in calls.all() {
+        *counts.entry(op).or_default() += 1;
+    }
+    let expected: std::collections::BTreeMap<String, usize> = [
+        ("DescribeKey", 3),
+        // Keys named by ARN before their alias: the Region's aliases are read once instead of
+        // asking DescribeKey again (under 100 aliases here: one page).
+        ("ListAliases", 1),
+        ("PutEvaluations", n.div_ceil(100)),
+        ("ListStreams", streams.div_ceil(100)),
+        ("DescribeStreamSummary", streams),
+        ("ListSecrets", secrets.div_ceil(100)),
+        ("ListTables", tables.div_ceil(100)),
+        ("DescribeTable", tables),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(counts, expected);
+}

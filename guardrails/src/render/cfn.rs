@@ -54,6 +54,7 @@ fn config_rule_template(controls: &[Control]) -> Value {
         "config:GetResourceConfigHistory",
         "kms:DescribeKey",
         "kms:GetKeyRotationStatus",
+        "kms:ListAliases",
         "kinesis:ListStreams",
         "kinesis:DescribeStreamSummary",
         "kinesis:ListTagsForStream",

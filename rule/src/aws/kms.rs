@@ -8,6 +8,13 @@
 //! Answers expire after a TTL ([`DEFAULT_TTL`], longer than any invocation): a key disabled or
 //! scheduled for deletion is noticed by the next sweep even in a container that stays warm.
 //!
+//! A key named by ARN first and by alias later would cost a second DescribeKey (the first answer
+//! does not say which aliases point at the key). So when an alias misses the cache while keys of
+//! the same account and Region are cached, the resolver reads that Region's aliases once with
+//! `kms:ListAliases` (entries matched by full alias ARN, so only the resource's own account counts)
+//! and reuses the cached key: a sweep asks DescribeKey exactly once per distinct key. A cold
+//! lookup by alias (one change notification) still costs a single DescribeKey.
+//!
 //! KMS is always asked with the fully qualified ARN of the reference in the *resource's* account
 //! and Region, never with a bare id or alias name, which KMS would resolve in the caller's account:
 //! run with another account's credentials, that would classify the wrong key.
@@ -23,6 +30,9 @@ use cmk_core::KeyResolver;
 use cmk_core::key::{Described, KeyFacts, KeyLookup, KeyManager, KeyState, ResolveError, Rotation};
 
 use super::{describe_error, error_code};
+
+/// Alias ARN → target key id, of one Region of the caller's account.
+type AliasTargets = HashMap<String, String>;
 
 const NOT_FOUND: &str = "NotFoundException";
 const ACCESS_DENIED: &str = "AccessDeniedException";
@@ -40,6 +50,8 @@ pub struct KmsKeyResolver {
     clients: Mutex<HashMap<String, Client>>,
     described: Mutex<HashMap<String, (Described, Instant)>>,
     rotation: Mutex<HashMap<String, (Rotation, Instant)>>,
+    /// Per Region: alias ARN → target key id, from ListAliases.
+    aliases: Mutex<HashMap<String, (AliasTargets, Instant)>>,
 }
 
 impl KmsKeyResolver {
@@ -52,6 +64,7 @@ impl KmsKeyResolver {
             clients: Mutex::default(),
             described: Mutex::default(),
             rotation: Mutex::default(),
+            aliases: Mutex::default(),
         }
     }
 
@@ -92,6 +105,50 @@ impl KmsKeyResolver {
         }
     }
 
+    /// Whether a key of this account and Region is cached (an alias may point at it).
+    fn has_keys_in(&self, scope: &cmk_core::key::ArnScope) -> bool {
+        let prefix = format!(
+            "arn:{}:kms:{}:{}:key/",
+            scope.partition, scope.region, scope.account
+        );
+        lock(&self.described)
+            .iter()
+            .any(|(k, (_, at))| k.starts_with(&prefix) && at.elapsed() < self.ttl)
+    }
+
+    /// The key id an alias ARN targets, from one ListAliases listing of its Region (cached);
+    /// `None` when the alias is not listed or the listing fails.
+    async fn alias_target(&self, region: &str, alias_arn: &str) -> Option<String> {
+        if let Some(map) = self.fresh(&self.aliases, region) {
+            return map.get(alias_arn).cloned();
+        }
+        let mut map = HashMap::new();
+        let mut pages = self
+            .client(region)
+            .list_aliases()
+            .limit(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => {
+                    for a in page.aliases() {
+                        if let (Some(arn), Some(target)) = (a.alias_arn(), a.target_key_id()) {
+                            map.insert(arn.to_owned(), target.to_owned());
+                        }
+                    }
+                }
+                Err(err) => {
+                    tracing::info!(error = %describe_error(&err), "kms:ListAliases failed; aliases are described one by one");
+                    break;
+                }
+            }
+        }
+        let target = map.get(alias_arn).cloned();
+        lock(&self.aliases).insert(region.to_owned(), (map, Instant::now()));
+        target
+    }
+
     fn fresh<T: Clone>(
         &self,
         cache: &Mutex<HashMap<String, (T, Instant)>>,
@@ -115,11 +172,27 @@ impl KeyResolver for KmsKeyResolver {
         if let Some(hit) = self.fresh(&self.described, &qualified) {
             return Ok(hit);
         }
+        // An alias of a key that may be cached already: find its target instead of asking.
+        let mut ask = qualified.clone();
+        if lookup.key.alias().is_some()
+            && self.has_keys_in(&lookup.scope)
+            && let Some(target) = self.alias_target(&lookup.scope.region, &qualified).await
+        {
+            let s = &lookup.scope;
+            ask = format!(
+                "arn:{}:kms:{}:{}:key/{target}",
+                s.partition, s.region, s.account
+            );
+            if let Some(hit) = self.fresh(&self.described, &ask) {
+                self.remember(&[&qualified], &hit);
+                return Ok(hit);
+            }
+        }
         let reference = lookup.key.to_string();
         let result = self
             .client(&lookup.scope.region)
             .describe_key()
-            .key_id(&qualified)
+            .key_id(&ask)
             .send()
             .await;
         let output = match result {
@@ -128,7 +201,7 @@ impl KeyResolver for KmsKeyResolver {
                 let detail = describe_error(&err);
                 return match error_code(&err) {
                     Some(NOT_FOUND) => {
-                        self.remember(&[&qualified], &Described::NotFound);
+                        self.remember(&[&qualified, &ask], &Described::NotFound);
                         Ok(Described::NotFound)
                     }
                     Some(ACCESS_DENIED) => Err(ResolveError::Denied {
@@ -171,7 +244,7 @@ impl KeyResolver for KmsKeyResolver {
             manager,
             state,
         });
-        self.remember(&[&qualified, &arn], &answer);
+        self.remember(&[&qualified, &ask, &arn], &answer);
         Ok(answer)
     }
 
