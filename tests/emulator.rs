@@ -889,11 +889,11 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
     for i in 0..secrets {
         a.secret(&format!("c{i:03}"), Some(&keys[i % 3][1])).await;
     }
-    for i in 0..tables {
+    for (i, key) in keys.iter().enumerate().take(tables) {
         let sse = SseSpecification::builder()
             .enabled(true)
             .sse_type(SseType::Kms)
-            .kms_master_key_id(&keys[i][1])
+            .kms_master_key_id(&key[1])
             .build();
         a.table(&format!("t{i}"), Some(sse)).await;
     }
