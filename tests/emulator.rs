@@ -430,7 +430,7 @@ async fn every_form_of_one_key_costs_one_describe_key_and_aws_aliases_none() {
             "{}",
             "TESTMODE",
         );
-        let report = handler.handle(&e, Options { collect: true }).await.unwrap();
+        let report = handler.handle(&e, Options::collecting()).await.unwrap();
         assert_eq!(one(&report).compliance_type, Compliance::NonCompliant);
     }
     assert_eq!(
@@ -452,7 +452,7 @@ async fn every_form_of_one_key_costs_one_describe_key_and_aws_aliases_none() {
             "{}",
             "TESTMODE",
         );
-        let report = handler.handle(&e, Options { collect: true }).await.unwrap();
+        let report = handler.handle(&e, Options::collecting()).await.unwrap();
         let evaluation = one(&report);
         assert_eq!(evaluation.compliance_type, Compliance::Compliant, "{key}");
         assert!(
@@ -503,7 +503,7 @@ async fn key_policy_that_denies_describe_key_is_decided_by_elimination() {
         "{}",
         "TESTMODE",
     );
-    let report = handler.handle(&e, Options { collect: true }).await.unwrap();
+    let report = handler.handle(&e, Options::collecting()).await.unwrap();
     let evaluation = one(&report);
     assert_eq!(evaluation.compliance_type, Compliance::Compliant);
     assert!(
@@ -538,7 +538,7 @@ async fn cross_account_keys_are_cmks_and_their_state_is_read_when_allowed() {
             "TESTMODE",
         );
         let h = &handler;
-        async move { h.handle(&e, Options { collect: true }).await.unwrap() }
+        async move { h.handle(&e, Options::collecting()).await.unwrap() }
     };
     let report = run(shared.arn.clone().unwrap()).await;
     assert_one(&report, Compliance::NonCompliant, "Disabled");
@@ -552,7 +552,7 @@ async fn cross_account_keys_are_cmks_and_their_state_is_read_when_allowed() {
         &params,
         "TESTMODE",
     );
-    let report = handler.handle(&e, Options { collect: true }).await.unwrap();
+    let report = handler.handle(&e, Options::collecting()).await.unwrap();
     assert_eq!(one(&report).compliance_type, Compliance::NonCompliant);
 }
 
@@ -579,7 +579,7 @@ async fn require_key_rotation_asks_kms_for_rotation() {
             r#"{"requireKeyRotation":"true"}"#,
             "TESTMODE",
         );
-        let report = handler.handle(&e, Options { collect: true }).await.unwrap();
+        let report = handler.handle(&e, Options::collecting()).await.unwrap();
         assert_eq!(one(&report).compliance_type, want, "{report:?}");
     }
 }
@@ -633,7 +633,7 @@ async fn oversized_notification_fetches_the_item_from_config_history() {
         ..a.handler(ConfigSink(config.clone()))
     };
     let report = handler
-        .handle(&oversized, Options { collect: true })
+        .handle(&oversized, Options::collecting())
         .await
         .unwrap();
     let evaluation = one(&report);
@@ -661,7 +661,7 @@ async fn oversized_notification_fetches_the_item_from_config_history() {
         .await
         .unwrap();
     let report = handler
-        .handle(&oversized, Options { collect: true })
+        .handle(&oversized, Options::collecting())
         .await
         .unwrap();
     assert_eq!(one(&report).compliance_type, Compliance::NotApplicable);
@@ -737,7 +737,7 @@ async fn sweep_honours_exempt_tag_from_the_service_apis() {
     let report = handler
         .handle(
             &a.scheduled("tag-rule", r#"{"exemptTag":"cmk-exempt"}"#),
-            Options { collect: true },
+            Options::collecting(),
         )
         .await
         .unwrap();
@@ -796,7 +796,7 @@ async fn credentials_of_another_account_never_turn_an_aws_managed_key_into_a_cmk
     );
     let result = c
         .handler(None::<ConfigSink>)
-        .handle(&e, Options { collect: true })
+        .handle(&e, Options::collecting())
         .await;
     let failed = result.expect_err("A's key cannot be classified with C's credentials");
     assert!(failed.report.evaluations.is_empty(), "{failed:?}");
@@ -845,7 +845,7 @@ async fn cross_account_alias_arn_resolves_in_the_owners_account() {
     );
     let report = a
         .handler(None::<ConfigSink>)
-        .handle(&e, Options { collect: true })
+        .handle(&e, Options::collecting())
         .await
         .unwrap();
     assert_one(&report, Compliance::NonCompliant, "PendingDeletion");

@@ -156,7 +156,7 @@ async fn rule_verdicts(
     }))
     .unwrap();
     let report = handler
-        .handle(&event, cmk_rule::Options { collect: true })
+        .handle(&event, cmk_rule::Options::collecting())
         .await
         .unwrap();
     assert_eq!(

@@ -175,11 +175,24 @@ impl HandlerError {
     }
 }
 
-/// How the handler reports.
+/// How the handler reports, and until when it may sweep.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Keep every evaluation in the [`Report`] (the CLI prints them; the Lambda only logs).
     pub collect: bool,
+    /// Stop sweeping at this instant (the Lambda deadline minus a reserve for the last puts):
+    /// what was evaluated is put, the rest is reported as not evaluated (retryable).
+    pub stop_at: Option<std::time::Instant>,
+}
+
+impl Options {
+    /// Options keeping every evaluation in the report.
+    pub fn collecting() -> Options {
+        Options {
+            collect: true,
+            stop_at: None,
+        }
+    }
 }
 
 /// What an invocation did.
@@ -376,9 +389,17 @@ where
     }
 
     async fn sweep(&self, run: &mut Run<'_, P>, scope: &SweepScope, params: &RuleParams) {
+        let out_of_time = |run: &Run<'_, P>| {
+            run.options
+                .stop_at
+                .is_some_and(|t| std::time::Instant::now() >= t)
+        };
         for resource_type in SUPPORTED {
             let mut token = None;
             loop {
+                if out_of_time(run) {
+                    return run.stopped(resource_type, &scope.region);
+                }
                 let page = match self
                     .inventory
                     .page(resource_type, scope, token.take())
@@ -398,7 +419,15 @@ where
                     tracing::error!(resource_type, error = %failure, "no evaluation");
                     run.report.failures.push(failure);
                 }
-                for item in &page.items {
+                for (i, item) in page.items.iter().enumerate() {
+                    if out_of_time(run) {
+                        let left = page.items.len() - i;
+                        tracing::warn!(
+                            left,
+                            "deadline near: the rest of the page is not evaluated"
+                        );
+                        return run.stopped(resource_type, &scope.region);
+                    }
                     self.one(run, item, false, params, scope.time).await;
                 }
                 match page.next {
@@ -439,6 +468,21 @@ impl<P: EvaluationSink> Run<'_, P> {
         if self.batch.len() >= BATCH_LIMIT {
             self.flush().await;
         }
+    }
+
+    /// The sweep stopped before the Lambda deadline: what was evaluated is put (the caller
+    /// flushes), and the invocation fails as retryable so the next sweep covers the rest.
+    fn stopped(&mut self, resource_type: &str, region: &str) {
+        tracing::warn!(
+            evaluated = self.report.put + self.batch.len(),
+            "sweep stopped before the Lambda deadline"
+        );
+        self.report.failures.push(NotEvaluated {
+            reason: format!(
+                "sweep stopped before the Lambda deadline at {resource_type} in {region}: the resources not reached yet get their verdict on the next sweep"
+            ),
+            retryable: true,
+        });
     }
 
     fn failed(&mut self, item: &ConfigItem, err: &EvalError) {

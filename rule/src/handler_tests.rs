@@ -152,7 +152,7 @@ async fn run(
     h: &Handler<FakeKeys, NoItems, Secrets, Sink>,
     e: &ConfigEvent,
 ) -> Result<Report, Box<Failed>> {
-    h.handle(e, Options { collect: true }).await
+    h.handle(e, Options::collecting()).await
 }
 
 #[tokio::test]
@@ -419,7 +419,7 @@ async fn dry_run_needs_no_result_token() {
     };
     let mut e = change(stream_item("orders", CMK), "{}", "");
     e.result_token = None;
-    let report = h.handle(&e, Options { collect: true }).await.unwrap();
+    let report = h.handle(&e, Options::collecting()).await.unwrap();
     assert_eq!(report.evaluations.len(), 1);
 }
 
@@ -482,9 +482,132 @@ async fn no_put_sink_puts_nothing_but_reports() {
         region: "us-east-1".into(),
     };
     let report = h
-        .handle(&scheduled(""), Options { collect: true })
+        .handle(&scheduled(""), Options::collecting())
         .await
         .unwrap();
     assert_eq!(report.evaluations.len(), 2);
     assert_eq!(report.put, 2, "the dry sink accepts everything");
+}
+
+/// The sweep's inventory, each page of secrets taking `delay` to arrive.
+struct SlowSecrets(Secrets, std::time::Duration);
+impl Inventory for SlowSecrets {
+    async fn page(
+        &self,
+        resource_type: &'static str,
+        scope: &SweepScope,
+        token: Option<String>,
+    ) -> Result<Page, SourceError> {
+        if resource_type == cmk_core::resources::secretsmanager::RESOURCE_TYPE {
+            tokio::time::sleep(self.1).await;
+        }
+        self.0.page(resource_type, scope, token).await
+    }
+}
+
+#[tokio::test]
+async fn a_sweep_near_the_deadline_puts_what_it_evaluated_and_fails_retryable() {
+    let delay = std::time::Duration::from_millis(200);
+    let h = Handler {
+        keys: keys(),
+        items: NoItems,
+        inventory: SlowSecrets(Secrets(250), delay),
+        sink: Sink::default(),
+        region: "us-east-1".into(),
+    };
+    // Time for the first page (40 secrets) but not the second.
+    let options = Options {
+        collect: true,
+        stop_at: Some(std::time::Instant::now() + delay * 3 / 2),
+    };
+    let failed = h.handle(&scheduled(""), options).await.unwrap_err();
+    assert_eq!(failed.report.put, 40, "the evaluated page is put, not lost");
+    assert_eq!(h.sink.put.lock().unwrap().len(), 40);
+    assert!(failed.error.is_retryable());
+    assert!(
+        failed.error.to_string().contains("Lambda deadline"),
+        "{}",
+        failed.error
+    );
+}
+
+#[tokio::test]
+async fn without_a_deadline_the_sweep_runs_to_the_end() {
+    let h = Handler {
+        keys: keys(),
+        items: NoItems,
+        inventory: SlowSecrets(Secrets(90), std::time::Duration::from_millis(1)),
+        sink: Sink::default(),
+        region: "us-east-1".into(),
+    };
+    assert_eq!(run_slow(&h).await.put, 90);
+}
+
+async fn run_slow(h: &Handler<FakeKeys, NoItems, SlowSecrets, Sink>) -> Report {
+    h.handle(&scheduled(""), Options::collecting())
+        .await
+        .unwrap()
+}
+
+/// Kinesis streams `(id, key)` served in one page.
+struct Streams(Vec<(&'static str, &'static str)>);
+impl Inventory for Streams {
+    async fn page(
+        &self,
+        resource_type: &'static str,
+        scope: &SweepScope,
+        _: Option<String>,
+    ) -> Result<Page, SourceError> {
+        if resource_type != cmk_core::resources::kinesis::RESOURCE_TYPE {
+            return Ok(Page::default());
+        }
+        let items = self
+            .0
+            .iter()
+            .map(|(id, key)| ConfigItem {
+                resource_type: resource_type.into(),
+                resource_id: (*id).into(),
+                arn: None,
+                account_id: scope.account_id.clone(),
+                region: scope.region.clone(),
+                status: ItemStatus::Ok,
+                capture_time: scope.time,
+                tags: Default::default(),
+                configuration: Some(
+                    json!({"StreamEncryption": {"EncryptionType": "KMS", "KeyId": key}}),
+                ),
+            })
+            .collect();
+        Ok(Page {
+            items,
+            ..Page::default()
+        })
+    }
+}
+
+#[tokio::test]
+async fn access_denied_on_one_key_never_fails_the_others() {
+    let h = Handler {
+        keys: keys(),
+        items: NoItems,
+        inventory: Streams(vec![("before", CMK), ("denied", DENIED), ("after", CMK)]),
+        sink: Sink::default(),
+        region: "us-east-1".into(),
+    };
+    let failed = h
+        .handle(&scheduled(""), Options::collecting())
+        .await
+        .unwrap_err();
+    let put: Vec<String> = h
+        .sink
+        .put
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.compliance_resource_id.clone())
+        .collect();
+    assert_eq!(put, ["before", "after"], "both other streams are put");
+    let text = failed.error.to_string();
+    assert!(text.contains("denied") && text.contains(DENIED), "{text}");
+    assert!(!text.contains("before"), "{text}");
 }

@@ -12,6 +12,23 @@ use tracing_subscriber::EnvFilter;
 
 /// Overrides how long key answers are cached (seconds; default `aws::kms::DEFAULT_TTL`).
 const CACHE_TTL_VAR: &str = "CMK_KEY_CACHE_TTL_SECONDS";
+/// Seconds kept before the Lambda deadline for the last PutEvaluations (default 10).
+const RESERVE_VAR: &str = "CMK_DEADLINE_RESERVE_SECONDS";
+
+/// When the sweep must stop: the invocation's deadline (ms since the epoch) minus `reserve`.
+fn stop_at(deadline_ms: u64, reserve: Duration) -> Option<std::time::Instant> {
+    if deadline_ms == 0 {
+        return None; // no deadline given (local runs)
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    // A deadline already past (clock skew) stops the sweep at once; what is done is still put.
+    let left = Duration::from_millis(deadline_ms)
+        .checked_sub(now)
+        .unwrap_or_default();
+    Some(std::time::Instant::now() + left.saturating_sub(reserve))
+}
 
 /// The invocation's error as Lambda reports it; `errorType` says whether a retry can help.
 #[derive(Debug)]
@@ -49,9 +66,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .map_err(|e| format!("{CACHE_TTL_VAR}=`{text}` is not a number of seconds: {e}"))?;
         handler.keys = handler.keys.with_ttl(Duration::from_secs(seconds));
     }
+    let reserve = match std::env::var(RESERVE_VAR) {
+        Ok(text) => Duration::from_secs(
+            text.parse()
+                .map_err(|e| format!("{RESERVE_VAR}=`{text}` is not a number of seconds: {e}"))?,
+        ),
+        Err(_) => Duration::from_secs(10),
+    };
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        match handler.handle_json(event.payload, Options::default()).await {
+        let options = Options {
+            collect: false,
+            stop_at: stop_at(event.context.deadline, reserve),
+        };
+        match handler.handle_json(event.payload, options).await {
             Ok(report) => Ok(json!({"put": report.put, "nonCompliant": report.non_compliant})),
             Err(failed) => {
                 tracing::error!(put = failed.report.put, error = %failed.error, "invocation failed");

@@ -256,7 +256,7 @@ async fn failed_evaluations_from_config_are_resent() {
     );
     let h = handler(kms(&[&describe]), config);
     let report = h
-        .handle(&stream_event("orders", KEY_ARN), Options { collect: true })
+        .handle(&stream_event("orders", KEY_ARN), Options::collecting())
         .await
         .unwrap();
     assert_eq!(put.num_calls(), 2);
@@ -277,4 +277,98 @@ async fn evaluations_config_never_accepts_fail_the_invocation() {
     assert_eq!(put.num_calls(), cmk_rule::handler::PUT_ATTEMPTS as usize);
     assert_eq!(report.put, 0);
     assert!(err.to_string().contains("orders"), "{err}");
+}
+
+fn config_retries(c: aws_sdk_config::config::Builder) -> aws_sdk_config::config::Builder {
+    c.retry_config(
+        aws_sdk_config::config::retry::RetryConfig::standard()
+            .with_max_attempts(MAX_ATTEMPTS)
+            .with_initial_backoff(Duration::from_millis(1)),
+    )
+}
+
+#[tokio::test]
+async fn throttled_and_5xx_put_evaluations_are_retried_then_put() {
+    use aws_sdk_config::operation::put_evaluations::PutEvaluationsError;
+    let describe = mock!(Kms::describe_key).then_output(cmk);
+    let put = mock!(aws_sdk_config::Client::put_evaluations)
+        .sequence()
+        .error(|| {
+            PutEvaluationsError::generic(
+                ErrorMetadata::builder()
+                    .code("ThrottlingException")
+                    .message("Rate exceeded")
+                    .build(),
+            )
+        })
+        .http_status(503, None)
+        .output(|| PutEvaluationsOutput::builder().build())
+        .build();
+    let config = mock_client!(aws_sdk_config, RuleMode::Sequential, [&put], config_retries);
+    let h = handler(kms(&[&describe]), config);
+    let report = h
+        .handle(&stream_event("orders", KEY_ARN), Options::default())
+        .await
+        .unwrap();
+    assert_eq!(report.put, 1);
+    assert_eq!(put.num_calls(), 3, "throttled, 503, then accepted");
+}
+
+#[tokio::test]
+async fn throttled_and_5xx_config_history_is_retried_then_read() {
+    use aws_sdk_config::operation::get_resource_config_history::{
+        GetResourceConfigHistoryError, GetResourceConfigHistoryOutput,
+    };
+    use aws_sdk_config::types::{ConfigurationItem, ConfigurationItemStatus, ResourceType};
+    use cmk_rule::handler::ItemSource;
+
+    let history = mock!(aws_sdk_config::Client::get_resource_config_history)
+        .sequence()
+        .error(|| {
+            GetResourceConfigHistoryError::generic(
+                ErrorMetadata::builder()
+                    .code("ThrottlingException")
+                    .message("Rate exceeded")
+                    .build(),
+            )
+        })
+        .http_status(500, None)
+        .output(|| {
+            GetResourceConfigHistoryOutput::builder()
+                .configuration_items(
+                    ConfigurationItem::builder()
+                        .resource_type(ResourceType::KinesisStream)
+                        .resource_id("orders")
+                        .account_id(ACCOUNT)
+                        .aws_region("us-east-1")
+                        .configuration_item_status(ConfigurationItemStatus::Ok)
+                        .configuration_item_capture_time(aws_smithy_types::DateTime::from_secs(
+                            1_767_607_198,
+                        ))
+                        .configuration(
+                            json!({"StreamEncryption": {"EncryptionType": "KMS", "KeyId": KEY_ARN}})
+                                .to_string(),
+                        )
+                        .build(),
+                )
+                .build()
+        })
+        .build();
+    let config = mock_client!(
+        aws_sdk_config,
+        RuleMode::Sequential,
+        [&history],
+        config_retries
+    );
+    let summary = cmk_core::event::ItemSummary {
+        resource_type: "AWS::Kinesis::Stream".into(),
+        resource_id: "orders".into(),
+        account_id: ACCOUNT.into(),
+        region: "us-east-1".into(),
+        status: cmk_core::ItemStatus::Ok,
+        capture_time: time::macros::datetime!(2026-01-05 09:59:58 UTC),
+    };
+    let item = ConfigHistory(config).latest(&summary).await.unwrap();
+    assert_eq!(item.resource_id, "orders");
+    assert_eq!(history.num_calls(), 3, "throttled, 500, then read");
 }

@@ -52,7 +52,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         .put
         .then(|| ConfigSink(aws_sdk_config::Client::new(&sdk)));
     let handler = aws::handler(&sdk, sink);
-    let result = handler.handle(&event, Options { collect: true }).await;
+    let result = handler.handle(&event, Options::collecting()).await;
     let (report, error) = match result {
         Ok(report) => (report, None),
         Err(failed) => (failed.report, Some(failed.error)),

@@ -145,7 +145,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
             sink: rule.sink,
             region: rule.region,
         };
-        let (report, error) = match handler.handle(&event, Options { collect: true }).await {
+        let (report, error) = match handler.handle(&event, Options::collecting()).await {
             Ok(report) => (report, None),
             Err(failed) => (failed.report, Some(failed.error)),
         };
