@@ -2,8 +2,11 @@
 //! `destroy`): the settings file, OU targeting, the SCP and StackSet plans (pure diffs), and the
 //! engine that observes the organization and applies them.
 
+#[cfg(feature = "deploy")]
 pub mod cfn;
+#[cfg(feature = "deploy")]
 pub mod engine;
+#[cfg(feature = "deploy")]
 pub mod org;
 pub mod ou;
 pub mod plan;

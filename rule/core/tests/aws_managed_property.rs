@@ -1,0 +1,97 @@
+//! Property: a resource on an AWS-managed key is never COMPLIANT — whatever form the reference
+//! takes (alias name, alias ARN, key id, key ARN), whatever the service, key state, Region,
+//! account and rule parameters (even an allow-list naming that very key).
+
+use cmk_core::key::{KeyFacts, KeyManager, KeyState, Rotation};
+use cmk_core::{Compliance, ConfigEvent, FakeKeys, InvokingEvent, RuleParams, evaluate};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const SERVICES: [(&str, &str); 3] = [
+    ("AWS::Kinesis::Stream", "kinesis"),
+    ("AWS::SecretsManager::Secret", "secretsmanager"),
+    ("AWS::DynamoDB::Table", "dynamodb"),
+];
+const REGIONS: [&str; 4] = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-gov-west-1"];
+const STATES: [&str; 5] = [
+    "Enabled",
+    "Disabled",
+    "PendingDeletion",
+    "PendingImport",
+    "Unavailable",
+];
+
+fn configuration(resource_type: &str, reference: &str) -> Value {
+    match resource_type {
+        "AWS::Kinesis::Stream" => {
+            json!({"StreamEncryption": {"EncryptionType": "KMS", "KeyId": reference}})
+        }
+        "AWS::SecretsManager::Secret" => json!({"Name": "s", "KMSKeyId": reference}),
+        _ => json!({"tableName": "t", "tableStatus": "ACTIVE",
+                     "ssedescription": {"status": "ENABLED", "ssetype": "KMS", "kmsmasterKeyArn": reference}}),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn an_aws_managed_key_is_never_compliant(
+        service in 0..SERVICES.len(),
+        region in 0..REGIONS.len(),
+        account in "[0-9]{12}",
+        key_id in "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        form in 0..4usize,
+        state in 0..STATES.len(),
+        allow_it in any::<bool>(),
+        allow_account in any::<bool>(),
+        rotation in any::<bool>(),
+    ) {
+        let (resource_type, service_name) = SERVICES[service];
+        let region = REGIONS[region];
+        let partition = if region.starts_with("us-gov-") { "aws-us-gov" } else { "aws" };
+        let alias = format!("alias/aws/{service_name}");
+        let key_arn = format!("arn:{partition}:kms:{region}:{account}:key/{key_id}");
+        let reference = match form {
+            0 => alias.clone(),
+            1 => format!("arn:{partition}:kms:{region}:{account}:{alias}"),
+            2 => key_id.clone(),
+            _ => key_arn.clone(),
+        };
+        // The table field holds an ARN only; other forms are Kinesis/Secrets Manager's.
+        let reference = if resource_type == "AWS::DynamoDB::Table" && form != 3 { key_arn.clone() } else { reference };
+        let facts = KeyFacts { arn: key_arn.clone(), manager: KeyManager::Aws, state: KeyState::parse(STATES[state]) };
+        let keys = FakeKeys::default()
+            .with_key(&key_id, facts.clone(), Rotation::Enabled)
+            .with_key(&alias, facts, Rotation::Enabled);
+        let mut params = serde_json::Map::new();
+        if allow_it {
+            params.insert("allowedKeyArns".into(), json!(key_arn));
+        }
+        if allow_account {
+            params.insert("allowedKeyAccounts".into(), json!(account));
+        }
+        if rotation {
+            params.insert("requireKeyRotation".into(), json!("true"));
+        }
+        let params = Value::Object(params).to_string();
+        let item = json!({
+            "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "awsAccountId": account,
+            "configurationItemStatus": "OK", "resourceType": resource_type, "resourceId": "r",
+            "awsRegion": region, "tags": {},
+            "configuration": configuration(resource_type, &reference),
+        });
+        let event = ConfigEvent::from_value(json!({
+            "invokingEvent": json!({"messageType": "ConfigurationItemChangeNotification", "configurationItem": item}).to_string(),
+            "ruleParameters": params, "resultToken": "t", "eventLeftScope": false, "version": "1.0",
+        })).unwrap();
+        let Ok(InvokingEvent::Change { item }) = event.invoking_event() else { panic!("not a change event") };
+        // An allow-list naming an AWS-managed key is refused by the parameter parser; that, too,
+        // is "never COMPLIANT".
+        let Ok(params) = RuleParams::parse(event.rule_parameters.as_deref()) else { return Ok(()) };
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        if let Ok(verdict) = runtime.block_on(evaluate(&item, &params, &keys)) {
+            prop_assert_ne!(verdict.compliance, Compliance::Compliant, "{} by {}", resource_type, reference);
+        }
+    }
+}
