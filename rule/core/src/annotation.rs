@@ -15,6 +15,13 @@ const TRUNCATED: &str = " [truncated]";
 /// assert!(a.ends_with(" [truncated]"));
 /// ```
 pub fn fit(text: &str) -> Option<String> {
+    // The usual case, printable ASCII that fits, is copied once.
+    if text.bytes().all(|b| b.is_ascii() && !b.is_ascii_control()) {
+        let trimmed = text.trim();
+        if !trimmed.is_empty() && trimmed.len() <= MAX_LEN {
+            return Some(trimmed.to_owned());
+        }
+    }
     let ascii: String = text
         .chars()
         .map(|c| {

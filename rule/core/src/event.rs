@@ -94,7 +94,12 @@ pub struct ParseError {
     pub problem: String,
 }
 
+/// Decodes `json`; on failure decodes again with path tracking, so the error names where the
+/// input is wrong (the fast path skips the tracking cost for the inputs that are fine).
 pub(crate) fn decode<T: DeserializeOwned>(what: &'static str, json: &str) -> Result<T, EventError> {
+    if let Ok(value) = serde_json::from_str(json) {
+        return Ok(value);
+    }
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| EventError::Json {
         what,
@@ -114,6 +119,9 @@ fn decode_value<T: DeserializeOwned>(what: &'static str, value: Value) -> Result
 impl ConfigEvent {
     /// Decodes the outer event from bytes.
     pub fn from_slice(bytes: &[u8]) -> Result<ConfigEvent, EventError> {
+        if let Ok(event) = serde_json::from_slice(bytes) {
+            return Ok(event);
+        }
         let de = &mut serde_json::Deserializer::from_slice(bytes);
         serde_path_to_error::deserialize(de).map_err(|e| EventError::Json {
             what: "event",
