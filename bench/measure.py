@@ -24,8 +24,16 @@ HERE = Path(__file__).resolve().parent
 
 
 def counts(proxy_port: int) -> dict[str, int]:
+    """Calls by operation since the last read, without the emulator's time."""
+    return {k: v for k, v in counts_and_wait(proxy_port)[0].items()}
+
+
+def counts_and_wait(proxy_port: int) -> tuple[dict[str, int], float]:
+    """Calls by operation, and seconds spent waiting for the emulator, since the last read."""
     with urllib.request.urlopen(f"http://127.0.0.1:{proxy_port}/__counts") as r:
-        return json.loads(r.read())
+        data = json.loads(r.read())
+    waited = data.pop("_upstream_ms", 0) / 1000
+    return data, waited
 
 
 def timed(cmd: list[str], env: dict[str, str], ok: tuple[int, ...] = (0, 1)) -> tuple[float, int, str]:
@@ -85,12 +93,14 @@ def main() -> None:
     # Cold start: process start to verdict returned (and put), one change notification.
     cold = {}
     # Exit codes: ours 0 compliant / 1 NON_COMPLIANT; the peer 0 (an exception is a failure).
+    # Timed straight against the emulator (the proxy's own overhead would blur tens of ms); one
+    # more run through the proxy counts the calls.
     for label, cmd, ok in (("cmk-guardrails", ours("change"), (0, 1)), ("rdklib", peer("change-rdk"), (0,))):
-        timed(cmd, proxied, ok)  # warm the page cache once
+        timed(cmd, direct, ok)  # warm the page cache once
+        walls = [timed(cmd, direct, ok)[0] for _ in range(a.runs)]
         counts(a.proxy_port)
-        walls = [timed(cmd, proxied, ok)[0] for _ in range(a.runs)]
-        calls = counts(a.proxy_port)
-        cold[label] = (statistics.median(walls), min(walls), {k: v // a.runs for k, v in calls.items()})
+        timed(cmd, proxied, ok)
+        cold[label] = (statistics.median(walls), min(walls), counts(a.proxy_port))
         print(f"cold start {label}: median {cold[label][0]*1000:.0f} ms", file=sys.stderr)
 
     # Sweep of every resource, evaluations put (TestMode), through the counting proxy.
@@ -105,16 +115,19 @@ def main() -> None:
 
     prowler_note = ""
     if a.prowler:
+        # Prowler's only checks on these resources' KMS keys; it has none for Secrets Manager.
         counts(a.proxy_port)
-        cmd = [a.prowler, "aws", "--service", "kinesis", "secretsmanager", "dynamodb", "--region", "us-east-1",
+        cmd = [a.prowler, "aws", "--check", "kinesis_stream_encrypted_at_rest",
+               "dynamodb_tables_kms_cmk_encryption_enabled", "--region", "us-east-1",
                "--output-formats", "json-ocsf", "--output-directory", str(work / "prowler"), "--no-banner"]
-        start = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], env=proxied, capture_output=True, text=True, timeout=3600)
-        wall = time.perf_counter() - start
-        calls = counts(a.proxy_port)
-        rss = int((p.stderr.strip().splitlines() or ["0"])[-1]) if p.stderr.strip().splitlines()[-1:] and p.stderr.strip().splitlines()[-1].isdigit() else 0
-        sweep["prowler"] = (wall, rss, calls)
-        prowler_note = f"Prowler exit code {p.returncode}; last output: `{(p.stderr or p.stdout).strip().splitlines()[-2:] if (p.stderr or p.stdout) else ''}`"
+        wall, rss, _ = timed(cmd, proxied, (0, 3))  # 3: failed findings
+        sweep["prowler"] = (wall, rss, counts(a.proxy_port))
+        print(f"sweep prowler: {wall:.1f} s, {rss*1.024/1000:.1f} MB", file=sys.stderr)
+        prowler_note = ("Prowler ran its two checks on these resources' encryption "
+                        "(`kinesis_stream_encrypted_at_rest`, `dynamodb_tables_kms_cmk_encryption_enabled`) "
+                        "over the same emulator; it has no check for Secrets Manager keys, so its row covers "
+                        "streams and tables only, and `kinesis_stream_encrypted_at_rest` passes a stream on "
+                        "the AWS-managed key. Its call count includes its own account and Region discovery.")
 
     def total(c: dict[str, int]) -> int:
         return sum(c.values())
@@ -141,12 +154,13 @@ def main() -> None:
         "",
         "| rule | median | best | API calls per run |",
         "|---|---|---|---|",
-        f"| cmk-guardrails (`guardrails evaluate --put`, release build) | {oc[0]*1000:.0f} ms | {oc[1]*1000:.0f} ms | {ops(oc[2])} |",
-        f"| rdklib rule (`bench/peers/rdklib_rule`, Python {platform.python_version()}) | {pc[0]*1000:.0f} ms | {pc[1]*1000:.0f} ms | {ops(pc[2])} |",
+        f"| cmk-guardrails (`guardrails evaluate --put`, release build) | {oc[0]*1000:.1f} ms | {oc[1]*1000:.1f} ms | {ops(oc[2])} |",
+        f"| rdklib rule (`bench/peers/rdklib_rule`, Python {platform.python_version()}) | {pc[0]*1000:.1f} ms | {pc[1]*1000:.1f} ms | {ops(pc[2])} |",
         "",
-        f"**Ratio: cmk-guardrails starts {pc[0]/oc[0]:.1f}× faster** (goal ≥ 10×), median of {a.runs} runs each. "
-        "Both run as local processes against the emulator (no Lambda runtime API); the time covers process start, "
-        "runtime/interpreter and library loading, the event parse, one kms:DescribeKey and one config:PutEvaluations.",
+        f"**Ratio: cmk-guardrails is {pc[0]/oc[0]:.1f}× faster from process start to verdict put** (goal ≥ 10×), "
+        f"median of {a.runs} runs each, both straight against the emulator as local processes (no Lambda runtime "
+        "API). The time covers process start, interpreter and library loading, the event parse, one kms:DescribeKey "
+        "and one config:PutEvaluations, including the emulator's answers, which are the same for both.",
         "",
         f"## Sweep of {a.resources:,} resources ({a.keys} customer-managed keys + AWS-managed keys), evaluations put",
         "",
@@ -157,7 +171,7 @@ def main() -> None:
     ]
     if "prowler" in sweep:
         w = sweep["prowler"]
-        lines.append(f"| Prowler (kinesis, secretsmanager, dynamodb checks) | {w[0]:.1f} s | {w[1]*1.024/1000:.1f} MB | {total(w[2]):,} | {ops(w[2])} |")
+        lines.append(f"| Prowler 2 checks (streams and tables only) | {w[0]:.1f} s | {w[1]*1.024/1000:.1f} MB | {total(w[2]):,} | {ops(w[2])} |")
     lines += [
         "",
         f"Ratios: wall time {psw[0]/osw[0]:.1f}× faster, {total(psw[2])/max(total(osw[2]),1):.1f}× fewer API calls, "
@@ -167,7 +181,10 @@ def main() -> None:
         "",
     ]
     if prowler_note:
-        lines += ["Prowler: " + prowler_note, ""]
+        w = sweep["prowler"]
+        lines += [f"Against Prowler: wall time {w[0]/osw[0]:.1f}×, API calls {total(w[2])/max(total(osw[2]),1):.1f}×, "
+                  f"peak memory {w[1]/max(osw[1],1):.1f}× those of cmk-guardrails (which also covers the secrets). "
+                  + prowler_note, ""]
     lines += ["## Lambda package", "", a.zip or "Not built in this run (`bench/run --lambda`).", ""]
     text = "\n".join(lines)
     Path(a.out).write_text(text)
