@@ -11,9 +11,6 @@ use tracing_subscriber::EnvFilter;
 mod cmd;
 mod output;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Prove and enforce customer-managed KMS keys on Kinesis, Secrets Manager and DynamoDB.
 #[derive(Debug, Parser)]
 #[command(name = "guardrails", version, about)]

@@ -10,9 +10,6 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Overrides how long key answers are cached (seconds; default `aws::kms::DEFAULT_TTL`).
 const CACHE_TTL_VAR: &str = "CMK_KEY_CACHE_TTL_SECONDS";
 /// Seconds kept before the Lambda deadline for the last PutEvaluations (default 10).

@@ -1,17 +1,12 @@
 //! Core throughput: Config rule events (as Config sends them: JSON with the configuration item
 //! inside a JSON string) parsed and evaluated per second on one core, with key answers cached
-//! (the in-memory resolver stands in for the warm KMS cache), with the allocator the binaries
-//! use. Goal: ≥ 200,000 per second.
+//! (the in-memory resolver stands in for the warm KMS cache). Goal: ≥ 200,000 per second.
 //!
 //! `cargo bench -p cmk-core --bench throughput`
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-
-// The allocator of the binaries that run this core (`bootstrap`, `guardrails`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use cmk_core::key::{KeyFacts, KeyManager, KeyState, Rotation};
 use cmk_core::{ConfigEvent, FakeKeys, InvokingEvent, RuleParams, evaluate};
