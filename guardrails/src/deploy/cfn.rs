@@ -244,6 +244,31 @@ fn operation_id() -> String {
 
 const ACTIVE: [&str; 3] = ["RUNNING", "QUEUED", "STOPPING"];
 
+/// Submits one StackSet operation: `$request` (a fluent builder) gets the operation preferences,
+/// a fresh OperationId (recorded first, see [`StackSets::operation`]) and `CallAs`, and the
+/// operation is polled to its end. Every operation request has these three members, but no
+/// common trait, so a macro writes the four calls once.
+macro_rules! submit {
+    ($self:ident, $what:expr, $log:expr, $progress:expr, $preferences:expr, $name:literal, $request:expr) => {{
+        let preferences = $preferences;
+        $self
+            .operation($what, $log, $progress, |id| {
+                let preferences = preferences.clone();
+                async move {
+                    $request
+                        .operation_preferences(preferences)
+                        .operation_id(id)
+                        .call_as($self.call_as.clone())
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(refused($name))
+                }
+            })
+            .await?;
+    }};
+}
+
 /// A CloudFormation client acting as the management account (`CallAs=SELF`) or a delegated
 /// administrator (`CallAs=DELEGATED_ADMIN`).
 #[derive(Clone, Debug)]
@@ -366,6 +391,14 @@ impl StackSets {
             .collect()
     }
 
+    /// Automatic deployment on, stacks removed from accounts that leave the OU.
+    fn auto_deployment() -> AutoDeployment {
+        AutoDeployment::builder()
+            .enabled(true)
+            .retain_stacks_on_account_removal(false)
+            .build()
+    }
+
     fn targets(ou: &str) -> DeploymentTargets {
         DeploymentTargets::builder()
             .organizational_unit_ids(ou)
@@ -440,12 +473,7 @@ impl StackSets {
                         .set_parameters(Some(Self::parameters(desired)))
                         .capabilities(Capability::CapabilityNamedIam)
                         .permission_model(PermissionModels::ServiceManaged)
-                        .auto_deployment(
-                            AutoDeployment::builder()
-                                .enabled(true)
-                                .retain_stacks_on_account_removal(false)
-                                .build(),
-                        )
+                        .auto_deployment(Self::auto_deployment())
                         .tags(tag)
                         // Same token on the SDK's retries: never two stack sets.
                         .client_request_token(operation_id())
@@ -459,98 +487,61 @@ impl StackSets {
                         Err(e) => return Err(call("CreateStackSet")(e)),
                     }
                 }
-                StackStep::UpdateStackSet { .. } => {
-                    let preferences = Self::preferences(rollout, &desired.regions);
-                    self.operation(&what, log, progress, |id| {
-                        let preferences = preferences.clone();
-                        async move {
-                            self.client
-                                .update_stack_set()
-                                .stack_set_name(STACK_SET_NAME)
-                                .template_body(&desired.template)
-                                .set_parameters(Some(Self::parameters(desired)))
-                                .capabilities(Capability::CapabilityNamedIam)
-                                .auto_deployment(
-                                    AutoDeployment::builder()
-                                        .enabled(true)
-                                        .retain_stacks_on_account_removal(false)
-                                        .build(),
-                                )
-                                .operation_preferences(preferences)
-                                .operation_id(id)
-                                .call_as(self.call_as.clone())
-                                .send()
-                                .await
-                                .map(|_| ())
-                                .map_err(refused("UpdateStackSet"))
-                        }
-                    })
-                    .await?;
-                }
-                StackStep::CreateInstances { ou, regions } => {
-                    let preferences = Self::preferences(rollout, regions);
-                    self.operation(&what, log, progress, |id| {
-                        let preferences = preferences.clone();
-                        async move {
-                            self.client
-                                .create_stack_instances()
-                                .stack_set_name(STACK_SET_NAME)
-                                .deployment_targets(Self::targets(ou))
-                                .set_regions(Some(regions.clone()))
-                                .operation_preferences(preferences)
-                                .operation_id(id)
-                                .call_as(self.call_as.clone())
-                                .send()
-                                .await
-                                .map(|_| ())
-                                .map_err(refused("CreateStackInstances"))
-                        }
-                    })
-                    .await?;
-                }
-                StackStep::RetryInstances { ou, regions, .. } => {
-                    let preferences = Self::preferences(rollout, regions);
-                    self.operation(&what, log, progress, |id| {
-                        let preferences = preferences.clone();
-                        async move {
-                            self.client
-                                .update_stack_instances()
-                                .stack_set_name(STACK_SET_NAME)
-                                .deployment_targets(Self::targets(ou))
-                                .set_regions(Some(regions.clone()))
-                                .operation_preferences(preferences)
-                                .operation_id(id)
-                                .call_as(self.call_as.clone())
-                                .send()
-                                .await
-                                .map(|_| ())
-                                .map_err(refused("UpdateStackInstances"))
-                        }
-                    })
-                    .await?;
-                }
-                StackStep::DeleteInstances { ou, regions } => {
-                    let preferences = Self::preferences(rollout, regions);
-                    self.operation(&what, log, progress, |id| {
-                        let preferences = preferences.clone();
-                        async move {
-                            self.client
-                                .delete_stack_instances()
-                                .stack_set_name(STACK_SET_NAME)
-                                .deployment_targets(Self::targets(ou))
-                                .set_regions(Some(regions.clone()))
-                                .retain_stacks(false)
-                                .operation_preferences(preferences)
-                                .operation_id(id)
-                                .call_as(self.call_as.clone())
-                                .send()
-                                .await
-                                .map(|_| ())
-                                .map_err(refused("DeleteStackInstances"))
-                        }
-                    })
-                    .await?;
-                }
+                StackStep::UpdateStackSet { .. } => submit!(
+                    self,
+                    &what,
+                    log,
+                    progress,
+                    Self::preferences(rollout, &desired.regions),
+                    "UpdateStackSet",
+                    self.client
+                        .update_stack_set()
+                        .stack_set_name(STACK_SET_NAME)
+                        .template_body(&desired.template)
+                        .set_parameters(Some(Self::parameters(desired)))
+                        .capabilities(Capability::CapabilityNamedIam)
+                        .auto_deployment(Self::auto_deployment())
+                ),
+                StackStep::CreateInstances { ou, regions } => submit!(
+                    self,
+                    &what,
+                    log,
+                    progress,
+                    Self::preferences(rollout, regions),
+                    "CreateStackInstances",
+                    self.client
+                        .create_stack_instances()
+                        .stack_set_name(STACK_SET_NAME)
+                        .deployment_targets(Self::targets(ou))
+                        .set_regions(Some(regions.clone()))
+                ),
+                StackStep::RetryInstances { ou, regions, .. } => submit!(
+                    self,
+                    &what,
+                    log,
+                    progress,
+                    Self::preferences(rollout, regions),
+                    "UpdateStackInstances",
+                    self.client
+                        .update_stack_instances()
+                        .stack_set_name(STACK_SET_NAME)
+                        .deployment_targets(Self::targets(ou))
+                        .set_regions(Some(regions.clone()))
+                ),
+                StackStep::DeleteInstances { ou, regions } => submit!(
+                    self,
+                    &what,
+                    log,
+                    progress,
+                    Self::preferences(rollout, regions),
+                    "DeleteStackInstances",
+                    self.client
+                        .delete_stack_instances()
+                        .stack_set_name(STACK_SET_NAME)
+                        .deployment_targets(Self::targets(ou))
+                        .set_regions(Some(regions.clone()))
+                        .retain_stacks(false)
+                ),
                 StackStep::DeleteStackSet => {
                     let r = self
                         .client
