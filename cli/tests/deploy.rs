@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use cmk_integration_tests::emulator::Emulator;
+use cmk_integration_tests::organization::Organization;
 use serde_json::Value;
 
 struct Org {
@@ -21,49 +22,10 @@ async fn org() -> Org {
     let management = Emulator::new_account();
     let sdk = emulator.sdk(&management, "us-east-1").await;
     let orgs = aws_sdk_organizations::Client::new(&sdk);
-    orgs.create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap();
-    let root = orgs.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_owned();
-    let mut parent = root.clone();
-    for name in ["Workloads", "Sandbox"] {
-        parent = orgs
-            .create_organizational_unit()
-            .parent_id(&parent)
-            .name(name)
-            .send()
-            .await
-            .unwrap()
-            .organizational_unit()
-            .unwrap()
-            .id()
-            .unwrap()
-            .to_owned();
-    }
-    let account = orgs
-        .create_account()
-        .email(format!("member-{management}@example.com"))
-        .account_name("member")
-        .send()
-        .await
-        .unwrap()
-        .create_account_status()
-        .unwrap()
-        .account_id()
-        .unwrap()
-        .to_owned();
-    orgs.move_account()
-        .account_id(account)
-        .source_parent_id(root)
-        .destination_parent_id(&parent)
-        .send()
-        .await
-        .unwrap();
+    let by_hand = Organization::create(&management, orgs.clone()).await;
+    let workloads = by_hand.ou(&by_hand.root, "Workloads").await;
+    let parent = by_hand.ou(&workloads, "Sandbox").await;
+    by_hand.account("member", &parent).await;
     let bucket = format!("cli-rule-code-{management}");
     emulator.put_object(&bucket, "rule.zip", b"zip");
     let dir = std::env::temp_dir().join(format!("guardrails-deploy-{management}"));

@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_sdk_cloudformation::types::CallAs;
 use cmk_integration_tests::calls::Calls;
 use cmk_integration_tests::emulator::Emulator;
+use cmk_integration_tests::organization::Organization as HandMade;
 use guardrails::deploy::cfn::{OperationLog, Pending, Polling, Quiet, StackSets};
 use guardrails::deploy::engine::{DeployError, Engine};
 use guardrails::deploy::org::{Organization, Role};
@@ -21,10 +22,11 @@ const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 struct World {
     management: String,
     orgs: aws_sdk_organizations::Client,
+    /// The same organization, for changes made by hand.
+    by_hand: HandMade,
     cfn: aws_sdk_cloudformation::Client,
     calls: Calls,
     engine: Engine,
-    root: String,
     sandbox: String,
     security: String,
     /// Directly in Sandbox.
@@ -61,63 +63,15 @@ async fn world() -> World {
             .interceptor(calls.clone())
             .build(),
     );
-    orgs.create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap();
-    let root = orgs.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_owned();
-    let ou = |parent: String, name: &'static str| {
-        let orgs = orgs.clone();
-        async move {
-            orgs.create_organizational_unit()
-                .parent_id(parent)
-                .name(name)
-                .send()
-                .await
-                .unwrap()
-                .organizational_unit()
-                .unwrap()
-                .id()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let workloads = ou(root.clone(), "Workloads").await;
-    let sandbox = ou(workloads.clone(), "Sandbox").await;
-    let team = ou(sandbox.clone(), "Team").await;
-    let security = ou(root.clone(), "Security").await;
-    let account = |name: String, parent: String| {
-        let (orgs, root) = (orgs.clone(), root.clone());
-        async move {
-            let id = orgs
-                .create_account()
-                .email(format!("{name}@example.com"))
-                .account_name(name)
-                .send()
-                .await
-                .unwrap()
-                .create_account_status()
-                .unwrap()
-                .account_id()
-                .unwrap()
-                .to_owned();
-            orgs.move_account()
-                .account_id(&id)
-                .source_parent_id(root)
-                .destination_parent_id(parent)
-                .send()
-                .await
-                .unwrap();
-            id
-        }
-    };
-    let sandbox_account = account(format!("sb-{management}"), sandbox.clone()).await;
-    let team_account = account(format!("team-{management}"), team.clone()).await;
-    let workloads_account = account(format!("wl-{management}"), workloads.clone()).await;
+    let by_hand = HandMade::create(&management, orgs.clone()).await;
+    let root = by_hand.root.clone();
+    let workloads = by_hand.ou(&root, "Workloads").await;
+    let sandbox = by_hand.ou(&workloads, "Sandbox").await;
+    let team = by_hand.ou(&sandbox, "Team").await;
+    let security = by_hand.ou(&root, "Security").await;
+    let sandbox_account = by_hand.account("sb", &sandbox).await;
+    let team_account = by_hand.account("team", &team).await;
+    let workloads_account = by_hand.account("wl", &workloads).await;
     let bucket = format!("cmk-rule-code-{management}");
     Emulator::shared().put_object(
         &bucket,
@@ -144,10 +98,10 @@ async fn world() -> World {
     World {
         management,
         orgs,
+        by_hand,
         cfn,
         calls,
         engine,
-        root,
         sandbox,
         security,
         sandbox_account,
@@ -188,18 +142,7 @@ impl World {
     }
 
     async fn attached(&self, target: &str) -> Vec<String> {
-        let out = self
-            .orgs
-            .list_policies_for_target()
-            .target_id(target)
-            .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
-            .send()
-            .await
-            .unwrap();
-        out.policies()
-            .iter()
-            .map(|p| p.name().unwrap().to_owned())
-            .collect()
+        self.by_hand.attached(target).await
     }
 
     async fn our_policies(&self) -> Vec<String> {
@@ -408,27 +351,7 @@ async fn drift_is_reported_and_the_next_deploy_repairs_it() {
 async fn an_account_joining_the_ou_is_covered_without_a_deploy() {
     let w = world().await;
     w.deploy(&w.settings, &["sandbox"]).await;
-    let late = w
-        .orgs
-        .create_account()
-        .email(format!("late-{}@example.com", w.management))
-        .account_name("late")
-        .send()
-        .await
-        .unwrap()
-        .create_account_status()
-        .unwrap()
-        .account_id()
-        .unwrap()
-        .to_owned();
-    w.orgs
-        .move_account()
-        .account_id(&late)
-        .source_parent_id(&w.root)
-        .destination_parent_id(&w.team)
-        .send()
-        .await
-        .unwrap();
+    let late = w.by_hand.account("late", &w.team).await;
     assert!(w.instances().await.is_superset(&pairs(&[&late])));
     let plan = w
         .engine
@@ -559,29 +482,13 @@ async fn destroy_removes_exactly_what_was_deployed() {
     w.deploy(&w.settings, &["sandbox", "security"]).await;
     // Someone else's SCP on Sandbox.
     let foreign = w
-        .orgs
-        .create_policy()
-        .name("team-policy")
-        .description("not ours")
-        .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
-        .content(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}]}"#)
-        .send()
-        .await
-        .unwrap()
-        .policy()
-        .unwrap()
-        .policy_summary()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_owned();
-    w.orgs
-        .attach_policy()
-        .policy_id(&foreign)
-        .target_id(&w.sandbox)
-        .send()
-        .await
-        .unwrap();
+        .by_hand
+        .policy(
+            "team-policy",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}]}"#,
+        )
+        .await;
+    w.by_hand.attach(&foreign, &w.sandbox).await;
 
     let destroy = |ous: &'static [&'static str]| {
         let w = &w;
@@ -652,29 +559,13 @@ async fn the_five_policy_limit_stops_the_deploy_before_any_change() {
     let w = world().await;
     for i in 0..4 {
         let id = w
-            .orgs
-            .create_policy()
-            .name(format!("existing-{i}"))
-            .description("")
-            .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
-            .content(r#"{"Version":"2012-10-17","Statement":[]}"#)
-            .send()
-            .await
-            .unwrap()
-            .policy()
-            .unwrap()
-            .policy_summary()
-            .unwrap()
-            .id()
-            .unwrap()
-            .to_owned();
-        w.orgs
-            .attach_policy()
-            .policy_id(id)
-            .target_id(&w.sandbox)
-            .send()
-            .await
-            .unwrap();
+            .by_hand
+            .policy(
+                &format!("existing-{i}"),
+                r#"{"Version":"2012-10-17","Statement":[]}"#,
+            )
+            .await;
+        w.by_hand.attach(&id, &w.sandbox).await;
     }
     w.calls.clear();
     let err = w

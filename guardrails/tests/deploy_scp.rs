@@ -5,6 +5,7 @@
 use aws_sdk_organizations::Client;
 use cmk_integration_tests::calls::Calls;
 use cmk_integration_tests::emulator::Emulator;
+use cmk_integration_tests::organization::Organization as HandMade;
 use guardrails::catalogue::CONTROLS;
 use guardrails::deploy::org::{OrgError, Organization};
 use guardrails::deploy::plan::{Desired, Step, plan};
@@ -25,37 +26,12 @@ async fn organization() -> Org {
             .interceptor(calls.clone())
             .build(),
     );
-    client
-        .create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap();
-    let root = client.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_owned();
-    let ou = |parent: String, name: &'static str| {
-        let client = client.clone();
-        async move {
-            client
-                .create_organizational_unit()
-                .parent_id(parent)
-                .name(name)
-                .send()
-                .await
-                .unwrap()
-                .organizational_unit()
-                .unwrap()
-                .id()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let workloads = ou(root.clone(), "Workloads").await;
-    ou(workloads.clone(), "Sandbox").await;
-    ou(workloads, "Prod").await;
-    ou(root.clone(), "Security").await;
+    let by_hand = HandMade::create(&account, client.clone()).await;
+    let root = by_hand.root.clone();
+    let workloads = by_hand.ou(&root, "Workloads").await;
+    by_hand.ou(&workloads, "Sandbox").await;
+    by_hand.ou(&workloads, "Prod").await;
+    by_hand.ou(&root, "Security").await;
     calls.clear();
     Org {
         client,

@@ -4,3 +4,4 @@
 pub mod calls;
 pub mod emulator;
 pub mod fixture;
+pub mod organization;
