@@ -12,7 +12,7 @@ use serde_json::Value;
 struct Org {
     dir: PathBuf,
     vars: Vec<(&'static str, String)>,
-    orgs: aws_sdk_organizations::Client,
+    by_hand: Organization,
     sandbox: String,
     bucket: String,
 }
@@ -21,8 +21,7 @@ async fn org() -> Org {
     let emulator = Emulator::shared();
     let management = Emulator::new_account();
     let sdk = emulator.sdk(&management, "us-east-1").await;
-    let orgs = aws_sdk_organizations::Client::new(&sdk);
-    let by_hand = Organization::create(&management, orgs.clone()).await;
+    let by_hand = Organization::create(&management, aws_sdk_organizations::Client::new(&sdk)).await;
     let workloads = by_hand.ou(&by_hand.root, "Workloads").await;
     let parent = by_hand.ou(&workloads, "Sandbox").await;
     by_hand.account("member", &parent).await;
@@ -33,7 +32,7 @@ async fn org() -> Org {
     Org {
         dir,
         vars: emulator.env_vars(&management, "us-east-1").await,
-        orgs,
+        by_hand,
         sandbox: parent,
         bucket,
     }
@@ -96,15 +95,8 @@ async fn deploy_status_destroy_from_the_command_line() {
         plan.contains("+ create stack set cmk-guardrails-config-rule"),
         "{plan}"
     );
-    let policies = o
-        .orgs
-        .list_policies()
-        .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        policies.policies().len(),
+        o.by_hand.scps().await.len(),
         1,
         "only FullAWSAccess after a dry run"
     );
@@ -144,7 +136,8 @@ async fn deploy_status_destroy_from_the_command_line() {
 
     // Drift by hand: detach our SCP.
     let ours = policies_named(&o, "cmk-guardrails-1").await;
-    o.orgs
+    o.by_hand
+        .client
         .detach_policy()
         .policy_id(&ours)
         .target_id(&o.sandbox)
@@ -175,30 +168,16 @@ async fn deploy_status_destroy_from_the_command_line() {
         "{}",
         text(&destroy.stdout)
     );
-    let left = o
-        .orgs
-        .list_policies()
-        .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(left.policies().len(), 1, "only FullAWSAccess is left");
+    assert_eq!(
+        o.by_hand.scps().await.len(),
+        1,
+        "only FullAWSAccess is left"
+    );
 }
 
 async fn policies_named(o: &Org, name: &str) -> String {
-    let out = o
-        .orgs
-        .list_policies()
-        .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
-        .send()
-        .await
-        .unwrap();
-    out.policies()
-        .iter()
-        .find(|p| p.name() == Some(name))
-        .and_then(|p| p.id())
-        .unwrap()
-        .to_owned()
+    let scps = o.by_hand.scps().await;
+    scps.into_iter().find(|(n, _)| n == name).unwrap().1
 }
 
 #[tokio::test]

@@ -146,18 +146,10 @@ impl World {
     }
 
     async fn our_policies(&self) -> Vec<String> {
-        let out = self
-            .orgs
-            .list_policies()
-            .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
-            .send()
-            .await
-            .unwrap();
-        out.policies()
-            .iter()
-            .filter_map(|p| p.name())
+        let scps = self.by_hand.scps().await;
+        scps.into_iter()
+            .map(|(name, _)| name)
             .filter(|n| n.starts_with("cmk-guardrails-"))
-            .map(str::to_owned)
             .collect()
     }
 

@@ -103,6 +103,21 @@ impl Organization {
             .unwrap();
     }
 
+    /// `(name, id)` of every SCP of the organization.
+    pub async fn scps(&self) -> Vec<(String, String)> {
+        let out = self
+            .client
+            .list_policies()
+            .filter(PolicyType::ServiceControlPolicy)
+            .send()
+            .await
+            .unwrap();
+        out.policies()
+            .iter()
+            .map(|p| (p.name().unwrap().to_owned(), p.id().unwrap().to_owned()))
+            .collect()
+    }
+
     /// Names of the SCPs attached directly to `target`.
     pub async fn attached(&self, target: &str) -> Vec<String> {
         let out = self

@@ -291,6 +291,28 @@ impl StackSets {
         }
     }
 
+    /// Whether trusted access for StackSets is active in the organization.
+    pub async fn trusted_access(&self) -> Result<bool, StackSetError> {
+        let out = self
+            .client
+            .describe_organizations_access()
+            .call_as(self.call_as.clone())
+            .send()
+            .await
+            .map_err(call("DescribeOrganizationsAccess"))?;
+        Ok(out.status().is_some_and(|s| s.as_str() == "ENABLED"))
+    }
+
+    /// Activates trusted access for StackSets (management account only).
+    pub async fn activate_trusted_access(&self) -> Result<(), StackSetError> {
+        self.client
+            .activate_organizations_access()
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(call("ActivateOrganizationsAccess"))
+    }
+
     /// Our stack set and its instances; `None` when it does not exist.
     pub async fn observe(&self) -> Result<Option<ObservedStackSet>, StackSetError> {
         let described = self

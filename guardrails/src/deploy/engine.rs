@@ -222,21 +222,6 @@ impl Engine {
         Ok(members)
     }
 
-    async fn trusted_access(&self) -> Result<bool, DeployError> {
-        let out = self
-            .stacks
-            .client
-            .describe_organizations_access()
-            .call_as(self.stacks.call_as.clone())
-            .send()
-            .await
-            .map_err(|e| StackSetError::Call {
-                operation: "DescribeOrganizationsAccess",
-                detail: super::cfn::describe("cloudformation", "DescribeOrganizationsAccess", &e),
-            })?;
-        Ok(out.status().is_some_and(|s| s.as_str() == "ENABLED"))
-    }
-
     /// Reads the organization and computes what a deploy would change (no mutating call).
     pub async fn plan(&self, settings: &Settings, ous: &[String]) -> Result<Plan, DeployError> {
         let (tree, scp_enabled) = self.org.tree().await?;
@@ -259,7 +244,7 @@ impl Engine {
         let desired_stack = desired_stack_set(settings, &targets);
         let observed_stack = self.stacks.observe().await?;
         let stack = plan_stack_set(&desired_stack, observed_stack.as_ref(), &members);
-        let activate_trusted_access = !self.trusted_access().await?;
+        let activate_trusted_access = !self.stacks.trusted_access().await?;
         let plan = Plan {
             root: tree.root.clone(),
             targets,
@@ -309,19 +294,7 @@ impl Engine {
     ) -> Result<Vec<String>, DeployError> {
         let mut done = Vec::new();
         if plan.activate_trusted_access {
-            self.stacks
-                .client
-                .activate_organizations_access()
-                .send()
-                .await
-                .map_err(|e| StackSetError::Call {
-                    operation: "ActivateOrganizationsAccess",
-                    detail: super::cfn::describe(
-                        "cloudformation",
-                        "ActivateOrganizationsAccess",
-                        &e,
-                    ),
-                })?;
+            self.stacks.activate_trusted_access().await?;
             done.push(plan.lines()[0].clone());
         }
         done.extend(
