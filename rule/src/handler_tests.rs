@@ -104,10 +104,15 @@ fn keys() -> FakeKeys {
 }
 
 fn handler(inventory: usize) -> Handler<FakeKeys, NoItems, Secrets, Sink> {
+    sweeping(Secrets(inventory))
+}
+
+/// A handler over `inventory`, putting to a recording [`Sink`].
+fn sweeping<I: Inventory>(inventory: I) -> Handler<FakeKeys, NoItems, I, Sink> {
     Handler {
         keys: keys(),
         items: NoItems,
-        inventory: Secrets(inventory),
+        inventory,
         sink: Sink::default(),
         region: "us-east-1".into(),
     }
@@ -508,13 +513,7 @@ impl Inventory for SlowSecrets {
 #[tokio::test]
 async fn a_sweep_near_the_deadline_puts_what_it_evaluated_and_fails_retryable() {
     let delay = std::time::Duration::from_millis(200);
-    let h = Handler {
-        keys: keys(),
-        items: NoItems,
-        inventory: SlowSecrets(Secrets(250), delay),
-        sink: Sink::default(),
-        region: "us-east-1".into(),
-    };
+    let h = sweeping(SlowSecrets(Secrets(250), delay));
     // Time for the first page (40 secrets) but not the second.
     let options = Options {
         collect: true,
@@ -533,13 +532,10 @@ async fn a_sweep_near_the_deadline_puts_what_it_evaluated_and_fails_retryable() 
 
 #[tokio::test]
 async fn without_a_deadline_the_sweep_runs_to_the_end() {
-    let h = Handler {
-        keys: keys(),
-        items: NoItems,
-        inventory: SlowSecrets(Secrets(90), std::time::Duration::from_millis(1)),
-        sink: Sink::default(),
-        region: "us-east-1".into(),
-    };
+    let h = sweeping(SlowSecrets(
+        Secrets(90),
+        std::time::Duration::from_millis(1),
+    ));
     assert_eq!(run_slow(&h).await.put, 90);
 }
 
@@ -587,13 +583,11 @@ impl Inventory for Streams {
 
 #[tokio::test]
 async fn access_denied_on_one_key_never_fails_the_others() {
-    let h = Handler {
-        keys: keys(),
-        items: NoItems,
-        inventory: Streams(vec![("before", CMK), ("denied", DENIED), ("after", CMK)]),
-        sink: Sink::default(),
-        region: "us-east-1".into(),
-    };
+    let h = sweeping(Streams(vec![
+        ("before", CMK),
+        ("denied", DENIED),
+        ("after", CMK),
+    ]));
     let failed = h
         .handle(&scheduled(""), Options::collecting())
         .await
