@@ -315,11 +315,17 @@ impl ConfigItem {
     }
 
     /// Decodes `configuration` into the fields a resource module reads; errors name the path.
-    pub fn decode_configuration<T: DeserializeOwned>(&self) -> Result<T, ParseError> {
+    ///
+    /// Reads the item in place (strings may borrow from it); the path is tracked only when the
+    /// plain decode fails, so items that decode pay nothing for it.
+    pub fn decode_configuration<'a, T: Deserialize<'a>>(&'a self) -> Result<T, ParseError> {
         let value = self
             .configuration
-            .clone()
+            .as_ref()
             .ok_or_else(|| self.problem("configuration", "is missing"))?;
+        if let Ok(decoded) = T::deserialize(value) {
+            return Ok(decoded);
+        }
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let field = if path == "." {
@@ -329,6 +335,18 @@ impl ConfigItem {
             };
             self.problem(&field, e.into_inner().to_string())
         })
+    }
+
+    /// `configuration` as the JSON object it is, read in place.
+    pub fn configuration_object(&self) -> Result<&Map<String, Value>, ParseError> {
+        match &self.configuration {
+            Some(Value::Object(map)) => Ok(map),
+            Some(other) => Err(self.problem(
+                "configuration",
+                format!("expected an object, found `{other}`"),
+            )),
+            None => Err(self.problem("configuration", "is missing")),
+        }
     }
 
     /// An error about `field` of this item.

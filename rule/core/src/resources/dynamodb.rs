@@ -5,7 +5,7 @@
 //! recognisable through DescribeKey, since the item always stores a key ARN.
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde::de::IgnoredAny;
 
 use super::{Assessment, Encryption, KeyUse, Subject, key_at};
 use crate::event::{ConfigItem, ParseError};
@@ -22,35 +22,35 @@ const INACCESSIBLE_STATES: [&str; 3] = [
 ];
 
 #[derive(Deserialize)]
-struct Configuration {
-    #[serde(default, rename = "tableStatus")]
-    table_status: Option<String>,
-    #[serde(default, rename = "ssedescription")]
-    sse: Option<Sse>,
-    #[serde(default)]
-    replicas: Option<Vec<Replica>>,
+struct Configuration<'a> {
+    #[serde(default, borrow, rename = "tableStatus")]
+    table_status: Option<&'a str>,
+    #[serde(default, borrow, rename = "ssedescription")]
+    sse: Option<Sse<'a>>,
+    #[serde(default, borrow)]
+    replicas: Option<Vec<Replica<'a>>>,
 }
 
 #[derive(Deserialize)]
-struct Sse {
-    #[serde(default, rename = "ssetype")]
-    sse_type: Option<String>,
-    #[serde(default, rename = "kmsmasterKeyArn")]
-    key_arn: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
+struct Sse<'a> {
+    #[serde(default, borrow, rename = "ssetype")]
+    sse_type: Option<&'a str>,
+    #[serde(default, borrow, rename = "kmsmasterKeyArn")]
+    key_arn: Option<&'a str>,
+    #[serde(default, borrow)]
+    status: Option<&'a str>,
     #[serde(default, rename = "inaccessibleEncryptionDateTime")]
-    inaccessible_since: Option<Value>,
+    inaccessible_since: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
-struct Replica {
-    #[serde(default, rename = "regionName")]
-    region: Option<String>,
-    #[serde(default, rename = "kmsmasterKeyId")]
-    key_id: Option<String>,
-    #[serde(default, rename = "replicaStatus")]
-    status: Option<String>,
+struct Replica<'a> {
+    #[serde(default, borrow, rename = "regionName")]
+    region: Option<&'a str>,
+    #[serde(default, borrow, rename = "kmsmasterKeyId")]
+    key_id: Option<&'a str>,
+    #[serde(default, borrow, rename = "replicaStatus")]
+    status: Option<&'a str>,
 }
 
 pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
@@ -117,11 +117,11 @@ pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
             });
         }
     }
+    // Null means "accessible"; any other value is the date access was lost.
     let inaccessible = cfg
         .sse
         .as_ref()
-        .and_then(|s| s.inaccessible_since.as_ref())
-        .is_some_and(|v| !v.is_null());
+        .is_some_and(|s| s.inaccessible_since.is_some());
     let problem = (inaccessible || INACCESSIBLE_STATES.contains(&status)).then(|| {
         "DynamoDB cannot access the table's key (inaccessible encryption credentials); \
          the table is archived after 7 days. Fix: restore access to the key"
@@ -139,7 +139,7 @@ mod tests {
 
     const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
-    fn uses(configuration: Value) -> Vec<KeyUse> {
+    fn uses(configuration: serde_json::Value) -> Vec<KeyUse> {
         match assess(&item(RESOURCE_TYPE, configuration)).unwrap().subject {
             Subject::Encrypted { uses, .. } => uses,
             other => panic!("unexpected {other:?}"),
@@ -205,6 +205,24 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn inaccessible_date_alone_is_a_problem_and_null_is_not() {
+        let problem = |since: serde_json::Value| match assess(&item(
+            RESOURCE_TYPE,
+            json!({"tableStatus": "ACTIVE",
+                   "ssedescription": {"ssetype": "KMS", "status": "ENABLED", "kmsmasterKeyArn": KEY,
+                                      "inaccessibleEncryptionDateTime": since}}),
+        ))
+        .unwrap()
+        .subject
+        {
+            Subject::Encrypted { problem, .. } => problem,
+            other => panic!("{other:?}"),
+        };
+        assert!(problem(json!("2026-01-01T00:00:00Z")).is_some());
+        assert!(problem(json!(null)).is_none());
     }
 
     #[test]

@@ -14,18 +14,18 @@ const FIX: &str = "aws kinesis start-stream-encryption --encryption-type KMS --k
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Configuration {
-    #[serde(default)]
-    stream_encryption: Option<StreamEncryption>,
+struct Configuration<'a> {
+    #[serde(default, borrow)]
+    stream_encryption: Option<StreamEncryption<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct StreamEncryption {
-    #[serde(default)]
-    encryption_type: Option<String>,
-    #[serde(default)]
-    key_id: Option<String>,
+struct StreamEncryption<'a> {
+    #[serde(default, borrow)]
+    encryption_type: Option<&'a str>,
+    #[serde(default, borrow)]
+    key_id: Option<&'a str>,
 }
 
 pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {

@@ -22,19 +22,19 @@ fn field<'a>(cfg: &'a Map<String, Value>, name: &str) -> Option<(&'a str, &'a Va
 }
 
 pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
-    let cfg: Map<String, Value> = item.decode_configuration()?;
+    let cfg = item.configuration_object()?;
     let assessment = |subject| Assessment {
         service: Service::SecretsManager,
         noun: "secret",
         fix: FIX,
         subject,
     };
-    if let Some((_, Value::Bool(true))) = field(&cfg, "Deleted") {
+    if let Some((_, Value::Bool(true))) = field(cfg, "Deleted") {
         return Ok(assessment(Subject::NotApplicable(
             "secret is scheduled for deletion".to_owned(),
         )));
     }
-    let encryption = match field(&cfg, KEY_FIELD) {
+    let encryption = match field(cfg, KEY_FIELD) {
         None | Some((_, Value::Null)) => Encryption::ServiceDefault,
         Some((_, Value::String(s))) if s.is_empty() || s == DEFAULT_KEY_SENTINEL => {
             Encryption::ServiceDefault
