@@ -61,7 +61,7 @@ pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
         fix: FIX,
         subject,
     };
-    let status = cfg.table_status.as_deref().unwrap_or_default();
+    let status = cfg.table_status.unwrap_or_default();
     if status == "DELETING" {
         return Ok(assessment(Subject::NotApplicable(
             "table is being deleted".to_owned(),
@@ -69,11 +69,11 @@ pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
     }
     let own = match &cfg.sse {
         None => Encryption::AwsOwned,
-        Some(sse) if matches!(sse.status.as_deref(), Some("DISABLED" | "DISABLING")) => {
+        Some(sse) if matches!(sse.status, Some("DISABLED" | "DISABLING")) => {
             Encryption::AwsOwned
         }
-        Some(sse) if sse.sse_type.as_deref() == Some("AES256") => Encryption::AwsOwned,
-        Some(sse) => match sse.key_arn.as_deref() {
+        Some(sse) if sse.sse_type == Some("AES256") => Encryption::AwsOwned,
+        Some(sse) => match sse.key_arn {
             Some(arn) if !arn.is_empty() => Encryption::Kms(key_at(
                 item,
                 "configuration.ssedescription.kmsmasterKeyArn",
@@ -93,16 +93,16 @@ pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
     // aws/dynamodb of its Region. On the AWS-owned key the replicas are too: the table verdict covers them.
     if on_kms {
         for (i, replica) in cfg.replicas.iter().flatten().enumerate() {
-            let Some(region) = replica.region.as_deref().filter(|r| !r.is_empty()) else {
+            let Some(region) = replica.region.filter(|r| !r.is_empty()) else {
                 return Err(item.problem(
                     &format!("configuration.replicas[{i}].regionName"),
                     "is missing",
                 ));
             };
-            if region == item.region || replica.status.as_deref() == Some("DELETING") {
+            if region == item.region || replica.status == Some("DELETING") {
                 continue;
             }
-            let encryption = match replica.key_id.as_deref() {
+            let encryption = match replica.key_id {
                 None | Some("") => Encryption::ServiceDefault,
                 Some(key) => Encryption::Kms(key_at(
                     item,

@@ -32,9 +32,9 @@ pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
     let cfg: Configuration = item.decode_configuration()?;
     let encryption = match cfg.stream_encryption {
         None => Encryption::Unencrypted,
-        Some(e) => match e.encryption_type.as_deref() {
+        Some(e) => match e.encryption_type {
             None | Some("NONE") => Encryption::Unencrypted,
-            Some("KMS") => match e.key_id.as_deref() {
+            Some("KMS") => match e.key_id {
                 // CreateStream takes no key: a stream without a key id is plaintext, not aws/kinesis.
                 None | Some("") => Encryption::Unencrypted,
                 Some(key) => {
