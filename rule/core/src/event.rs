@@ -137,6 +137,19 @@ impl ConfigEvent {
 
     /// Decodes `invokingEvent` according to its `messageType`.
     pub fn invoking_event(&self) -> Result<InvokingEvent, EventError> {
+        // One pass for the inputs that are fine; anything else takes the two-pass path below,
+        // which reads the message type first and names the exact problem.
+        if let Ok(whole) = serde_json::from_str::<RawInvoking>(&self.invoking_event) {
+            if let (CHANGE, Some(raw)) = (whole.message_type.as_str(), whole.configuration_item) {
+                if let Ok(item) = raw.into_item() {
+                    return Ok(InvokingEvent::Change { item });
+                }
+            }
+        }
+        self.invoking_event_checked()
+    }
+
+    fn invoking_event_checked(&self) -> Result<InvokingEvent, EventError> {
         let head: Head = decode("invokingEvent", &self.invoking_event)?;
         match head.message_type.as_str() {
             CHANGE => {
@@ -216,6 +229,15 @@ pub enum InvokingEvent {
 #[serde(rename_all = "camelCase")]
 struct Head {
     message_type: String,
+}
+
+/// Every message type's fields at once, for the one-pass decode of change notifications.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawInvoking {
+    message_type: String,
+    #[serde(default)]
+    configuration_item: Option<RawItem>,
 }
 
 #[derive(Deserialize)]

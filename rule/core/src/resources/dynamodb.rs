@@ -69,9 +69,7 @@ pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
     }
     let own = match &cfg.sse {
         None => Encryption::AwsOwned,
-        Some(sse) if matches!(sse.status, Some("DISABLED" | "DISABLING")) => {
-            Encryption::AwsOwned
-        }
+        Some(sse) if matches!(sse.status, Some("DISABLED" | "DISABLING")) => Encryption::AwsOwned,
         Some(sse) if sse.sse_type == Some("AES256") => Encryption::AwsOwned,
         Some(sse) => match sse.key_arn {
             Some(arn) if !arn.is_empty() => Encryption::Kms(key_at(
