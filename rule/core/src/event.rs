@@ -139,12 +139,11 @@ impl ConfigEvent {
     pub fn invoking_event(&self) -> Result<InvokingEvent, EventError> {
         // One pass for the inputs that are fine; anything else takes the two-pass path below,
         // which reads the message type first and names the exact problem.
-        if let Ok(whole) = serde_json::from_str::<RawInvoking>(&self.invoking_event) {
-            if let (CHANGE, Some(raw)) = (whole.message_type.as_str(), whole.configuration_item) {
-                if let Ok(item) = raw.into_item() {
-                    return Ok(InvokingEvent::Change { item });
-                }
-            }
+        if let Ok(whole) = serde_json::from_str::<RawInvoking>(&self.invoking_event)
+            && let (CHANGE, Some(raw)) = (whole.message_type.as_str(), whole.configuration_item)
+            && let Ok(item) = raw.into_item()
+        {
+            return Ok(InvokingEvent::Change { item });
         }
         self.invoking_event_checked()
     }
