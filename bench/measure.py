@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -187,9 +188,52 @@ def main() -> None:
                   f"peak memory {w[1]/max(osw[1],1):.1f}× those of cmk-guardrails (which also covers the secrets). "
                   + prowler_note, ""]
     lines += ["## Lambda package", "", a.zip or "Not built in this run (`bench/run --lambda`).", ""]
+    lines += goals(a, pc[0] / oc[0], osw[1] * 1024)
+    lines += NOTES
     text = "\n".join(lines)
     Path(a.out).write_text(text)
     print(text)
+
+
+def goals(a, cold_ratio: float, sweep_rss_bytes: float) -> list[str]:
+    """The issue's goals against this run's numbers, each marked met or not met."""
+    def verdict(ok: bool | None) -> str:
+        return "not measured" if ok is None else ("met" if ok else "**not met**")
+
+    rate = None  # criterion prints `[low mid high]` with a unit per value; take the middle
+    m = re.search(r"\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", a.throughput or "")
+    if m:
+        rate = float(m.group(1)) * {"elem/s": 1, "Kelem/s": 1e3, "Melem/s": 1e6}.get(m.group(2), 0)
+    z = re.search(r"zip (\d+) bytes", a.zip or "")
+    zip_bytes = int(z.group(1)) if z else None
+    rows = [
+        ("core throughput ≥ 200,000 events/s per core",
+         f"{rate:,.0f}/s" if rate else "–", None if rate is None else rate >= 200_000),
+        ("cold start ≥ 10× faster than the rdklib rule", f"{cold_ratio:.1f}×", cold_ratio >= 10),
+        (f"{a.resources:,}-resource sweep, peak RSS ≤ 40 MB", f"{sweep_rss_bytes / 1e6:.1f} MB",
+         sweep_rss_bytes <= 40_000_000),
+        ("Lambda zip ≤ 10 MB", f"{zip_bytes / 1e6:.1f} MB" if zip_bytes else "–",
+         None if zip_bytes is None else zip_bytes <= 10_000_000),
+    ]
+    return ["## Goals", "", "| goal | this run | |", "|---|---|---|",
+            *[f"| {g} | {v} | {verdict(ok)} |" for g, v, ok in rows], ""]
+
+
+NOTES = [
+    "## Notes",
+    "",
+    "Tried and not kept (earlier runs, not the numbers above): mimalloc as the global allocator "
+    "raised the core throughput by about 10% but the 10,000-resource sweep then peaked at 47.5 MB, "
+    "over the memory goal; the binaries keep the system allocator. What made the core fast instead: "
+    "one pass over the invoking event for change notifications, resource modules that read the "
+    "configuration in place (no copy of the item's JSON), and JSON paths tracked only when an input "
+    "fails to decode.",
+    "",
+    "The sweeps' wall times are the emulator's: every stream and table needs one describe call, and "
+    "moto answers them one at a time in tens of milliseconds with 10,000 resources loaded; against "
+    "AWS the same calls take a few milliseconds each.",
+    "",
+]
 
 
 if __name__ == "__main__":
