@@ -197,3 +197,43 @@ fn test_mode_token() {
     e.result_token = Some("real-token".into());
     assert!(!e.is_test_mode());
 }
+
+/// The one-pass decode of change notifications is only a shortcut: on every fixture event, and
+/// on the malformed inputs above, it gives exactly what the two-pass path gives.
+#[test]
+fn one_pass_decode_agrees_with_the_checked_path() {
+    let describe = |r: Result<InvokingEvent, EventError>| match r {
+        Ok(e) => format!("ok {e:?}"),
+        Err(e) => format!("err {e}"),
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/config");
+    let mut events: Vec<ConfigEvent> = Vec::new();
+    for service in std::fs::read_dir(&dir).unwrap() {
+        for file in std::fs::read_dir(service.unwrap().path()).unwrap() {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+            events.push(ConfigEvent::from_value(fixture["event"].clone()).unwrap());
+        }
+    }
+    assert!(events.len() > 40, "fixtures found: {}", events.len());
+    let mut ci = change_item();
+    ci["configurationItemStatus"] = json!("Gone");
+    for invoking in [
+        json!({"messageType": CHANGE}),
+        json!({"messageType": CHANGE, "configurationItem": null}),
+        json!({"messageType": CHANGE, "configurationItem": {"resourceType": 5}}),
+        json!({"messageType": CHANGE, "configurationItem": ci}),
+        json!({"messageType": OVERSIZED, "configurationItem": change_item()}),
+        json!({"configurationItem": change_item()}),
+    ] {
+        events.push(event(invoking));
+    }
+    for e in &events {
+        assert_eq!(
+            describe(e.invoking_event()),
+            describe(e.invoking_event_checked()),
+            "{}",
+            e.invoking_event
+        );
+    }
+}
