@@ -7,11 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    SseSpecification, SseType,
-};
-use aws_sdk_kinesis::types::EncryptionType;
+use aws_sdk_dynamodb::types::SseSpecification;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
@@ -19,6 +15,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use cmk_core::{Compliance, ConfigEvent, Evaluation};
 use cmk_integration_tests::emulator::Emulator;
+use cmk_integration_tests::resources;
 use cmk_rule::aws::{self, ConfigHistory, ConfigSink, KmsKeyResolver, ServiceInventory};
 use cmk_rule::{Failed, Handler, HandlerError, Options, Report};
 use serde_json::{Value, json};
@@ -66,15 +63,7 @@ impl Account {
     }
 
     async fn cmk(&self) -> (String, String) {
-        let meta = self
-            .kms()
-            .create_key()
-            .send()
-            .await
-            .unwrap()
-            .key_metadata
-            .unwrap();
-        (meta.key_id, meta.arn.unwrap())
+        resources::cmk(&self.sdk).await
     }
     /// A CMK of this account whose key policy lets `reader`'s account call DescribeKey.
     async fn shared_key(&self, reader: &Account) -> aws_sdk_kms::types::KeyMetadata {
@@ -91,77 +80,17 @@ impl Account {
             .unwrap()
     }
     async fn aws_managed(&self, alias: &str) -> String {
-        let meta = self
-            .kms()
-            .describe_key()
-            .key_id(alias)
-            .send()
-            .await
-            .unwrap()
-            .key_metadata
-            .unwrap();
-        assert_eq!(
-            meta.key_manager.unwrap().as_str(),
-            "AWS",
-            "the launcher's patch makes {alias} AWS-managed"
-        );
-        meta.arn.unwrap()
+        resources::aws_managed(&self.sdk, alias).await
     }
 
     async fn stream(&self, name: &str, key: Option<&str>) {
-        let kinesis = aws_sdk_kinesis::Client::new(&self.sdk);
-        kinesis
-            .create_stream()
-            .stream_name(name)
-            .shard_count(1)
-            .send()
-            .await
-            .unwrap();
-        if let Some(key) = key {
-            kinesis
-                .start_stream_encryption()
-                .stream_name(name)
-                .encryption_type(EncryptionType::Kms)
-                .key_id(key)
-                .send()
-                .await
-                .unwrap();
-        }
+        resources::stream(&self.sdk, name, key).await
     }
     async fn secret(&self, name: &str, key: Option<&str>) -> String {
-        let out = aws_sdk_secretsmanager::Client::new(&self.sdk)
-            .create_secret()
-            .name(name)
-            .secret_string("s3cr3t")
-            .set_kms_key_id(key.map(str::to_owned))
-            .send()
-            .await
-            .unwrap();
-        out.arn.unwrap()
+        resources::secret(&self.sdk, name, key).await
     }
     async fn table(&self, name: &str, sse: Option<SseSpecification>) {
-        aws_sdk_dynamodb::Client::new(&self.sdk)
-            .create_table()
-            .table_name(name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .set_sse_specification(sse)
-            .send()
-            .await
-            .unwrap();
+        resources::table(&self.sdk, name, sse).await
     }
 
     /// What the emulator recorded for a resource (one rule per test, so at most one result).
@@ -359,15 +288,7 @@ async fn sweep_judges_real_resources_and_the_emulator_records_every_verdict() {
     for (name, key, ..) in &secrets {
         secret_arns.push(a.secret(name, *key).await);
     }
-    let kms_sse = |key: Option<&str>| {
-        Some(
-            SseSpecification::builder()
-                .enabled(true)
-                .sse_type(SseType::Kms)
-                .set_kms_master_key_id(key.map(str::to_owned))
-                .build(),
-        )
-    };
+    let kms_sse = |key: Option<&str>| Some(resources::sse_kms(key));
     a.table("owned", None).await;
     a.table("aws-managed", kms_sse(None)).await;
     a.table("cmk", kms_sse(Some(&cmk))).await;
@@ -587,11 +508,7 @@ async fn require_key_rotation_asks_kms_for_rotation() {
 #[tokio::test]
 async fn oversized_notification_fetches_the_item_from_config_history() {
     let a = Account::new().await;
-    let sse = SseSpecification::builder()
-        .enabled(true)
-        .sse_type(SseType::Kms)
-        .build();
-    a.table("Orders", Some(sse)).await;
+    a.table("Orders", Some(resources::sse_kms(None))).await;
     // What Config would record for this table: DescribeTable in the item's casing.
     let table = aws_sdk_dynamodb::Client::new(&a.sdk)
         .describe_table()
@@ -890,11 +807,7 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
         a.secret(&format!("c{i:03}"), Some(&keys[i % 3][1])).await;
     }
     for (i, key) in keys.iter().enumerate().take(tables) {
-        let sse = SseSpecification::builder()
-            .enabled(true)
-            .sse_type(SseType::Kms)
-            .kms_master_key_id(&key[1])
-            .build();
+        let sse = resources::sse_kms(Some(&key[1]));
         a.table(&format!("t{i}"), Some(sse)).await;
     }
     let calls = Calls::default();

@@ -5,125 +5,25 @@
 use std::collections::BTreeSet;
 use std::process::{Command, Output, Stdio};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    SseSpecification, SseType,
-};
-use aws_sdk_kinesis::types::EncryptionType;
 use cmk_integration_tests::emulator::Emulator;
+use cmk_integration_tests::resources;
 use serde_json::{Value, json};
 
 async fn resources(account: &str) {
     let emulator = Emulator::shared();
     let sdk = emulator.sdk(account, "us-east-1").await;
-    let kms = aws_sdk_kms::Client::new(&sdk);
-    let cmk = kms.create_key().send().await.unwrap();
-    let cmk = cmk.key_metadata().unwrap().arn().unwrap().to_owned();
-    let aws_kinesis = kms
-        .describe_key()
-        .key_id("alias/aws/kinesis")
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
-    let kinesis = aws_sdk_kinesis::Client::new(&sdk);
-    for (name, key) in [
-        ("plain", None),
-        ("aws-key-arn", Some(aws_kinesis.as_str())),
-        ("cmk", Some(cmk.as_str())),
-    ] {
-        kinesis
-            .create_stream()
-            .stream_name(name)
-            .shard_count(1)
-            .send()
-            .await
-            .unwrap();
-        if let Some(key) = key {
-            kinesis
-                .start_stream_encryption()
-                .stream_name(name)
-                .encryption_type(EncryptionType::Kms)
-                .key_id(key)
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-    secrets
-        .create_secret()
-        .name("default-key")
-        .secret_string("x")
-        .send()
-        .await
-        .unwrap();
-    secrets
-        .create_secret()
-        .name("cmk")
-        .secret_string("x")
-        .kms_key_id(&cmk)
-        .send()
-        .await
-        .unwrap();
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    for (name, sse) in [
-        ("aws-owned", None),
-        (
-            "cmk",
-            Some(
-                SseSpecification::builder()
-                    .enabled(true)
-                    .sse_type(SseType::Kms)
-                    .kms_master_key_id(&cmk)
-                    .build(),
-            ),
-        ),
-    ] {
-        ddb.create_table()
-            .table_name(name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .set_sse_specification(sse)
-            .send()
-            .await
-            .unwrap();
-    }
+    let (_, cmk) = resources::cmk(&sdk).await;
+    let aws_kinesis = resources::aws_managed(&sdk, "alias/aws/kinesis").await;
+    resources::stream(&sdk, "plain", None).await;
+    resources::stream(&sdk, "aws-key-arn", Some(&aws_kinesis)).await;
+    resources::stream(&sdk, "cmk", Some(&cmk)).await;
+    resources::secret(&sdk, "default-key", None).await;
+    resources::secret(&sdk, "cmk", Some(&cmk)).await;
+    resources::table(&sdk, "aws-owned", None).await;
+    resources::table(&sdk, "cmk", Some(resources::sse_kms(Some(&cmk)))).await;
     // Another Region: a stream on the AWS-managed key by alias.
     let eu = emulator.sdk(account, "eu-west-1").await;
-    let kinesis = aws_sdk_kinesis::Client::new(&eu);
-    kinesis
-        .create_stream()
-        .stream_name("eu-stream")
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
-    kinesis
-        .start_stream_encryption()
-        .stream_name("eu-stream")
-        .encryption_type(EncryptionType::Kms)
-        .key_id("alias/aws/kinesis")
-        .send()
-        .await
-        .unwrap();
+    resources::stream(&eu, "eu-stream", Some("alias/aws/kinesis")).await;
 }
 
 async fn scan(account: &str, args: &[&str]) -> Output {

@@ -5,3 +5,4 @@ pub mod calls;
 pub mod emulator;
 pub mod fixture;
 pub mod organization;
+pub mod resources;

@@ -1,0 +1,111 @@
+//! Resources the tests create in an emulated account: keys, streams, secrets and tables, each in
+//! the form the rule has to judge.
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    SseSpecification, SseType,
+};
+use aws_sdk_kinesis::types::EncryptionType;
+
+/// A new customer-managed key: `(key id, key ARN)`.
+pub async fn cmk(sdk: &SdkConfig) -> (String, String) {
+    let meta = aws_sdk_kms::Client::new(sdk)
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    (meta.key_id, meta.arn.unwrap())
+}
+
+/// The ARN of the AWS-managed key behind `alias` (`alias/aws/kinesis`, ...), checked to be
+/// AWS-managed.
+pub async fn aws_managed(sdk: &SdkConfig, alias: &str) -> String {
+    let meta = aws_sdk_kms::Client::new(sdk)
+        .describe_key()
+        .key_id(alias)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(
+        meta.key_manager.unwrap().as_str(),
+        "AWS",
+        "the launcher's patch makes {alias} AWS-managed"
+    );
+    meta.arn.unwrap()
+}
+
+/// A one-shard stream, encrypted with `key` (any reference form) when given.
+pub async fn stream(sdk: &SdkConfig, name: &str, key: Option<&str>) {
+    let kinesis = aws_sdk_kinesis::Client::new(sdk);
+    kinesis
+        .create_stream()
+        .stream_name(name)
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    if let Some(key) = key {
+        kinesis
+            .start_stream_encryption()
+            .stream_name(name)
+            .encryption_type(EncryptionType::Kms)
+            .key_id(key)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// A secret on `key`, or on `aws/secretsmanager` without one; returns its ARN.
+pub async fn secret(sdk: &SdkConfig, name: &str, key: Option<&str>) -> String {
+    aws_sdk_secretsmanager::Client::new(sdk)
+        .create_secret()
+        .name(name)
+        .secret_string("s3cr3t")
+        .set_kms_key_id(key.map(str::to_owned))
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap()
+}
+
+/// SSE-KMS on `key`, or on `aws/dynamodb` without one.
+pub fn sse_kms(key: Option<&str>) -> SseSpecification {
+    SseSpecification::builder()
+        .enabled(true)
+        .sse_type(SseType::Kms)
+        .set_kms_master_key_id(key.map(str::to_owned))
+        .build()
+}
+
+/// An on-demand table keyed by `pk`; `sse` `None` leaves it on the AWS-owned key.
+pub async fn table(sdk: &SdkConfig, name: &str, sse: Option<SseSpecification>) {
+    aws_sdk_dynamodb::Client::new(sdk)
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .set_sse_specification(sse)
+        .send()
+        .await
+        .unwrap();
+}
