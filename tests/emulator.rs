@@ -859,3 +859,55 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
     .collect();
     assert_eq!(counts, expected);
 }
+
+/// A sweep describes a few tables at once (one round trip each, independent), never more than
+/// the bound, and keeps every table in list order with its own verdict input.
+#[tokio::test]
+async fn table_describes_overlap_within_their_bound() {
+    use cmk_integration_tests::calls::Calls;
+    use cmk_rule::handler::{Inventory, SweepScope};
+
+    let a = Account::new().await;
+    let (_, cmk) = a.cmk().await;
+    let tables = 24;
+    for i in 0..tables {
+        let sse = (i % 2 == 0).then(|| resources::sse_kms(Some(&cmk)));
+        a.table(&format!("t{i:02}"), sse).await;
+    }
+    let calls = Calls::default();
+    let counted = |sdk: &SdkConfig| {
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        )
+    };
+    let inventory = ServiceInventory {
+        kinesis: aws_sdk_kinesis::Client::new(&a.sdk),
+        secrets: aws_sdk_secretsmanager::Client::new(&a.sdk),
+        dynamodb: counted(&a.sdk),
+    };
+    let scope = SweepScope {
+        account_id: a.id.clone(),
+        region: REGION.to_owned(),
+        time: time::OffsetDateTime::now_utc(),
+        with_tags: false,
+    };
+    let page = inventory
+        .page(cmk_core::resources::dynamodb::RESOURCE_TYPE, &scope, None)
+        .await
+        .unwrap();
+    assert!(page.failures.is_empty(), "{:?}", page.failures);
+    let ids: Vec<_> = page.items.iter().map(|i| i.resource_id.clone()).collect();
+    let expected: Vec<_> = (0..tables).map(|i| format!("t{i:02}")).collect();
+    assert_eq!(ids, expected, "every table, in list order");
+    for (i, item) in page.items.iter().enumerate() {
+        let sse = &item.configuration.as_ref().unwrap()["ssedescription"];
+        assert_eq!(sse.is_object(), i % 2 == 0, "{}: {sse}", item.resource_id);
+    }
+    let most = calls.most_in_flight("DescribeTable");
+    assert!(
+        (2..=8).contains(&most),
+        "{most} DescribeTable calls in flight at once"
+    );
+}

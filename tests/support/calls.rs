@@ -1,11 +1,15 @@
 //! An SDK interceptor that records the name of every operation a client sends, tells the
-//! mutating ones apart, and can fail one chosen operation once (an interrupted deploy).
+//! mutating ones apart, tracks how many of one operation were awaiting their answer at once, and
+//! can fail one chosen operation once (an interrupted deploy).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -14,6 +18,8 @@ use aws_smithy_types::config_bag::ConfigBag;
 pub struct Calls {
     sent: Arc<Mutex<Vec<String>>>,
     fail: Arc<Mutex<Option<String>>>,
+    /// Per operation: requests sent and not yet answered, and the most there ever were.
+    in_flight: Arc<Mutex<BTreeMap<String, (usize, usize)>>>,
 }
 
 impl Intercept for Calls {
@@ -36,6 +42,24 @@ impl Intercept for Calls {
             return Err(format!("injected failure: {} interrupted", m.name()).into());
         }
         self.sent.lock().unwrap().push(m.name().to_owned());
+        let mut in_flight = self.in_flight.lock().unwrap();
+        let (now, most) = in_flight.entry(m.name().to_owned()).or_default();
+        *now += 1;
+        *most = (*most).max(*now);
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        _: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(m) = cfg.load::<Metadata>()
+            && let Some((now, _)) = self.in_flight.lock().unwrap().get_mut(m.name())
+        {
+            *now = now.saturating_sub(1);
+        }
         Ok(())
     }
 }
@@ -54,8 +78,18 @@ impl Calls {
             .collect()
     }
 
+    /// The most requests of `operation` that were sent and not yet answered at one time.
+    pub fn most_in_flight(&self, operation: &str) -> usize {
+        self.in_flight
+            .lock()
+            .unwrap()
+            .get(operation)
+            .map_or(0, |(_, most)| *most)
+    }
+
     pub fn clear(&self) {
         self.sent.lock().unwrap().clear();
+        self.in_flight.lock().unwrap().clear();
     }
 
     /// The next `operation` fails before it is sent (and is not recorded).

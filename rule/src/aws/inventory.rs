@@ -11,6 +11,7 @@ use aws_smithy_types::date_time::Format;
 use cmk_core::ConfigItem;
 use cmk_core::event::ItemStatus;
 use cmk_core::resources::{dynamodb, kinesis, secretsmanager};
+use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 
 use super::{error_code, source_error};
@@ -20,6 +21,10 @@ use crate::handler::{Inventory, NotEvaluated, Page, SourceError, SweepScope};
 const PAGE: i32 = 100;
 /// Marks a Kinesis page token that is a stream name to start after, not a NextToken.
 const START_AFTER: &str = "start-after:";
+/// DescribeTable calls in flight at once during a sweep. DynamoDB throttles control-plane calls
+/// at 2,500 requests per second per account and Region, far above this; Kinesis'
+/// DescribeStreamSummary (20 per second per account) stays one call at a time.
+const TABLE_DESCRIBES_IN_FLIGHT: usize = 8;
 /// The resource vanished between list and describe: nothing to evaluate.
 const GONE: &str = "ResourceNotFoundException";
 
@@ -248,8 +253,18 @@ impl ServiceInventory {
             next: list.last_evaluated_table_name().map(str::to_owned),
             ..Page::default()
         };
-        for name in list.table_names() {
-            match self.table(scope, name).await {
+        // DescribeTable is one round trip per table and the calls are independent: a few in
+        // flight at once, answers kept in list order.
+        let described: Vec<_> = stream::iter(list.table_names().to_vec())
+            .map(|name| async move {
+                let described = self.table(scope, &name).await;
+                (name, described)
+            })
+            .buffered(TABLE_DESCRIBES_IN_FLIGHT)
+            .collect()
+            .await;
+        for (name, described) in described {
+            match described {
                 Ok(Some(item)) => page.items.push(item),
                 Ok(None) => tracing::info!(table = %name, "table disappeared during the sweep"),
                 Err(e) => page.failures.push(NotEvaluated {
