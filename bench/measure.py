@@ -230,8 +230,10 @@ NOTES = [
     "fails to decode.",
     "",
     "The sweeps' wall times are the emulator's: every stream and table needs one describe call, and "
-    "moto answers them one at a time in tens of milliseconds with 10,000 resources loaded; against "
-    "AWS the same calls take a few milliseconds each.",
+    "moto takes tens of milliseconds to answer each with 10,000 resources loaded; against "
+    "AWS the same calls take a few milliseconds each. cmk-guardrails keeps up to 8 DescribeTable "
+    "calls in flight (Kinesis' DescribeStreamSummary, limited to 20 per second per account, stays one "
+    "at a time); the rdklib rule and Prowler describe one resource at a time.",
     "",
 ]
 
