@@ -3,17 +3,10 @@
 //! AWS-managed), streams, secrets and tables are created; the rule runs; verdicts and what was put
 //! are read back from the emulator.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::SseSpecification;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use cmk_core::{Compliance, ConfigEvent, Evaluation};
+use cmk_integration_tests::calls::Calls;
 use cmk_integration_tests::emulator::Emulator;
 use cmk_integration_tests::resources;
 use cmk_rule::aws::{self, ConfigHistory, ConfigSink, KmsKeyResolver, ServiceInventory};
@@ -21,25 +14,6 @@ use cmk_rule::{Failed, Handler, HandlerError, Options, Report};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
-
-/// Counts requests a client sends (to prove the key cache).
-#[derive(Debug, Clone, Default)]
-struct CountRequests(Arc<AtomicUsize>);
-
-impl Intercept for CountRequests {
-    fn name(&self) -> &'static str {
-        "CountRequests"
-    }
-    fn read_before_transmit(
-        &self,
-        _: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
 
 struct Account {
     id: String,
@@ -334,10 +308,10 @@ async fn every_form_of_one_key_costs_one_describe_key_and_aws_aliases_none() {
         .await
         .unwrap();
     let alias_arn = format!("arn:aws:kms:{REGION}:{}:alias/orders-data", a.id);
-    let count = CountRequests::default();
+    let calls = Calls::default();
     let kms = aws_sdk_kms::Client::from_conf(
         aws_sdk_kms::config::Builder::from(&a.sdk)
-            .interceptor(count.clone())
+            .interceptor(calls.clone())
             .build(),
     );
     let mut handler = a.handler(None::<ConfigSink>);
@@ -354,11 +328,7 @@ async fn every_form_of_one_key_costs_one_describe_key_and_aws_aliases_none() {
         let report = handler.handle(&e, Options::collecting()).await.unwrap();
         assert_eq!(one(&report).compliance_type, Compliance::NonCompliant);
     }
-    assert_eq!(
-        count.0.load(Ordering::SeqCst),
-        0,
-        "alias/aws/* is decided without KMS"
-    );
+    assert_eq!(calls.all().len(), 0, "alias/aws/* is decided without KMS");
     for key in [
         "alias/orders-data",
         alias_arn.as_str(),
@@ -382,7 +352,7 @@ async fn every_form_of_one_key_costs_one_describe_key_and_aws_aliases_none() {
         );
     }
     assert_eq!(
-        count.0.load(Ordering::SeqCst),
+        calls.all().len(),
         1,
         "one DescribeKey for alias, alias ARN, key id and key ARN"
     );
@@ -781,8 +751,6 @@ async fn cross_account_alias_arn_resolves_in_the_owners_account() {
 /// - no tag call at all unless an `exemptTag` is configured.
 #[tokio::test]
 async fn a_sweep_makes_exactly_the_minimum_api_calls() {
-    use cmk_integration_tests::calls::Calls;
-
     let a = Account::new().await;
     let mut keys = Vec::new();
     for i in 0..3 {
@@ -864,7 +832,6 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
 /// the bound, and keeps every table in list order with its own verdict input.
 #[tokio::test]
 async fn table_describes_overlap_within_their_bound() {
-    use cmk_integration_tests::calls::Calls;
     use cmk_rule::handler::{Inventory, SweepScope};
 
     let a = Account::new().await;

@@ -15,6 +15,7 @@ struct Org {
     client: Client,
     calls: Calls,
     root: String,
+    by_hand: HandMade,
 }
 
 async fn organization() -> Org {
@@ -37,6 +38,7 @@ async fn organization() -> Org {
         client,
         calls,
         root,
+        by_hand,
     }
 }
 
@@ -202,31 +204,9 @@ async fn the_five_policy_limit_stops_the_plan_before_any_change() {
     let (tree, _) = org.tree().await.unwrap();
     let target = tree.resolve("security").unwrap();
     for i in 0..4 {
-        let p = o
-            .client
-            .create_policy()
-            .name(format!("other-{i}"))
-            .description("other")
-            .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
-            .content(r#"{"Version":"2012-10-17","Statement":[]}"#)
-            .send()
-            .await
-            .unwrap();
-        let id = p
-            .policy()
-            .unwrap()
-            .policy_summary()
-            .unwrap()
-            .id()
-            .unwrap()
-            .to_owned();
-        o.client
-            .attach_policy()
-            .policy_id(id)
-            .target_id(&target)
-            .send()
-            .await
-            .unwrap();
+        let empty = r#"{"Version":"2012-10-17","Statement":[]}"#;
+        let id = o.by_hand.policy(&format!("other-{i}"), empty).await;
+        o.by_hand.attach(&id, &target).await;
     }
     let want = desired(&target);
     let (_, enabled) = org.tree().await.unwrap();

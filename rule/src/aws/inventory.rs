@@ -255,6 +255,7 @@ impl ServiceInventory {
         };
         // DescribeTable is one round trip per table and the calls are independent: a few in
         // flight at once, answers kept in list order.
+        // Owned names: futures borrowing from `list` would not satisfy the `Send` bound of `page`.
         let described: Vec<_> = stream::iter(list.table_names().to_vec())
             .map(|name| async move {
                 let described = self.table(scope, &name).await;
