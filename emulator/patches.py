@@ -15,7 +15,8 @@ re-run `pytest emulator` after any upgrade.
    NotImplementedError) and GetComplianceDetailsByResource reads them back.
 4. `seeded_config_items`: configuration items of any `AWS::` type seeded with PutResourceConfig
    are returned by GetResourceConfigHistory (moto records no history for our types), and
-   DeleteResourceConfig turns them into `ResourceDeleted` items.
+   DeleteResourceConfig turns them into `ResourceDeleted` items. Capture times are recorded to
+   the millisecond, as Config records them, and each new item gets a new state id.
 5. `scp_attachment_rules`: AttachPolicy of an SCP already attached raises
    DuplicatePolicyAttachmentException, and a sixth direct SCP raises ConstraintViolationException
    (moto accepts both silently).
@@ -233,6 +234,22 @@ def seeded_config_items() -> None:
     def seeded(self: Any) -> dict[str, dict[str, Any]]:
         return self.__dict__.setdefault("cmk_items", {})
 
+    def capture_time() -> float:
+        # Config records capture times to the millisecond: every documented item and notification
+        # shows three decimals ("configurationItemCaptureTime": "2014-03-07T23:47:08.918Z",
+        # https://docs.aws.amazon.com/config/latest/developerguide/example-sns-notification.html;
+        # "2016-10-06T16:46:16.261Z" in
+        # https://docs.aws.amazon.com/config/latest/developerguide/oversized-notification-example.html),
+        # and the JSON API returns them as epoch seconds with those decimals. moto would stamp
+        # time.time()'s microseconds, which no AWS item carries.
+        return round(time.time(), 3)
+
+    def next_state_id(previous: dict[str, Any]) -> str:
+        # "configurationStateId: An identifier that indicates the ordering of the configuration
+        # items of a resource" (https://docs.aws.amazon.com/config/latest/APIReference/API_ConfigurationItem.html).
+        # AWS's example ids look like epoch milliseconds; a new item always gets a new, larger id.
+        return str(max(int(previous.get("configurationStateId", "0")) + 1, int(time.time() * 1000)))
+
     def put(self: Any, resource_type: str, schema_version_id: str, resource_id: str,
             resource_name: str, configuration: str, tags: dict[str, str] | None) -> None:
         if not resource_type.startswith("AWS::"):
@@ -244,9 +261,9 @@ def seeded_config_items() -> None:
         seeded(self)[f"{resource_type}:{resource_id}"] = {
             "version": "1.3",
             "accountId": self.account_id,
-            "configurationItemCaptureTime": time.time(),
+            "configurationItemCaptureTime": capture_time(),
             "configurationItemStatus": "OK" if item else "ResourceDiscovered",
-            "configurationStateId": str(int(item.get("configurationStateId", "0")) + 1),
+            "configurationStateId": next_state_id(item),
             "arn": "",
             "resourceType": resource_type,
             "resourceId": resource_id,
@@ -266,9 +283,9 @@ def seeded_config_items() -> None:
             return delete_resource_config(self, resource_type, resource_id)
         item.update(
             configurationItemStatus="ResourceDeleted",
-            configurationItemCaptureTime=time.time(),
+            configurationItemCaptureTime=capture_time(),
             configuration="null",
-            configurationStateId=str(int(item["configurationStateId"]) + 1),
+            configurationStateId=next_state_id(item),
         )
 
     def history(self: Any, resource_type: str, resource_id: str, backend_region: str) -> dict[str, Any]:

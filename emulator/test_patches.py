@@ -144,9 +144,19 @@ def test_seeded_items_are_served_by_history_and_deletion_is_recorded(endpoint):
     assert item["accountId"] == "210000000005" and item["awsRegion"] == REGION
     assert item["configurationItemStatus"] == "ResourceDiscovered"
     assert item["tags"] == {"team": "data"}
+    # On the wire: epoch seconds with at most three decimals, as Config records capture times.
+    bodies = []
+    config.meta.events.register("after-call.config.GetResourceConfigHistory",
+                                lambda http_response, **_: bodies.append(http_response.content))
+    config.get_resource_config_history(resourceType="AWS::DynamoDB::Table", resourceId="Orders", limit=1)
+    wire = json.loads(bodies[-1])["configurationItems"][0]
+    assert isinstance(wire["configurationItemCaptureTime"], float)
+    assert len(repr(wire["configurationItemCaptureTime"]).split(".")[1]) <= 3, wire
+    first_state = int(wire["configurationStateId"])
     config.delete_resource_config(ResourceType="AWS::DynamoDB::Table", ResourceId="Orders")
     item = config.get_resource_config_history(resourceType="AWS::DynamoDB::Table", resourceId="Orders", limit=1)["configurationItems"][0]
     assert item["configurationItemStatus"] == "ResourceDeleted"
+    assert int(item["configurationStateId"]) > first_state
     with pytest.raises(ClientError) as unknown:
         config.get_resource_config_history(resourceType="AWS::DynamoDB::Table", resourceId="Other")
     assert unknown.value.response["Error"]["Code"] == "ResourceNotDiscoveredException"

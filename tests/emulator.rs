@@ -12,6 +12,7 @@ use cmk_integration_tests::resources;
 use cmk_rule::aws::{self, ConfigHistory, ConfigSink, KmsKeyResolver, ServiceInventory};
 use cmk_rule::{Failed, Handler, HandlerError, Options, Report};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 const REGION: &str = "us-east-1";
 
@@ -475,75 +476,118 @@ async fn require_key_rotation_asks_kms_for_rotation() {
     }
 }
 
-#[tokio::test]
-async fn oversized_notification_fetches_the_item_from_config_history() {
-    let a = Account::new().await;
-    a.table("Orders", Some(resources::sse_kms(None))).await;
-    // What Config would record for this table: DescribeTable in the item's casing.
-    let table = aws_sdk_dynamodb::Client::new(&a.sdk)
-        .describe_table()
-        .table_name("Orders")
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap();
-    let key = table
-        .sse_description()
-        .unwrap()
-        .kms_master_key_arn()
-        .unwrap()
-        .to_owned();
-    let configuration = json!({"tableName": "Orders", "tableStatus": "ACTIVE",
-        "ssedescription": {"status": "ENABLED", "ssetype": "KMS", "kmsmasterKeyArn": key}});
-    let config = a.config();
-    config
-        .put_resource_config()
-        .resource_type("AWS::DynamoDB::Table")
-        .schema_version_id("1")
-        .resource_id("Orders")
-        .configuration(configuration.to_string())
+/// An oversized notification for what Config recorded last for `id`: the summary carries the
+/// item's own state id and capture time, to the millisecond, as Config's summaries do.
+async fn oversized_for(
+    a: &Account,
+    config: &aws_sdk_config::Client,
+    id: &str,
+) -> (ConfigEvent, OffsetDateTime) {
+    let recorded = config
+        .get_resource_config_history()
+        .resource_type(aws_sdk_config::types::ResourceType::Table)
+        .resource_id(id)
+        .limit(1)
         .send()
         .await
         .unwrap();
-    let oversized = ConfigEvent {
-        invoking_event: json!({"messageType": "OversizedConfigurationItemChangeNotification", "configurationItemSummary": {
-            "changeType": "UPDATE", "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "configurationStateId": 1736071198123u64,
-            "awsAccountId": a.id, "configurationItemStatus": "OK", "resourceType": "AWS::DynamoDB::Table",
-            "resourceId": "Orders", "awsRegion": REGION}})
+    let item = &recorded.configuration_items()[0];
+    // The JSON protocol sends epoch seconds; the recorded value is whole milliseconds.
+    let secs = item
+        .configuration_item_capture_time()
+        .unwrap()
+        .as_secs_f64();
+    let millis = (secs * 1000.0).round() as i128;
+    let captured = OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000).unwrap();
+    let summary = json!({"changeType": "UPDATE",
+        "configurationItemCaptureTime": captured.format(&time::format_description::well_known::Rfc3339).unwrap(),
+        "configurationStateId": item.configuration_state_id().unwrap().parse::<u64>().unwrap(),
+        "awsAccountId": a.id, "configurationItemStatus": "OK", "resourceType": "AWS::DynamoDB::Table",
+        "resourceId": id, "awsRegion": REGION});
+    let event = ConfigEvent {
+        invoking_event: json!({"messageType": "OversizedConfigurationItemChangeNotification",
+            "configurationItemSummary": summary})
         .to_string(),
         result_token: Some("oversized-rule".into()),
         ..ConfigEvent::default()
     };
+    (event, captured)
+}
+
+#[tokio::test]
+async fn oversized_notification_fetches_the_item_from_config_history() {
+    let a = Account::new().await;
+    let config = a.config();
+    // Several items, so several millisecond values: a float capture time read back below its
+    // millisecond once refused about half of them (issue 11).
+    let tables: Vec<String> = (0..8).map(|i| format!("Orders{i}")).collect();
+    let mut keys = Vec::new();
+    for name in &tables {
+        a.table(name, Some(resources::sse_kms(None))).await;
+        // What Config would record for this table: DescribeTable in the item's casing.
+        let table = aws_sdk_dynamodb::Client::new(&a.sdk)
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .unwrap();
+        let key = table
+            .sse_description()
+            .unwrap()
+            .kms_master_key_arn()
+            .unwrap()
+            .to_owned();
+        let configuration = json!({"tableName": name, "tableStatus": "ACTIVE",
+            "ssedescription": {"status": "ENABLED", "ssetype": "KMS", "kmsmasterKeyArn": key}});
+        config
+            .put_resource_config()
+            .resource_type("AWS::DynamoDB::Table")
+            .schema_version_id("1")
+            .resource_id(name)
+            .configuration(configuration.to_string())
+            .send()
+            .await
+            .unwrap();
+        keys.push(key);
+        tokio::time::sleep(std::time::Duration::from_millis(7)).await;
+    }
     let handler = Handler {
         items: ConfigHistory(config.clone()),
         ..a.handler(ConfigSink(config.clone()))
     };
-    let report = handler
-        .handle(&oversized, Options::collecting())
-        .await
-        .unwrap();
-    let evaluation = one(&report);
-    assert_eq!(evaluation.compliance_type, Compliance::NonCompliant);
-    assert!(
-        evaluation
-            .annotation
-            .as_deref()
-            .unwrap()
-            .contains("AWS-managed"),
-        "{evaluation:?}"
-    );
-    assert_recorded(
-        &a.recorded("AWS::DynamoDB::Table", "Orders").await,
-        Compliance::NonCompliant,
-        &key,
-        "Orders",
-    );
+    for (name, key) in tables.iter().zip(&keys) {
+        let (oversized, captured) = oversized_for(&a, &config, name).await;
+        let report = handler
+            .handle(&oversized, Options::collecting())
+            .await
+            .unwrap_or_else(|f| panic!("{name} captured {captured}: {}", f.error));
+        let evaluation = one(&report);
+        assert_eq!(evaluation.compliance_type, Compliance::NonCompliant);
+        assert_eq!(evaluation.ordering_timestamp, captured, "{name}");
+        assert!(
+            evaluation
+                .annotation
+                .as_deref()
+                .unwrap()
+                .contains("AWS-managed"),
+            "{evaluation:?}"
+        );
+        assert_recorded(
+            &a.recorded("AWS::DynamoDB::Table", name).await,
+            Compliance::NonCompliant,
+            key,
+            name,
+        );
+    }
 
+    // Deleted since the notification: the newer item is judged, at its own time.
+    let (oversized, captured) = oversized_for(&a, &config, &tables[0]).await;
     config
         .delete_resource_config()
         .resource_type("AWS::DynamoDB::Table")
-        .resource_id("Orders")
+        .resource_id(&tables[0])
         .send()
         .await
         .unwrap();
@@ -552,11 +596,12 @@ async fn oversized_notification_fetches_the_item_from_config_history() {
         .await
         .unwrap();
     assert_eq!(one(&report).compliance_type, Compliance::NotApplicable);
+    assert!(one(&report).ordering_timestamp >= captured);
     assert_recorded(
-        &a.recorded("AWS::DynamoDB::Table", "Orders").await,
+        &a.recorded("AWS::DynamoDB::Table", &tables[0]).await,
         Compliance::NotApplicable,
         "ResourceDeleted",
-        "Orders deleted",
+        "Orders0 deleted",
     );
 }
 

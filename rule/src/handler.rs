@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use cmk_core::event::ItemSummary;
+use cmk_core::event::{Freshness, ItemSummary, StateId};
 use cmk_core::resources::SUPPORTED;
 use cmk_core::verdict;
 use cmk_core::{
@@ -144,6 +144,10 @@ pub enum HandlerError {
     /// Some resources got no evaluation; the others were put.
     #[error("{} resource(s) not evaluated: {}", .0.len(), join(.0))]
     Incomplete(Vec<NotEvaluated>),
+}
+
+fn show(state: Option<&StateId>) -> &str {
+    state.map_or("unknown", StateId::as_str)
 }
 
 fn join(failures: &[NotEvaluated]) -> String {
@@ -321,17 +325,28 @@ where
                         .latest(&summary)
                         .await
                         .map_err(|e| fail(HandlerError::Fetch(e)))?;
-                    if item.capture_time < summary.capture_time {
-                        // History has not caught up: judging the older item would be a guess.
-                        return Err(fail(HandlerError::Fetch(SourceError {
-                            operation: "config:GetResourceConfigHistory",
-                            detail: format!(
-                                "{} {}: latest item predates the notification; history not updated yet",
-                                summary.resource_type, summary.resource_id
-                            ),
-                            retryable: true,
-                        })));
-                    }
+                    let at = match summary.freshness(&item) {
+                        Freshness::Same => at,
+                        // The resource changed again: judge the newer item at its own time, so
+                        // a later notification for that change orders after this evaluation.
+                        Freshness::Newer => item.capture_time,
+                        Freshness::Older => {
+                            // History has not caught up: judging the older item would be a guess.
+                            return Err(fail(HandlerError::Fetch(SourceError {
+                                operation: "config:GetResourceConfigHistory",
+                                detail: format!(
+                                    "{} {}: latest item (state {}, captured {}) predates the notification (state {}, captured {}); history not updated yet",
+                                    summary.resource_type,
+                                    summary.resource_id,
+                                    show(item.state_id.as_ref()),
+                                    item.capture_time,
+                                    show(summary.state_id.as_ref()),
+                                    summary.capture_time,
+                                ),
+                                retryable: true,
+                            })));
+                        }
+                    };
                     self.one(&mut run, &item, false, &params, at).await;
                 }
             }

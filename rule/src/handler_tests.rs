@@ -76,6 +76,7 @@ impl Inventory for Secrets {
                 region: scope.region.clone(),
                 status: ItemStatus::Ok,
                 capture_time: scope.time,
+                state_id: None,
                 tags: Default::default(),
                 configuration: Some(json!({"Name": format!("s{i}")})),
             })
@@ -386,7 +387,7 @@ async fn oversized_deleted_or_out_of_scope_is_not_applicable_without_fetching() 
 }
 
 #[tokio::test]
-async fn oversized_uses_the_summary_time_and_refuses_an_older_item() {
+async fn oversized_orders_a_newer_item_by_its_own_time_and_refuses_an_older_one() {
     let h = Handler {
         keys: keys(),
         items: OneItem(stream_item("orders", CMK)),
@@ -394,12 +395,23 @@ async fn oversized_uses_the_summary_time_and_refuses_an_older_item() {
         sink: Sink::default(),
         region: "us-east-1".into(),
     };
+    // The item in history (09:59:58.123) is newer than this notification: it is what is judged.
     h.handle(&oversized("OK", "2026-01-05T09:59:57Z"), Options::default())
         .await
         .unwrap();
     assert_eq!(
         h.sink.put.lock().unwrap()[0].ordering_timestamp,
-        time::macros::datetime!(2026-01-05 09:59:57 UTC)
+        time::macros::datetime!(2026-01-05 09:59:58.123 UTC)
+    );
+    h.handle(
+        &oversized("OK", "2026-01-05T09:59:58.123Z"),
+        Options::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        h.sink.put.lock().unwrap()[1].ordering_timestamp,
+        time::macros::datetime!(2026-01-05 09:59:58.123 UTC)
     );
     // The item in history (09:59:58.123) is older than this notification: history lags.
     let Failed { report, error } = *h
@@ -568,6 +580,7 @@ impl Inventory for Streams {
                 region: scope.region.clone(),
                 status: ItemStatus::Ok,
                 capture_time: scope.time,
+                state_id: None,
                 tags: Default::default(),
                 configuration: Some(
                     json!({"StreamEncryption": {"EncryptionType": "KMS", "KeyId": key}}),

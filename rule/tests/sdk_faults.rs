@@ -367,8 +367,112 @@ async fn throttled_and_5xx_config_history_is_retried_then_read() {
         region: "us-east-1".into(),
         status: cmk_core::ItemStatus::Ok,
         capture_time: time::macros::datetime!(2026-01-05 09:59:58 UTC),
+        state_id: None,
     };
     let item = ConfigHistory(config).latest(&summary).await.unwrap();
     assert_eq!(item.resource_id, "orders");
     assert_eq!(history.num_calls(), 3, "throttled, 500, then read");
+}
+
+/// GetResourceConfigHistory as Config's JSON protocol answers it: the capture time is a float of
+/// epoch seconds, which the SDK reads through `f64` (`….123` becomes `….122999…`).
+fn history_body(capture: &str, state_id: u64) -> String {
+    let configuration =
+        json!({"StreamEncryption": {"EncryptionType": "KMS", "KeyId": KEY_ARN}}).to_string();
+    format!(
+        r#"{{"configurationItems":[{{"version":"1.3","accountId":"{ACCOUNT}","configurationItemCaptureTime":{capture},
+        "configurationItemStatus":"OK","configurationStateId":"{state_id}","resourceType":"AWS::Kinesis::Stream",
+        "resourceId":"orders","awsRegion":"us-east-1","configuration":{}}}]}}"#,
+        serde_json::to_string(&configuration).unwrap()
+    )
+}
+
+fn oversized_stream(capture: &str, state_id: Option<u64>) -> ConfigEvent {
+    let mut summary = json!({"changeType": "UPDATE", "configurationItemCaptureTime": capture,
+        "awsAccountId": ACCOUNT, "configurationItemStatus": "OK", "resourceType": "AWS::Kinesis::Stream",
+        "resourceId": "orders", "awsRegion": "us-east-1"});
+    if let Some(id) = state_id {
+        summary["configurationStateId"] = json!(id);
+    }
+    ConfigEvent {
+        invoking_event: json!({"messageType": "OversizedConfigurationItemChangeNotification",
+            "configurationItemSummary": summary})
+        .to_string(),
+        result_token: Some("token".into()),
+        ..ConfigEvent::default()
+    }
+}
+
+async fn handle_oversized(
+    body: String,
+    event: &ConfigEvent,
+) -> Result<cmk_rule::Report, Box<Failed>> {
+    let describe = mock!(Kms::describe_key).then_output(cmk);
+    let history = mock!(aws_sdk_config::Client::get_resource_config_history)
+        .sequence()
+        .http_status(200, Some(body))
+        .build();
+    let put = mock!(aws_sdk_config::Client::put_evaluations)
+        .then_output(|| PutEvaluationsOutput::builder().build());
+    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history, &put]);
+    handler(kms(&[&describe]), config)
+        .handle(event, Options::collecting())
+        .await
+}
+
+/// Regression (issue 11): oversized notifications were refused as "history not updated yet"
+/// whenever the float capture time read back below the summary's millisecond.
+#[tokio::test]
+async fn oversized_item_with_a_float_capture_time_matches_its_notification() {
+    for millis in ["123", "007", "931", "055", "999", "000", "500"] {
+        let capture = format!("1773652515.{millis}");
+        let state: u64 = format!("1773652515{millis}").parse().unwrap();
+        let iso = format!("2026-03-16T09:15:15.{millis}Z");
+        for state_in_summary in [Some(state), None] {
+            let report = handle_oversized(
+                history_body(&capture, state),
+                &oversized_stream(&iso, state_in_summary),
+            )
+            .await
+            .unwrap_or_else(|f| panic!(".{millis} (state {state_in_summary:?}): {}", f.error));
+            let e = &report.evaluations[0];
+            assert_eq!(e.compliance_type, Compliance::Compliant, ".{millis}");
+            assert_eq!(
+                (
+                    e.ordering_timestamp.unix_timestamp(),
+                    e.ordering_timestamp.millisecond()
+                ),
+                (1_773_652_515, millis.parse::<u16>().unwrap()),
+                ".{millis}: the summary's own time orders the evaluation"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn oversized_newer_item_is_judged_at_its_own_time_and_an_older_one_is_refused() {
+    // The resource changed again 2.25 s after the notified change.
+    let newer = handle_oversized(
+        history_body("1773652517.373", 1_773_652_517_373),
+        &oversized_stream("2026-03-16T09:15:15.123Z", Some(1_773_652_515_123)),
+    )
+    .await
+    .unwrap();
+    let at = newer.evaluations[0].ordering_timestamp;
+    assert_eq!(
+        (at.unix_timestamp(), at.millisecond()),
+        (1_773_652_517, 373)
+    );
+
+    let Failed { report, error } = *handle_oversized(
+        history_body("1773652515.122", 1_773_652_515_122),
+        &oversized_stream("2026-03-16T09:15:15.123Z", None),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.is_retryable() && error.to_string().contains("history not updated yet"),
+        "{error}"
+    );
+    assert_eq!(report.put, 0);
 }

@@ -42,6 +42,8 @@ pub struct HistoryItem {
     pub configuration_item_status: String,
     pub configuration_item_capture_time: String,
     #[serde(default)]
+    pub configuration_state_id: Option<String>,
+    #[serde(default)]
     pub tags: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub configuration: Option<String>,
@@ -118,6 +120,7 @@ impl ItemSource for FixtureHistory {
             region: Some(h.aws_region),
             status: Some(h.configuration_item_status),
             capture_time: Some(h.configuration_item_capture_time),
+            state_id: h.configuration_state_id,
             tags: h.tags,
             configuration: h.configuration,
             supplementary_configuration: h.supplementary_configuration,

@@ -319,6 +319,9 @@ pub struct ConfigItem {
     pub status: ItemStatus,
     /// `configurationItemCaptureTime`: the evaluation's `OrderingTimestamp`.
     pub capture_time: OffsetDateTime,
+    /// `configurationStateId`, when the item carries one (Config's items do; the sweep's
+    /// service-API items do not). Orders the items of one resource.
+    pub state_id: Option<StateId>,
     /// Tags from `tags`, `supplementaryConfiguration.Tags` and `configuration.Tags`, normalised.
     pub tags: BTreeMap<String, String>,
     /// `configuration`; `None` when absent or `null` (deleted items).
@@ -398,6 +401,7 @@ impl ConfigItem {
         }
         let raw = RawItem {
             configuration_item_capture_time: api.capture_time,
+            configuration_state_id: api.state_id.map(RawStateId::Text),
             aws_account_id: api.account_id,
             configuration_item_status: api.status,
             resource_type: api.resource_type,
@@ -429,6 +433,8 @@ pub struct ApiItem {
     pub status: Option<String>,
     /// `configurationItemCaptureTime`, RFC 3339.
     pub capture_time: Option<String>,
+    /// `configurationStateId`.
+    pub state_id: Option<String>,
     /// `tags`.
     pub tags: Option<BTreeMap<String, String>>,
     /// `configuration`, a JSON string.
@@ -452,6 +458,85 @@ pub struct ItemSummary {
     pub status: ItemStatus,
     /// `configurationItemCaptureTime`.
     pub capture_time: OffsetDateTime,
+    /// `configurationStateId` (a number in AWS's example, a string elsewhere).
+    pub state_id: Option<StateId>,
+}
+
+/// `configurationStateId`: identifies one configuration item of a resource (Config API reference,
+/// `ConfigurationItem`). A JSON number in AWS's oversized example, a string in the API and in
+/// other examples; both are kept as text and only compared for equality.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StateId(String);
+
+impl StateId {
+    /// A state id as written.
+    pub fn new(text: impl Into<String>) -> StateId {
+        StateId(text.into())
+    }
+
+    /// The id as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for StateId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How a fetched item relates to the notification that announced it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// The very item of the notification (same state id, or the same capture time).
+    Same,
+    /// A later item: the resource changed again since; it is judged with its own capture time.
+    Newer,
+    /// An earlier item: Config's history has not caught up yet.
+    Older,
+}
+
+/// Milliseconds since the epoch, rounded: Config records capture times to the millisecond, and
+/// the API's epoch-seconds floats (`1773652515.123` read as `…15.122999…`) round back to them.
+pub fn epoch_millis(t: OffsetDateTime) -> i128 {
+    (t.unix_timestamp_nanos() + 500_000).div_euclid(1_000_000)
+}
+
+impl ItemSummary {
+    /// Whether `item` (fetched from the history) is the summarised item, a later one or an
+    /// earlier one. An equal state id means the same item; otherwise capture times decide,
+    /// compared at millisecond precision, never at the float noise below it. State ids are not
+    /// ordered: AWS's own oversized example carries `0`, another example a UUID.
+    pub fn freshness(&self, item: &ConfigItem) -> Freshness {
+        use std::cmp::Ordering;
+        if self.state_id.is_some() && self.state_id == item.state_id {
+            return Freshness::Same;
+        }
+        match epoch_millis(item.capture_time).cmp(&epoch_millis(self.capture_time)) {
+            Ordering::Equal => Freshness::Same,
+            Ordering::Greater => Freshness::Newer,
+            Ordering::Less => Freshness::Older,
+        }
+    }
+}
+
+/// `configurationStateId` on the wire: a number or a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawStateId {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl RawStateId {
+    fn into_state_id(self) -> Option<StateId> {
+        match self {
+            RawStateId::Number(n) => Some(StateId(n.to_string())),
+            RawStateId::Text(t) if t.is_empty() => None,
+            RawStateId::Text(t) => Some(StateId(t)),
+        }
+    }
 }
 
 /// Event-shape item; every field optional here so that a missing one is reported by name.
@@ -459,6 +544,8 @@ pub struct ItemSummary {
 #[serde(rename_all = "camelCase")]
 struct RawItem {
     configuration_item_capture_time: Option<String>,
+    #[serde(default)]
+    configuration_state_id: Option<RawStateId>,
     aws_account_id: Option<String>,
     configuration_item_status: Option<String>,
     resource_type: Option<String>,
@@ -475,6 +562,8 @@ struct RawItem {
 #[serde(rename_all = "camelCase")]
 struct RawSummary {
     configuration_item_capture_time: Option<String>,
+    #[serde(default)]
+    configuration_state_id: Option<RawStateId>,
     aws_account_id: Option<String>,
     configuration_item_status: Option<String>,
     resource_type: Option<String>,
@@ -578,6 +667,9 @@ impl RawItem {
             region: required("awsRegion", self.aws_region)?,
             status: with_field(STATUS, ItemStatus::parse(&status))?,
             capture_time: with_field(TIME, timestamp(&capture))?,
+            state_id: self
+                .configuration_state_id
+                .and_then(RawStateId::into_state_id),
             tags,
             configuration,
         })
@@ -599,6 +691,9 @@ impl RawSummary {
             region: required("awsRegion", self.aws_region)?,
             status: with_field(STATUS, ItemStatus::parse(&status))?,
             capture_time: with_field(TIME, timestamp(&capture))?,
+            state_id: self
+                .configuration_state_id
+                .and_then(RawStateId::into_state_id),
         })
     }
 }

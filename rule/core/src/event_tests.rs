@@ -136,6 +136,117 @@ fn oversized_summary_accepts_numeric_state_id() {
         panic!()
     };
     assert_eq!(summary.resource_id, "Orders");
+    assert_eq!(summary.state_id, Some(StateId::new("1736071198123")));
+}
+
+fn summary_at(time: &str, state: Option<&str>) -> ItemSummary {
+    let mut s = json!({"configurationItemCaptureTime": time, "awsAccountId": "111122223333",
+        "configurationItemStatus": "OK", "resourceType": "AWS::DynamoDB::Table", "resourceId": "Orders",
+        "awsRegion": "us-east-1"});
+    if let Some(id) = state {
+        s["configurationStateId"] = json!(id);
+    }
+    let e = event(json!({"messageType": OVERSIZED, "configurationItemSummary": s}));
+    let InvokingEvent::Oversized { summary } = e.invoking_event().unwrap() else {
+        panic!()
+    };
+    summary
+}
+
+fn api_item_at(time: &str, state: Option<&str>) -> ConfigItem {
+    ConfigItem::from_api(ApiItem {
+        resource_type: Some("AWS::DynamoDB::Table".into()),
+        resource_id: Some("Orders".into()),
+        account_id: Some("111122223333".into()),
+        region: Some("us-east-1".into()),
+        status: Some("OK".into()),
+        capture_time: Some(time.into()),
+        state_id: state.map(str::to_owned),
+        configuration: Some("{}".into()),
+        ..ApiItem::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn freshness_uses_the_state_id_then_milliseconds() {
+    use Freshness::*;
+    let cases = [
+        // (summary time, summary state, item time, item state, want)
+        (
+            "2026-03-16T09:15:15.123Z",
+            Some("7"),
+            "2026-03-16T09:15:15.122999906Z",
+            Some("7"),
+            Same,
+        ),
+        (
+            "2026-03-16T09:15:15.123Z",
+            None,
+            "2026-03-16T09:15:15.122999906Z",
+            None,
+            Same,
+        ),
+        (
+            "2026-03-16T09:15:15.123Z",
+            None,
+            "2026-03-16T09:15:15.123000144Z",
+            Some("7"),
+            Same,
+        ),
+        (
+            "2026-03-16T09:15:15.999Z",
+            None,
+            "2026-03-16T09:15:15.998999834Z",
+            None,
+            Same,
+        ),
+        // AWS's oversized example carries state id 0: a differing id alone decides nothing.
+        (
+            "2026-03-16T09:15:15.123Z",
+            Some("0"),
+            "2026-03-16T09:15:15.123Z",
+            Some("1773652515123"),
+            Same,
+        ),
+        (
+            "2026-03-16T09:15:15.123Z",
+            Some("7"),
+            "2026-03-16T09:15:17.373Z",
+            Some("8"),
+            Newer,
+        ),
+        (
+            "2026-03-16T09:15:15.123Z",
+            None,
+            "2026-03-16T09:15:15.124Z",
+            None,
+            Newer,
+        ),
+        (
+            "2026-03-16T09:15:15.123Z",
+            Some("8"),
+            "2026-03-16T09:15:15.122Z",
+            Some("7"),
+            Older,
+        ),
+        (
+            "2026-03-16T09:15:15.123Z",
+            None,
+            "2026-03-16T09:15:15.121999Z",
+            None,
+            Older,
+        ),
+    ];
+    for (summary_time, summary_state, item_time, item_state, want) in cases {
+        let summary = summary_at(summary_time, summary_state);
+        let item = api_item_at(item_time, item_state);
+        assert_eq!(
+            summary.freshness(&item),
+            want,
+            "{summary_time} vs {item_time}"
+        );
+    }
 }
 
 #[test]

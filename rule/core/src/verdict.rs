@@ -97,7 +97,7 @@ impl EvalError {
 /// let item = ConfigItem {
 ///     resource_type: "AWS::SecretsManager::Secret".into(), resource_id: "db-password".into(),
 ///     arn: None, account_id: "111122223333".into(), region: "us-east-1".into(),
-///     status: ItemStatus::Ok, capture_time: time::OffsetDateTime::UNIX_EPOCH,
+///     status: ItemStatus::Ok, capture_time: time::OffsetDateTime::UNIX_EPOCH, state_id: None,
 ///     tags: Default::default(), configuration: Some(serde_json::json!({"Name": "db-password"})),
 /// };
 /// let v = evaluate(&item, &RuleParams::default(), &FakeKeys::default()).await.unwrap();

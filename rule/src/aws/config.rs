@@ -36,7 +36,7 @@ impl ItemSource for ConfigHistory {
                 detail: format!("{subject}: no configuration item returned"),
                 retryable: true,
             })?;
-        let time = |t: Option<&DateTime>| t.and_then(|t| t.fmt(Format::DateTime).ok());
+        let time = |t: Option<&DateTime>| t.and_then(|t| to_millis(*t).fmt(Format::DateTime).ok());
         let api = ApiItem {
             resource_type: ci.resource_type().map(|t| t.as_str().to_owned()),
             resource_id: ci.resource_id().map(str::to_owned),
@@ -47,6 +47,7 @@ impl ItemSource for ConfigHistory {
                 .configuration_item_status()
                 .map(|s| s.as_str().to_owned()),
             capture_time: time(ci.configuration_item_capture_time()),
+            state_id: ci.configuration_state_id().map(str::to_owned),
             tags: ci.tags().map(|t| t.clone().into_iter().collect()),
             configuration: ci.configuration().map(str::to_owned),
             supplementary_configuration: ci
@@ -70,6 +71,18 @@ impl ItemSource for ConfigHistory {
             });
         }
         Ok(item)
+    }
+}
+
+/// Rounds to the millisecond. Config's JSON protocol sends times as epoch seconds and the SDK
+/// reads them through `f64`, so `1773652515.123` arrives as `…15.122999906…`; Config records
+/// times to the millisecond, so rounding restores the recorded value.
+fn to_millis(t: DateTime) -> DateTime {
+    let millis = (t.subsec_nanos() + 500_000) / 1_000_000;
+    if millis == 1_000 {
+        DateTime::from_secs(t.secs() + 1)
+    } else {
+        DateTime::from_secs_and_nanos(t.secs(), millis * 1_000_000)
     }
 }
 

@@ -66,6 +66,7 @@ fn item(
         region: scope.region.clone(),
         status: ItemStatus::Ok,
         capture_time: scope.time,
+        state_id: None,
         tags,
         configuration: Some(configuration),
     }

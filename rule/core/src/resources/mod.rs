@@ -109,6 +109,7 @@ pub(crate) mod test_support {
             region: "us-east-1".into(),
             status: ItemStatus::Ok,
             capture_time: time::macros::datetime!(2026-01-05 09:59:58 UTC),
+            state_id: None,
             tags: BTreeMap::new(),
             configuration: Some(configuration),
         }
