@@ -11,6 +11,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use cmk_core::event::{Freshness, ItemSummary, StateId};
+use cmk_core::key::{Described, KeyLookup, ResolveError, Reuse, Rotation};
 use cmk_core::resources::SUPPORTED;
 use cmk_core::verdict;
 use cmk_core::{
@@ -18,6 +19,9 @@ use cmk_core::{
     KeyResolver, ParamError, RuleParams, evaluate,
 };
 use time::OffsetDateTime;
+
+/// The Config type of KMS keys: a change of one re-evaluates the resources that use the key.
+pub const KMS_KEY: &str = "AWS::KMS::Key";
 
 /// PutEvaluations accepts at most this many evaluations per call.
 pub const BATCH_LIMIT: usize = 100;
@@ -142,20 +146,35 @@ pub enum HandlerError {
     #[error("{0}")]
     Fetch(SourceError),
     /// Some resources got no evaluation; the others were put.
-    #[error("{} resource(s) not evaluated: {}", .0.len(), join(.0))]
+    #[error("{} resource(s) not evaluated: {}", .0.len(), summarise(.0))]
     Incomplete(Vec<NotEvaluated>),
 }
+
+/// Longest text of failures in the invocation's error (Lambda keeps the whole message; Config's
+/// console and the logs need the first reasons, not thousands). Each failure is also logged on
+/// its own JSON line when it happens.
+pub const ERROR_TEXT_LIMIT: usize = 3_800;
 
 fn show(state: Option<&StateId>) -> &str {
     state.map_or("unknown", StateId::as_str)
 }
 
-fn join(failures: &[NotEvaluated]) -> String {
-    failures
-        .iter()
-        .map(|f| f.reason.as_str())
-        .collect::<Vec<_>>()
-        .join("; ")
+/// The first failures that fit [`ERROR_TEXT_LIMIT`], then how many more there are.
+fn summarise(failures: &[NotEvaluated]) -> String {
+    let mut text = String::new();
+    for (shown, f) in failures.iter().enumerate() {
+        let separator = if shown == 0 { "" } else { "; " };
+        let rest = failures.len() - shown;
+        // Room for this reason and, should more follow, the closing count.
+        let tail = if rest > 1 { 40 } else { 0 };
+        if text.len() + separator.len() + f.reason.len() + tail > ERROR_TEXT_LIMIT {
+            text.push_str(&format!("{separator}… and {rest} more (one log line each)"));
+            return text;
+        }
+        text.push_str(separator);
+        text.push_str(&f.reason);
+    }
+    text
 }
 
 impl HandlerError {
@@ -303,7 +322,20 @@ where
         {
             return Err(fail(HandlerError::NoResultToken));
         }
+        // A sweep or a key's re-evaluation asks KMS afresh; one resource's change may reuse a
+        // key's facts from a recent invocation.
+        self.keys.start_invocation(match &invoking {
+            InvokingEvent::Change { item } if item.resource_type != KMS_KEY => Reuse::Recent,
+            InvokingEvent::Oversized { summary } if summary.resource_type != KMS_KEY => {
+                Reuse::Recent
+            }
+            _ => Reuse::Fresh,
+        });
         match invoking {
+            InvokingEvent::Change { item } if item.resource_type == KMS_KEY => {
+                self.key_changed(&mut run, &item, event.event_left_scope, &params)
+                    .await;
+            }
             InvokingEvent::Change { item } => {
                 let at = item.capture_time;
                 self.one(&mut run, &item, event.event_left_scope, &params, at)
@@ -372,7 +404,7 @@ where
                     time: notification_time,
                     with_tags: params.exempt_tag.is_some(),
                 };
-                self.sweep(&mut run, &scope, &params).await;
+                self.sweep(&mut run, &scope, &params, None).await;
             }
             InvokingEvent::SnapshotDelivered => {
                 tracing::info!(
@@ -403,7 +435,81 @@ where
         }
     }
 
-    async fn sweep(&self, run: &mut Run<'_, P>, scope: &SweepScope, params: &RuleParams) {
+    /// A key changed (disabled, scheduled for deletion, re-enabled, rotation turned off, ...):
+    /// the key itself is NOT_APPLICABLE, and every resource of its account and Region that uses
+    /// it is evaluated again with fresh key facts, at the key change's capture time.
+    async fn key_changed(
+        &self,
+        run: &mut Run<'_, P>,
+        item: &ConfigItem,
+        left_scope: bool,
+        params: &RuleParams,
+    ) {
+        let verdict = if left_scope {
+            verdict::left_scope()
+        } else {
+            verdict::key_not_judged()
+        };
+        run.add(verdict.into_evaluation(item, item.capture_time))
+            .await;
+        if !self.region.is_empty() && item.region != self.region {
+            // The inventory's clients are bound to the function's Region; Config only sends a
+            // rule the changes of its own Region, so this is a misrouted event.
+            run.report.failures.push(NotEvaluated {
+                reason: format!(
+                    "{KMS_KEY} {} is in {}, this function sweeps {}: resources using it not re-evaluated",
+                    item.resource_id, item.region, self.region
+                ),
+                retryable: false,
+            });
+            return;
+        }
+        let s = item.scope();
+        let key_arn = item.arn.clone().unwrap_or_else(|| {
+            format!(
+                "arn:{}:kms:{}:{}:key/{}",
+                s.partition, s.region, s.account, item.resource_id
+            )
+        });
+        let scope = SweepScope {
+            account_id: item.account_id.clone(),
+            region: item.region.clone(),
+            time: item.capture_time,
+            with_tags: params.exempt_tag.is_some(),
+        };
+        self.sweep(run, &scope, params, Some(&key_arn)).await;
+    }
+
+    /// Evaluates `item` and reports it only when one of its key lookups was `key_arn`.
+    async fn one_using(
+        &self,
+        run: &mut Run<'_, P>,
+        item: &ConfigItem,
+        params: &RuleParams,
+        at: OffsetDateTime,
+        key_arn: &str,
+    ) {
+        let keys = Recording {
+            inner: &self.keys,
+            seen: std::sync::Mutex::default(),
+        };
+        let verdict = evaluate(item, params, &keys).await;
+        if !keys.saw(key_arn) {
+            return; // not this key's resource: its verdict is the sweep's business
+        }
+        match verdict {
+            Ok(v) => run.add(v.into_evaluation(item, at)).await,
+            Err(e) => run.failed(item, &e),
+        }
+    }
+
+    async fn sweep(
+        &self,
+        run: &mut Run<'_, P>,
+        scope: &SweepScope,
+        params: &RuleParams,
+        only_key: Option<&str>,
+    ) {
         let out_of_time = |run: &Run<'_, P>| {
             run.options
                 .stop_at
@@ -443,7 +549,12 @@ where
                         );
                         return run.stopped(resource_type, &scope.region);
                     }
-                    self.one(run, item, false, params, scope.time).await;
+                    match only_key {
+                        Some(key_arn) => {
+                            self.one_using(run, item, params, scope.time, key_arn).await;
+                        }
+                        None => self.one(run, item, false, params, scope.time).await,
+                    }
                 }
                 match page.next {
                     Some(next) => token = Some(next),
@@ -451,6 +562,75 @@ where
                 }
             }
         }
+    }
+}
+
+/// What the Lambda answers for an invocation. Lambda retries a failed asynchronous invocation
+/// whatever the error, so only a failure a retry may fix is returned as an error; a permanent one
+/// (bad parameters, AccessDenied, an unknown error code) is logged as an error line with
+/// `"permanent":true`, reported in the response, and the invocation succeeds: it is not re-run.
+pub fn respond(result: Result<Report, Box<Failed>>) -> Result<serde_json::Value, HandlerError> {
+    match result {
+        Ok(report) => {
+            Ok(serde_json::json!({"put": report.put, "nonCompliant": report.non_compliant}))
+        }
+        Err(failed) if !failed.error.is_retryable() => {
+            tracing::error!(
+                put = failed.report.put,
+                permanent = true,
+                error_type = failed.error.error_type(),
+                error = %failed.error,
+                "invocation failed; not retried"
+            );
+            Ok(
+                serde_json::json!({"put": failed.report.put, "nonCompliant": failed.report.non_compliant,
+                "errorType": format!("Permanent.{}", failed.error.error_type()),
+                "errorMessage": failed.error.to_string()}),
+            )
+        }
+        Err(failed) => {
+            tracing::error!(put = failed.report.put, permanent = false, error = %failed.error, "invocation failed; Lambda retries it");
+            Err(failed.error)
+        }
+    }
+}
+
+/// A resolver that notes every key ARN it was asked about or answered with.
+struct Recording<'a, K> {
+    inner: &'a K,
+    seen: std::sync::Mutex<Vec<String>>,
+}
+
+impl<K> Recording<'_, K> {
+    fn note(&self, arn: String) {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(arn);
+    }
+
+    fn saw(&self, key_arn: &str) -> bool {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .any(|a| a == key_arn)
+    }
+}
+
+impl<K: KeyResolver> KeyResolver for Recording<'_, K> {
+    async fn describe(&self, lookup: &KeyLookup) -> Result<Described, ResolveError> {
+        self.note(lookup.qualified());
+        let answer = self.inner.describe(lookup).await;
+        if let Ok(Described::Found(facts)) = &answer {
+            self.note(facts.arn.clone());
+        }
+        answer
+    }
+
+    async fn rotation(&self, key_arn: &str) -> Result<Rotation, ResolveError> {
+        self.note(key_arn.to_owned());
+        self.inner.rotation(key_arn).await
     }
 }
 
@@ -552,6 +732,13 @@ impl<P: EvaluationSink> Run<'_, P> {
                     true,
                 ),
             };
+            tracing::error!(
+                resource_type = %e.compliance_resource_type,
+                resource_id = %e.compliance_resource_id,
+                error = %why,
+                retryable,
+                "evaluation not put"
+            );
             self.report.failures.push(NotEvaluated {
                 reason: format!(
                     "{} {}: evaluation not put: {why}",

@@ -618,3 +618,57 @@ async fn access_denied_on_one_key_never_fails_the_others() {
     assert!(text.contains("denied") && text.contains(DENIED), "{text}");
     assert!(!text.contains("before"), "{text}");
 }
+
+fn not_evaluated(n: usize, retryable: bool) -> Vec<NotEvaluated> {
+    (0..n)
+        .map(|i| NotEvaluated {
+            reason: format!("AWS::Kinesis::Stream stream-{i:05}: DescribeStreamSummary failed: LimitExceededException: Rate exceeded"),
+            retryable,
+        })
+        .collect()
+}
+
+#[test]
+fn the_invocation_error_names_the_first_failures_and_counts_the_rest() {
+    let text = HandlerError::Incomplete(not_evaluated(5_000, true)).to_string();
+    assert!(text.len() <= 4_096, "{} bytes", text.len());
+    assert!(text.starts_with("5000 resource(s) not evaluated: AWS::Kinesis::Stream stream-00000"));
+    let shown = text.matches("AWS::Kinesis::Stream stream-").count();
+    assert!(shown > 10, "{shown}");
+    assert!(
+        text.ends_with(&format!("… and {} more (one log line each)", 5_000 - shown)),
+        "{text}"
+    );
+    // A few failures are shown whole.
+    let text = HandlerError::Incomplete(not_evaluated(3, false)).to_string();
+    assert_eq!(text.matches("stream-0000").count(), 3);
+    assert!(!text.contains("more"));
+}
+
+#[test]
+fn only_retryable_failures_fail_the_lambda_invocation() {
+    let failed = |retryable| {
+        Err(Box::new(Failed {
+            report: Report {
+                put: 7,
+                ..Report::default()
+            },
+            error: HandlerError::Incomplete(not_evaluated(2, retryable)),
+        }))
+    };
+    let answer = crate::handler::respond(failed(false)).unwrap();
+    assert_eq!(answer["put"], 7);
+    assert_eq!(answer["errorType"], "Permanent.ResourcesNotEvaluated");
+    assert!(
+        answer["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("stream-00001")
+    );
+    let err = crate::handler::respond(failed(true)).unwrap_err();
+    assert!(err.is_retryable());
+    assert_eq!(
+        crate::handler::respond(Ok(Report::default())).unwrap()["put"],
+        0
+    );
+}

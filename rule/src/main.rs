@@ -6,11 +6,12 @@
 use cmk_rule::aws::{self, ConfigSink};
 use cmk_rule::{HandlerError, Options};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
-/// Overrides how long key answers are cached (seconds; default `aws::kms::DEFAULT_TTL`).
+/// How old a key's facts a change notification may reuse (seconds; default
+/// `aws::kms::DEFAULT_MAX_AGE`, 300). Sweeps always ask KMS afresh.
 const CACHE_TTL_VAR: &str = "CMK_KEY_CACHE_TTL_SECONDS";
 /// Seconds kept before the Lambda deadline for the last PutEvaluations (default 10).
 const RESERVE_VAR: &str = "CMK_DEADLINE_RESERVE_SECONDS";
@@ -30,7 +31,7 @@ fn stop_at(deadline_ms: u64, reserve: Duration) -> Option<std::time::Instant> {
     Some(std::time::Instant::now() + left.saturating_sub(reserve))
 }
 
-/// The invocation's error as Lambda reports it; `errorType` says whether a retry can help.
+/// A retryable failure as Lambda reports it (`errorType` `Retryable.*`).
 #[derive(Debug)]
 struct Failure(HandlerError);
 
@@ -60,11 +61,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .init();
     let sdk = aws::sdk_config().await;
     let mut handler = aws::handler(&sdk, ConfigSink(aws_sdk_config::Client::new(&sdk)));
+    handler.inventory.rates = aws::Rates::from_env()?;
     if let Ok(text) = std::env::var(CACHE_TTL_VAR) {
         let seconds: u64 = text
             .parse()
             .map_err(|e| format!("{CACHE_TTL_VAR}=`{text}` is not a number of seconds: {e}"))?;
-        handler.keys = handler.keys.with_ttl(Duration::from_secs(seconds));
+        handler.keys = handler.keys.with_max_age(Duration::from_secs(seconds));
     }
     let reserve = match std::env::var(RESERVE_VAR) {
         Ok(text) => Duration::from_secs(
@@ -79,13 +81,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             collect: false,
             stop_at: stop_at(event.context.deadline, reserve),
         };
-        match handler.handle_json(event.payload, options).await {
-            Ok(report) => Ok(json!({"put": report.put, "nonCompliant": report.non_compliant})),
-            Err(failed) => {
-                tracing::error!(put = failed.report.put, error = %failed.error, "invocation failed");
-                Err(Failure(failed.error))
-            }
-        }
+        cmk_rule::handler::respond(handler.handle_json(event.payload, options).await)
+            .map_err(Failure)
     }))
     .await
 }

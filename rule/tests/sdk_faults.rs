@@ -11,7 +11,9 @@ use aws_sdk_kms::operation::get_key_rotation_status::GetKeyRotationStatusError;
 use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeyState as SdkKeyState};
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
-use cmk_core::key::{ArnScope, Described, KeyLookup, KeyManager, KeyRef, ResolveError, Rotation};
+use cmk_core::key::{
+    ArnScope, Described, KeyLookup, KeyManager, KeyRef, ResolveError, Reuse, Rotation,
+};
 use cmk_core::{Compliance, ConfigEvent, KeyResolver};
 use cmk_rule::aws::{ConfigHistory, ConfigSink, KmsKeyResolver, MAX_ATTEMPTS, ServiceInventory};
 use cmk_rule::{Failed, Handler, HandlerError, Options};
@@ -138,13 +140,75 @@ async fn kms_is_asked_with_the_arn_in_the_resources_account_never_a_bare_name() 
     assert_eq!(rule.num_calls(), 1);
 }
 
+/// Reuse across invocations (issue 11): within one invocation every answer is reused; a later
+/// change notification reuses a key's facts at most the maximum age old; a sweep asks afresh; and
+/// NotFound, AccessDenied and alias answers are never reused by a later invocation.
 #[tokio::test]
-async fn answers_expire_after_the_ttl() {
-    let rule = mock!(Kms::describe_key).then_output(cmk);
-    let keys = KmsKeyResolver::new(kms(&[&rule])).with_ttl(Duration::ZERO);
-    keys.describe(&lookup(KEY_ARN)).await.unwrap();
-    keys.describe(&lookup(KEY_ARN)).await.unwrap();
-    assert_eq!(rule.num_calls(), 2, "a key disabled since is noticed");
+async fn what_a_later_invocation_may_reuse() {
+    const ALIAS_ARN: &str = "arn:aws:kms:us-east-1:111122223333:alias/prod-data";
+    const MISSING: &str =
+        "arn:aws:kms:us-east-1:111122223333:key/0000aaaa-12ab-34cd-56ef-1234567890ab";
+    const DENIED: &str =
+        "arn:aws:kms:us-east-1:111122223333:key/1111bbbb-12ab-34cd-56ef-1234567890ab";
+    let by_arn = mock!(Kms::describe_key)
+        .match_requests(|r| r.key_id() == Some(KEY_ARN))
+        .then_output(cmk);
+    let by_alias = mock!(Kms::describe_key)
+        .match_requests(|r| r.key_id() == Some(ALIAS_ARN))
+        .then_output(cmk);
+    let missing = mock!(Kms::describe_key)
+        .match_requests(|r| r.key_id() == Some(MISSING))
+        .then_error(|| coded("NotFoundException"));
+    let denied = mock!(Kms::describe_key)
+        .match_requests(|r| r.key_id() == Some(DENIED))
+        .then_error(|| coded("AccessDeniedException"));
+    let no_aliases = mock!(Kms::list_aliases)
+        .then_output(|| aws_sdk_kms::operation::list_aliases::ListAliasesOutput::builder().build());
+    let rules = [&by_arn, &by_alias, &missing, &denied, &no_aliases];
+    let keys = KmsKeyResolver::new(kms(&rules));
+    let ask_all = async |keys: &KmsKeyResolver| {
+        for key in [KEY_ARN, "alias/prod-data", MISSING, DENIED] {
+            for _ in 0..2 {
+                let _ = keys.describe(&lookup(key)).await;
+            }
+        }
+    };
+    let counts = || [&by_arn, &by_alias, &missing, &denied].map(|r| r.num_calls());
+
+    keys.start_invocation(Reuse::Recent);
+    ask_all(&keys).await;
+    assert_eq!(
+        counts(),
+        [1, 1, 1, 2],
+        "one invocation: answers reused, errors not cached"
+    );
+
+    keys.start_invocation(Reuse::Recent);
+    ask_all(&keys).await;
+    assert_eq!(
+        counts(),
+        [1, 2, 2, 4],
+        "a later change notification reuses the key's facts, not the alias, NotFound or AccessDenied"
+    );
+
+    keys.start_invocation(Reuse::Fresh);
+    ask_all(&keys).await;
+    assert_eq!(
+        counts(),
+        [2, 3, 3, 6],
+        "a sweep asks KMS afresh, once per key"
+    );
+
+    let keys = KmsKeyResolver::new(kms(&rules)).with_max_age(Duration::ZERO);
+    keys.start_invocation(Reuse::Recent);
+    let _ = keys.describe(&lookup(KEY_ARN)).await;
+    keys.start_invocation(Reuse::Recent);
+    let _ = keys.describe(&lookup(KEY_ARN)).await;
+    assert_eq!(
+        by_arn.num_calls(),
+        4,
+        "older than the maximum age: asked again"
+    );
 }
 
 #[tokio::test]
@@ -190,6 +254,7 @@ fn handler(
             kinesis: aws_sdk_kinesis::Client::new(&sdk),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            rates: cmk_rule::aws::Rates::documented(),
         },
         sink: ConfigSink(config),
         region: "us-east-1".into(),
@@ -475,4 +540,173 @@ async fn oversized_newer_item_is_judged_at_its_own_time_and_an_older_one_is_refu
         "{error}"
     );
     assert_eq!(report.put, 0);
+}
+
+/// A sweep of 3,000 streams in which every third Kinesis call is throttled (`LimitExceededException`,
+/// Kinesis' throttling code): the retries absorb it and every stream gets its evaluation.
+///
+/// Each rule is one sequence of answers consumed by the calls in the order they are made, retries
+/// included; every third answer is the throttling error.
+#[tokio::test]
+async fn sweep_of_3000_streams_with_every_third_call_throttled_evaluates_every_stream() {
+    use aws_sdk_kinesis::operation::describe_stream_summary::{
+        DescribeStreamSummaryError, DescribeStreamSummaryOutput,
+    };
+    use aws_sdk_kinesis::operation::list_streams::{ListStreamsError, ListStreamsOutput};
+    use aws_sdk_kinesis::types::{EncryptionType, StreamDescriptionSummary, StreamStatus};
+    use std::collections::BTreeSet;
+
+    const STREAMS: usize = 3_000;
+    let limit = || {
+        ErrorMetadata::builder()
+            .code("LimitExceededException")
+            .message("Rate exceeded for stream")
+            .build()
+    };
+    let name = |i: usize| format!("s{i:04}");
+    let mut list = mock!(aws_sdk_kinesis::Client::list_streams).sequence();
+    for (n, start) in (0..STREAMS).step_by(100).enumerate() {
+        let end = (start + 100).min(STREAMS);
+        list = list.output(move || {
+            ListStreamsOutput::builder()
+                .set_stream_names(Some((start..end).map(|i| format!("s{i:04}")).collect()))
+                .has_more_streams(end < STREAMS)
+                .set_next_token((end < STREAMS).then(|| end.to_string()))
+                .build()
+                .unwrap()
+        });
+        if n % 2 == 1 && end < STREAMS {
+            list = list.error(move || ListStreamsError::generic(limit()));
+        }
+    }
+    let list = list.build();
+    let mut describe = mock!(aws_sdk_kinesis::Client::describe_stream_summary).sequence();
+    for i in 0..STREAMS {
+        let stream = name(i);
+        describe = describe.output(move || {
+            DescribeStreamSummaryOutput::builder()
+                .stream_description_summary(
+                    StreamDescriptionSummary::builder()
+                        .stream_name(&stream)
+                        .stream_arn(format!(
+                            "arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{stream}"
+                        ))
+                        .stream_status(StreamStatus::Active)
+                        .retention_period_hours(24)
+                        .stream_creation_timestamp(aws_smithy_types::DateTime::from_secs(
+                            1_767_607_198,
+                        ))
+                        .open_shard_count(1)
+                        .set_enhanced_monitoring(Some(Vec::new()))
+                        .encryption_type(EncryptionType::Kms)
+                        .key_id(KEY_ARN)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        if i % 2 == 1 && i + 1 < STREAMS {
+            describe = describe.error(move || DescribeStreamSummaryError::generic(limit()));
+        }
+    }
+    let describe = describe.build();
+    // Production retries (standard, five attempts), with short backoffs for the test.
+    let kinesis = mock_client!(
+        aws_sdk_kinesis,
+        RuleMode::MatchAny,
+        [&list, &describe],
+        |c| c.retry_config(
+            aws_sdk_kinesis::config::retry::RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(1))
+                .with_max_backoff(Duration::from_millis(20)),
+        )
+    );
+    let describe_key = mock!(Kms::describe_key).then_output(cmk);
+    let put = mock!(aws_sdk_config::Client::put_evaluations)
+        .then_output(|| PutEvaluationsOutput::builder().build());
+    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
+    let mut h = handler(kms(&[&describe_key]), config);
+    h.inventory.kinesis = kinesis;
+    // The pace is tested on its own (aws::rate); here only the retries are under test.
+    h.inventory.rates = cmk_rule::aws::Rates::parse(
+        "kinesis:ListStreams=0,kinesis:DescribeStreamSummary=0,secretsmanager:ListSecrets=0",
+    )
+    .unwrap();
+    // Secrets Manager and DynamoDB: empty accounts.
+    let secrets = mock!(aws_sdk_secretsmanager::Client::list_secrets).then_output(|| {
+        aws_sdk_secretsmanager::operation::list_secrets::ListSecretsOutput::builder().build()
+    });
+    let tables = mock!(aws_sdk_dynamodb::Client::list_tables).then_output(|| {
+        aws_sdk_dynamodb::operation::list_tables::ListTablesOutput::builder().build()
+    });
+    h.inventory.secrets = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&secrets]);
+    h.inventory.dynamodb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&tables]);
+    let event = ConfigEvent {
+        invoking_event:
+            json!({"awsAccountId": ACCOUNT, "notificationCreationTime": "2026-03-16T09:00:00.000Z",
+            "messageType": "ScheduledNotification", "recordVersion": "1.0"})
+            .to_string(),
+        result_token: Some("token".into()),
+        ..ConfigEvent::default()
+    };
+    let report = h
+        .handle(&event, Options::collecting())
+        .await
+        .unwrap_or_else(|f| panic!("{}", f.error));
+    let ids: BTreeSet<&str> = report
+        .evaluations
+        .iter()
+        .filter(|e| e.compliance_type == Compliance::Compliant)
+        .map(|e| e.compliance_resource_id.as_str())
+        .collect();
+    assert_eq!(ids.len(), STREAMS, "every stream evaluated, once");
+    assert_eq!(report.put, STREAMS);
+    assert_eq!(put.num_calls(), STREAMS / 100);
+    assert_eq!(
+        describe.num_calls(),
+        STREAMS + STREAMS / 2 - 1,
+        "every third call throttled"
+    );
+    assert!(describe.is_exhausted() && list.is_exhausted());
+}
+
+/// Only throttling, 5xx, timeouts and connection failures are worth another attempt; every other
+/// code is permanent, codes we have never seen included.
+#[tokio::test]
+async fn only_transient_errors_are_retryable() {
+    let cases: [(&str, Option<u16>, bool); 8] = [
+        ("ThrottlingException", None, true),
+        ("LimitExceededException", None, true),
+        ("KMSInternalException", Some(500), true),
+        ("KMSInvalidStateException", None, false),
+        ("ExpiredTokenException", None, false),
+        ("UnrecognizedClientException", None, false),
+        ("InvalidArnException", None, false),
+        ("SomeCodeAwsAddsNextYearException", None, false),
+    ];
+    for (code, status, want) in cases {
+        let rule = match status {
+            Some(status) => mock!(Kms::describe_key)
+                .sequence()
+                .http_status(
+                    status,
+                    Some(format!(r#"{{"__type":"{code}","message":"injected"}}"#)),
+                )
+                .times(MAX_ATTEMPTS as usize)
+                .build(),
+            None => mock!(Kms::describe_key)
+                .sequence()
+                .error(move || coded(code))
+                .times(MAX_ATTEMPTS as usize)
+                .build(),
+        };
+        let keys = KmsKeyResolver::new(kms(&[&rule]));
+        let err = keys.describe(&lookup(KEY_ARN)).await.unwrap_err();
+        assert_eq!(err.is_retryable(), want, "{code}: {err}");
+        assert!(
+            matches!(err, ResolveError::Unavailable { .. }),
+            "{code}: {err}"
+        );
+    }
 }

@@ -127,6 +127,8 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         ProgressBar::hidden()
     };
+    // Regions are scanned one after the other, so one pace serves them all.
+    let rates = aws::Rates::from_env()?;
     let mut verdicts = Vec::new();
     let mut failures = Vec::new();
     for region in &regions {
@@ -134,7 +136,8 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
             .to_builder()
             .region(aws_config::Region::new(region.clone()))
             .build();
-        let rule = aws::handler(&sdk, None::<aws::ConfigSink>);
+        let mut rule = aws::handler(&sdk, None::<aws::ConfigSink>);
+        rule.inventory.rates = rates.clone();
         let handler = Handler {
             keys: rule.keys,
             items: rule.items,

@@ -47,8 +47,19 @@ pub fn config_rule(controls: &[Control]) -> String {
     pretty(&config_rule_template(controls)) + "\n"
 }
 
+/// The change-triggered rule also receives key changes: a key disabled, scheduled for deletion,
+/// re-enabled or with rotation turned off re-evaluates the resources that use it within minutes
+/// (the recorder must record `AWS::KMS::Key`; otherwise the periodic sweep catches it).
+fn change_scope(types: &[&'static str]) -> Vec<&'static str> {
+    let mut scope = types.to_vec();
+    scope.push("AWS::KMS::Key");
+    scope.sort_unstable();
+    scope
+}
+
 fn config_rule_template(controls: &[Control]) -> Value {
     let types = config_types(controls);
+    let change_types = change_scope(&types);
     let actions = json!([
         "config:PutEvaluations",
         "config:GetResourceConfigHistory",
@@ -63,7 +74,7 @@ fn config_rule_template(controls: &[Control]) -> Value {
         "dynamodb:DescribeTable",
         "dynamodb:ListTagsOfResource",
     ]);
-    let rule_props = |name: &str, details: Value| {
+    let rule_props = |name: &str, types: &[&str], details: Value| {
         json!({
             "ConfigRuleName": {"Fn::Sub": format!("${{RuleName}}{name}")},
             "Description": "Kinesis streams, Secrets Manager secrets and DynamoDB tables must use customer-managed KMS keys (cmk-guardrails).",
@@ -145,6 +156,23 @@ fn config_rule_template(controls: &[Control]) -> Value {
                     skip("CKV_AWS_173", "The only environment variable is the log level."),
                 ]}},
             },
+            // Config invokes the function asynchronously, and Lambda retries a failed asynchronous
+            // invocation twice by default. The function only fails when a retry may help
+            // (throttling, 5xx, timeouts: after the SDK's own five attempts); a permanent failure
+            // is logged and the invocation succeeds. One retry, about a minute later, covers an
+            // outage longer than the SDK's backoff; a second would double a failing 15-minute
+            // sweep for little gain, and the next change or sweep re-evaluates anyway. An event
+            // older than an hour is dropped: the hourly sweep (the shortest period) has replaced it.
+            "RuleInvokeConfig": {
+                "Type": "AWS::Lambda::EventInvokeConfig",
+                "Properties": {
+                    "FunctionName": {"Ref": "RuleFunction"},
+                    "Qualifier": "$LATEST",
+                    "MaximumRetryAttempts": 1,
+                    "MaximumEventAgeInSeconds": 3600,
+                },
+                "Metadata": {"cmk-guardrails": {"why": "One Lambda retry, only for failures a retry can fix (the function succeeds on permanent ones); events older than the shortest sweep period are dropped."}},
+            },
             "ConfigInvokePermission": {
                 "Type": "AWS::Lambda::Permission",
                 "Properties": {
@@ -158,7 +186,7 @@ fn config_rule_template(controls: &[Control]) -> Value {
                 "Type": "AWS::Config::ConfigRule",
                 "DependsOn": ["ConfigInvokePermission"],
                 // Both change message types, or oversized changes are never evaluated.
-                "Properties": rule_props("", json!([
+                "Properties": rule_props("", &change_types, json!([
                     {"EventSource": "aws.config", "MessageType": "ConfigurationItemChangeNotification"},
                     {"EventSource": "aws.config", "MessageType": "OversizedConfigurationItemChangeNotification"},
                 ])),
@@ -166,7 +194,7 @@ fn config_rule_template(controls: &[Control]) -> Value {
             "PeriodicRule": {
                 "Type": "AWS::Config::ConfigRule",
                 "DependsOn": ["ConfigInvokePermission"],
-                "Properties": rule_props("-periodic", json!([
+                "Properties": rule_props("-periodic", &types, json!([
                     {"EventSource": "aws.config", "MessageType": "ScheduledNotification", "MaximumExecutionFrequency": {"Ref": "SweepFrequency"}},
                 ])),
             },

@@ -369,13 +369,17 @@ pub enum ResolveError {
         /// What KMS said.
         detail: String,
     },
-    /// Throttling, 5xx or network failure after the retries were exhausted, or any other error.
+    /// Any other failure: throttling, 5xx or network failure after the retries were exhausted
+    /// (`retryable`), or an answer that asking again will not change (`KMSInvalidStateException`,
+    /// expired credentials, an unknown error code, a malformed answer).
     #[error("{key} could not be resolved: {detail}")]
     Unavailable {
         /// The reference that was looked up.
         key: String,
         /// What went wrong.
         detail: String,
+        /// Whether a later attempt may get an answer.
+        retryable: bool,
     },
 }
 
@@ -383,7 +387,13 @@ impl ResolveError {
     /// Whether asking again later may get an answer (throttling, outage) rather than the same
     /// refusal (a key policy that denies us).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ResolveError::Unavailable { .. })
+        matches!(
+            self,
+            ResolveError::Unavailable {
+                retryable: true,
+                ..
+            }
+        )
     }
 }
 
@@ -412,9 +422,22 @@ impl KeyLookup {
     }
 }
 
+/// How much a resolver may reuse from earlier invocations; answers are always reused within one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reuse {
+    /// Ask KMS afresh: a sweep, or the re-evaluation after a key changed.
+    Fresh,
+    /// A change notification: a key's facts (by key ARN) may come from an earlier invocation
+    /// within the resolver's maximum age. NotFound, AccessDenied and alias lookups never do.
+    Recent,
+}
+
 /// What the core needs to know about a key. The shell answers with a cached DescribeKey;
 /// tests answer from a map. `Err` means "could not tell". It never means "AWS-managed".
 pub trait KeyResolver: Sync {
+    /// Called once at the start of every invocation, before any lookup.
+    fn start_invocation(&self, _reuse: Reuse) {}
+
     /// `kms:DescribeKey` for the lookup.
     fn describe(
         &self,
@@ -511,6 +534,7 @@ impl FakeKeys {
             .ok_or_else(|| ResolveError::Unavailable {
                 key: reference.to_owned(),
                 detail: "FakeKeys has no answer for this reference".to_owned(),
+                retryable: false,
             })
     }
 }
@@ -525,6 +549,7 @@ fn fake_error(key: &str, error: FakeError) -> Result<Described, ResolveError> {
         FakeError::Throttled => Err(ResolveError::Unavailable {
             key: key.to_owned(),
             detail: "ThrottlingException after retries".to_owned(),
+            retryable: true,
         }),
     }
 }
@@ -546,6 +571,7 @@ impl KeyResolver for FakeKeys {
             } => Err(ResolveError::Unavailable {
                 key: key_arn.to_owned(),
                 detail: "NotFoundException".to_owned(),
+                retryable: false,
             }),
             FakeAnswer::Error { error } => fake_error(key_arn, *error).map(|_| Rotation::Disabled),
         }
@@ -617,11 +643,13 @@ pub async fn classify(
         }
         Ok(Described::NotFound) => return Ok(KeyClass::NotFound),
         Err(ResolveError::Denied { detail, .. }) => detail,
-        Err(ResolveError::Unavailable { detail, .. }) => {
+        Err(ResolveError::Unavailable {
+            detail, retryable, ..
+        }) => {
             return Err(Unclassified {
                 key: key.to_string(),
                 reason: format!("DescribeKey failed: {detail}"),
-                retryable: true,
+                retryable,
             });
         }
     };

@@ -163,6 +163,15 @@ pub async fn evaluate(
     Ok(Verdict::new(Compliance::Compliant, &passes.join("; ")))
 }
 
+/// NOT_APPLICABLE for an `AWS::KMS::Key` item: the rule judges what keys protect, not keys. Its
+/// change is the cue to re-evaluate the resources that use the key.
+pub fn key_not_judged() -> Verdict {
+    Verdict::new(
+        Compliance::NotApplicable,
+        "KMS keys are not judged by this rule; the resources using this key were re-evaluated",
+    )
+}
+
 /// NOT_APPLICABLE for a resource that left the rule's scope (`eventLeftScope: true`); Config then
 /// deletes the evaluation instead of keeping a stale verdict.
 pub fn left_scope() -> Verdict {

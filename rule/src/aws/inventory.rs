@@ -14,6 +14,7 @@ use cmk_core::resources::{dynamodb, kinesis, secretsmanager};
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 
+use super::rate::Rates;
 use super::{error_code, source_error};
 use crate::handler::{Inventory, NotEvaluated, Page, SourceError, SweepScope};
 
@@ -21,14 +22,14 @@ use crate::handler::{Inventory, NotEvaluated, Page, SourceError, SweepScope};
 const PAGE: i32 = 100;
 /// Marks a Kinesis page token that is a stream name to start after, not a NextToken.
 const START_AFTER: &str = "start-after:";
-/// DescribeTable calls in flight at once during a sweep. DynamoDB throttles control-plane calls
-/// at 2,500 requests per second per account and Region, far above this; Kinesis'
-/// DescribeStreamSummary (20 per second per account) stays one call at a time.
-const TABLE_DESCRIBES_IN_FLIGHT: usize = 8;
+/// Describe calls in flight at once during a sweep. DynamoDB throttles control-plane calls at
+/// 2,500 requests per second per account and Region, far above this; Kinesis'
+/// DescribeStreamSummary (20 per second per account) is paced by [`Rates`], whatever is in flight.
+const DESCRIBES_IN_FLIGHT: usize = 8;
 /// The resource vanished between list and describe: nothing to evaluate.
 const GONE: &str = "ResourceNotFoundException";
 
-/// Kinesis, Secrets Manager and DynamoDB clients of the swept Region.
+/// Kinesis, Secrets Manager and DynamoDB clients of the swept Region, and the pace of their calls.
 #[derive(Clone, Debug)]
 pub struct ServiceInventory {
     /// Kinesis Data Streams.
@@ -37,15 +38,31 @@ pub struct ServiceInventory {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// DynamoDB.
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Client-side rate limits per API ([`Rates::documented`] in the Lambda and the CLI).
+    pub rates: Rates,
 }
 
-fn fail<E, R>(
+impl ServiceInventory {
+    /// The inventory of `sdk`'s Region, paced at the documented rates.
+    pub fn new(sdk: &aws_config::SdkConfig) -> ServiceInventory {
+        ServiceInventory {
+            kinesis: aws_sdk_kinesis::Client::new(sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            rates: Rates::documented(),
+        }
+    }
+}
+
+fn fail<E>(
     operation: &'static str,
-    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
 ) -> SourceError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     source_error(operation, "", err)
 }
@@ -92,6 +109,7 @@ impl ServiceInventory {
             },
             None => (None, None),
         };
+        self.rates.acquire("kinesis:ListStreams").await;
         let list = self
             .kinesis
             .list_streams()
@@ -113,8 +131,17 @@ impl ServiceInventory {
             next,
             ..Page::default()
         };
-        for name in list.stream_names() {
-            match self.stream(scope, name).await {
+        // Independent round trips, a few in flight; the Kinesis quota is kept by the rate limit.
+        let described: Vec<_> = stream::iter(list.stream_names().to_vec())
+            .map(|name| async move {
+                let described = self.stream(scope, &name).await;
+                (name, described)
+            })
+            .buffered(DESCRIBES_IN_FLIGHT)
+            .collect()
+            .await;
+        for (name, described) in described {
+            match described {
                 Ok(Some(item)) => page.items.push(item),
                 Ok(None) => tracing::info!(stream = %name, "stream disappeared during the sweep"),
                 Err(e) => page.failures.push(NotEvaluated {
@@ -131,6 +158,7 @@ impl ServiceInventory {
         scope: &SweepScope,
         name: &str,
     ) -> Result<Option<ConfigItem>, SourceError> {
+        self.rates.acquire("kinesis:DescribeStreamSummary").await;
         let summary = match self
             .kinesis
             .describe_stream_summary()
@@ -149,6 +177,7 @@ impl ServiceInventory {
         if scope.with_tags {
             let mut start: Option<String> = None;
             loop {
+                self.rates.acquire("kinesis:ListTagsForStream").await;
                 let out = self
                     .kinesis
                     .list_tags_for_stream()
@@ -189,6 +218,7 @@ impl ServiceInventory {
         scope: &SweepScope,
         token: Option<String>,
     ) -> Result<Page, SourceError> {
+        self.rates.acquire("secretsmanager:ListSecrets").await;
         let list = self
             .secrets
             .list_secrets()
@@ -262,7 +292,7 @@ impl ServiceInventory {
                 let described = self.table(scope, &name).await;
                 (name, described)
             })
-            .buffered(TABLE_DESCRIBES_IN_FLIGHT)
+            .buffered(DESCRIBES_IN_FLIGHT)
             .collect()
             .await;
         for (name, described) in described {
@@ -296,6 +326,7 @@ impl ServiceInventory {
         if let (true, Some(arn)) = (scope.with_tags, arn) {
             let mut next: Option<String> = None;
             loop {
+                self.rates.acquire("dynamodb:ListTagsOfResource").await;
                 let out = self
                     .dynamodb
                     .list_tags_of_resource()

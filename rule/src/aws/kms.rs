@@ -5,8 +5,12 @@
 //! id is cached under its qualified key ARN, and every answer is also cached under the key ARN it
 //! returned. Errors other than NotFound are not cached, so the next invocation tries again.
 //!
-//! Answers expire after a TTL ([`DEFAULT_TTL`], longer than any invocation): a key disabled or
-//! scheduled for deletion is noticed by the next sweep even in a container that stays warm.
+//! Across invocations ([`KeyResolver::start_invocation`]): a sweep, or the re-evaluation after a
+//! key changed, asks KMS afresh (one DescribeKey per key per invocation), so a key disabled or
+//! scheduled for deletion since is seen at once. A change notification may reuse a key's facts
+//! (cached by key ARN or key id) at most [`DEFAULT_MAX_AGE`] old. NotFound, AccessDenied and
+//! alias answers (an alias can be pointed at another key at any time) are never reused from an
+//! earlier invocation. Errors are not cached at all.
 //!
 //! A key named by ARN first and by alias later would cost a second DescribeKey (the first answer
 //! does not say which aliases point at the key). So when an alias misses the cache while keys of
@@ -21,15 +25,18 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::config::Region;
 use aws_sdk_kms::types::KeyManagerType;
 use cmk_core::KeyResolver;
-use cmk_core::key::{Described, KeyFacts, KeyLookup, KeyManager, KeyState, ResolveError, Rotation};
+use cmk_core::key::{
+    Described, KeyFacts, KeyLookup, KeyManager, KeyState, ResolveError, Reuse, Rotation,
+};
 
-use super::{describe_error, error_code};
+use super::{describe_error, error_code, is_transient};
 
 /// Alias ARN → target key id, of one Region of the caller's account.
 type AliasTargets = HashMap<String, String>;
@@ -38,20 +45,31 @@ const NOT_FOUND: &str = "NotFoundException";
 const ACCESS_DENIED: &str = "AccessDeniedException";
 const UNSUPPORTED: &str = "UnsupportedOperationException";
 
-/// How long an answer is reused: longer than Lambda's 15-minute limit, so one invocation asks
-/// once per key.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(20 * 60);
+/// How old a key's facts a change notification may reuse from an earlier invocation.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(5 * 60);
+
+/// One cached answer: when it was fetched, in which invocation, and whether a later invocation
+/// may reuse it (a found key's facts or rotation, by key ARN or key id; never NotFound or an alias).
+#[derive(Clone, Debug)]
+struct Entry<T> {
+    value: T,
+    at: Instant,
+    invocation: u64,
+    lasting: bool,
+}
 
 /// Cached `kms:DescribeKey` and `kms:GetKeyRotationStatus`, one KMS client per Region.
 #[derive(Debug)]
 pub struct KmsKeyResolver {
     base: Client,
-    ttl: Duration,
+    max_age: Duration,
+    invocation: AtomicU64,
+    reuse: Mutex<Reuse>,
     clients: Mutex<HashMap<String, Client>>,
-    described: Mutex<HashMap<String, (Described, Instant)>>,
-    rotation: Mutex<HashMap<String, (Rotation, Instant)>>,
-    /// Per Region: alias ARN → target key id, from ListAliases.
-    aliases: Mutex<HashMap<String, (AliasTargets, Instant)>>,
+    described: Mutex<HashMap<String, Entry<Described>>>,
+    rotation: Mutex<HashMap<String, Entry<Rotation>>>,
+    /// Per Region: alias ARN → target key id, from ListAliases (this invocation's only).
+    aliases: Mutex<HashMap<String, Entry<AliasTargets>>>,
 }
 
 impl KmsKeyResolver {
@@ -60,7 +78,10 @@ impl KmsKeyResolver {
     pub fn new(client: Client) -> KmsKeyResolver {
         KmsKeyResolver {
             base: client,
-            ttl: DEFAULT_TTL,
+            max_age: DEFAULT_MAX_AGE,
+            invocation: AtomicU64::new(0),
+            // Until told otherwise (a library caller that never starts an invocation), fresh.
+            reuse: Mutex::new(Reuse::Fresh),
             clients: Mutex::default(),
             described: Mutex::default(),
             rotation: Mutex::default(),
@@ -68,9 +89,10 @@ impl KmsKeyResolver {
         }
     }
 
-    /// Reuses answers for `ttl` instead of [`DEFAULT_TTL`].
-    pub fn with_ttl(mut self, ttl: Duration) -> KmsKeyResolver {
-        self.ttl = ttl;
+    /// Lets change notifications reuse key facts up to `max_age` old instead of
+    /// [`DEFAULT_MAX_AGE`] (`Duration::ZERO`: never across invocations).
+    pub fn with_max_age(mut self, max_age: Duration) -> KmsKeyResolver {
+        self.max_age = max_age;
         self
     }
 
@@ -97,11 +119,24 @@ impl KmsKeyResolver {
             .clone()
     }
 
+    fn entry<T>(&self, value: T, lasting: bool) -> Entry<T> {
+        Entry {
+            value,
+            at: Instant::now(),
+            invocation: self.invocation.load(Ordering::Relaxed),
+            lasting,
+        }
+    }
+
+    /// Caches `answer` under each name; only a found key's facts under a key ARN or key id last
+    /// beyond this invocation.
     fn remember(&self, names: &[&str], answer: &Described) {
-        let now = Instant::now();
+        let found = matches!(answer, Described::Found(_));
         let mut cache = lock(&self.described);
         for name in names {
-            cache.insert((*name).to_owned(), (answer.clone(), now));
+            let by_key = name.contains(":key/");
+            let entry = self.entry(answer.clone(), found && by_key);
+            cache.insert((*name).to_owned(), entry);
         }
     }
 
@@ -113,7 +148,7 @@ impl KmsKeyResolver {
         );
         lock(&self.described)
             .iter()
-            .any(|(k, (_, at))| k.starts_with(&prefix) && at.elapsed() < self.ttl)
+            .any(|(k, e)| k.starts_with(&prefix) && self.usable(e))
     }
 
     /// The key id an alias ARN targets, from one ListAliases listing of its Region (cached);
@@ -145,19 +180,25 @@ impl KmsKeyResolver {
             }
         }
         let target = map.get(alias_arn).cloned();
-        lock(&self.aliases).insert(region.to_owned(), (map, Instant::now()));
+        let entry = self.entry(map, false);
+        lock(&self.aliases).insert(region.to_owned(), entry);
         target
     }
 
-    fn fresh<T: Clone>(
-        &self,
-        cache: &Mutex<HashMap<String, (T, Instant)>>,
-        name: &str,
-    ) -> Option<T> {
+    /// Whether a cached answer may be used now: fetched in this invocation, or a lasting one
+    /// within the maximum age when this invocation allows reuse.
+    fn usable<T>(&self, entry: &Entry<T>) -> bool {
+        entry.invocation == self.invocation.load(Ordering::Relaxed)
+            || (entry.lasting
+                && *lock(&self.reuse) == Reuse::Recent
+                && entry.at.elapsed() <= self.max_age)
+    }
+
+    fn fresh<T: Clone>(&self, cache: &Mutex<HashMap<String, Entry<T>>>, name: &str) -> Option<T> {
         lock(cache)
             .get(name)
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(value, _)| value.clone())
+            .filter(|e| self.usable(e))
+            .map(|e| e.value.clone())
     }
 }
 
@@ -167,6 +208,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl KeyResolver for KmsKeyResolver {
+    fn start_invocation(&self, reuse: Reuse) {
+        self.invocation.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.reuse) = reuse;
+        // Drop what no later invocation may use, so the cache does not grow without bound.
+        let max_age = self.max_age;
+        lock(&self.described).retain(|_, e| e.lasting && e.at.elapsed() <= max_age);
+        lock(&self.rotation).retain(|_, e| e.lasting && e.at.elapsed() <= max_age);
+        lock(&self.aliases).clear();
+    }
+
     async fn describe(&self, lookup: &KeyLookup) -> Result<Described, ResolveError> {
         let qualified = lookup.qualified();
         if let Some(hit) = self.fresh(&self.described, &qualified) {
@@ -211,13 +262,16 @@ impl KeyResolver for KmsKeyResolver {
                     _ => Err(ResolveError::Unavailable {
                         key: reference,
                         detail,
+                        retryable: is_transient(&err),
                     }),
                 };
             }
         };
+        // A malformed answer will be malformed again: not retryable.
         let unavailable = |detail: &str| ResolveError::Unavailable {
             key: reference.clone(),
             detail: detail.to_owned(),
+            retryable: false,
         };
         let meta = output
             .key_metadata()
@@ -268,11 +322,16 @@ impl KeyResolver for KmsKeyResolver {
                 return match error_code(&err) {
                     Some(UNSUPPORTED) => Ok(Rotation::Unsupported),
                     Some(ACCESS_DENIED) => Err(ResolveError::Denied { key, detail }),
-                    _ => Err(ResolveError::Unavailable { key, detail }),
+                    _ => Err(ResolveError::Unavailable {
+                        key,
+                        detail,
+                        retryable: is_transient(&err),
+                    }),
                 };
             }
         };
-        lock(&self.rotation).insert(key_arn.to_owned(), (rotation, Instant::now()));
+        let entry = self.entry(rotation, true);
+        lock(&self.rotation).insert(key_arn.to_owned(), entry);
         Ok(rotation)
     }
 }
