@@ -933,3 +933,79 @@ async fn table_describes_overlap_within_their_bound() {
         "{most} DescribeTable calls in flight at once"
     );
 }
+
+/// Issue 11: a key disabled after its resources were judged reaches their verdicts with the key's
+/// own change notification, not at the next sweep. The key is NOT_APPLICABLE; only the resources
+/// using it (by key id, ARN, in any service) are put; KMS is asked afresh despite a warm cache.
+#[tokio::test]
+async fn a_key_change_re_evaluates_every_resource_that_uses_the_key() {
+    let a = Account::new().await;
+    let (a_id, a_arn) = a.cmk().await;
+    let (_, b_arn) = a.cmk().await;
+    a.stream("uses-a", Some(&a_id)).await;
+    a.stream("uses-b", Some(&b_arn)).await;
+    let secret_a = a.secret("secret-a", Some(&a_arn)).await;
+    a.table("table-a", Some(resources::sse_kms(Some(&a_arn))))
+        .await;
+    let handler = a.handler(ConfigSink(a.config()));
+    const TOKEN: &str = "key-change-rule";
+
+    // A change notification judges the stream while the key is enabled (and warms the cache).
+    let e = a.change(
+        "AWS::Kinesis::Stream",
+        "uses-a",
+        stream_config(&a_id),
+        "{}",
+        TOKEN,
+    );
+    let report = handler.handle(&e, Options::collecting()).await.unwrap();
+    assert_eq!(one(&report).compliance_type, Compliance::Compliant);
+
+    a.kms().disable_key().key_id(&a_id).send().await.unwrap();
+    let key_item = json!({
+        "configurationItemCaptureTime": "2026-03-16T09:15:15.123Z", "configurationStateId": "1773652515123",
+        "awsAccountId": a.id, "configurationItemStatus": "OK", "resourceType": "AWS::KMS::Key",
+        "resourceId": a_id, "ARN": a_arn, "awsRegion": REGION, "tags": {}, "relationships": [],
+        "configuration": {"keyId": a_id, "arn": a_arn, "keyState": "Disabled", "enabled": false,
+            "keyManager": "CUSTOMER", "keyUsage": "ENCRYPT_DECRYPT", "origin": "AWS_KMS"},
+        "supplementaryConfiguration": {}});
+    let key_changed = ConfigEvent {
+        invoking_event: json!({"messageType": "ConfigurationItemChangeNotification",
+            "configurationItemDiff": null, "configurationItem": key_item})
+        .to_string(),
+        rule_parameters: Some("{}".into()),
+        result_token: Some(TOKEN.into()),
+        ..ConfigEvent::default()
+    };
+    let report = handler
+        .handle(&key_changed, Options::collecting())
+        .await
+        .unwrap_or_else(|f| panic!("{}", f.error));
+    let got: std::collections::BTreeMap<&str, Compliance> = report
+        .evaluations
+        .iter()
+        .map(|e| (e.compliance_resource_id.as_str(), e.compliance_type))
+        .collect();
+    let want = std::collections::BTreeMap::from([
+        (a_id.as_str(), Compliance::NotApplicable),
+        ("uses-a", Compliance::NonCompliant),
+        (secret_a.as_str(), Compliance::NonCompliant),
+        ("table-a", Compliance::NonCompliant),
+    ]);
+    assert_eq!(got, want, "{report:?}");
+    let at = time::macros::datetime!(2026-03-16 09:15:15.123 UTC);
+    assert!(
+        report
+            .evaluations
+            .iter()
+            .all(|e| e.ordering_timestamp == at)
+    );
+    let recorded = a.recorded("AWS::Kinesis::Stream", "uses-a").await;
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].0, "NON_COMPLIANT", "{recorded:?}");
+    assert!(
+        a.recorded("AWS::Kinesis::Stream", "uses-b")
+            .await
+            .is_empty()
+    );
+}
