@@ -12,7 +12,8 @@ re-run `pytest emulator` after any upgrade.
    account are answered by that account's key and its key policy (moto ignores the account in the
    ARN and looks the key id or alias up in the caller's own account).
 3. `recorded_evaluations`: PutEvaluations without TestMode stores the evaluations (moto raises
-   NotImplementedError) and GetComplianceDetailsByResource reads them back.
+   NotImplementedError); GetComplianceDetailsByResource and GetComplianceDetailsByConfigRule
+   (paginated, filtered by ComplianceTypes; moto lacks it) read them back.
 4. `seeded_config_items`: configuration items of any `AWS::` type seeded with PutResourceConfig
    are returned by GetResourceConfigHistory (moto records no history for our types), and
    DeleteResourceConfig turns them into `ResourceDeleted` items. Capture times are recorded to
@@ -220,8 +221,43 @@ def recorded_evaluations() -> None:
         ]
         return json.dumps({"EvaluationResults": results})
 
+    def get_compliance_details_by_config_rule(self: Any) -> str:
+        # https://docs.aws.amazon.com/config/latest/APIReference/API_GetComplianceDetailsByConfigRule.html:
+        # ConfigRuleName required; ComplianceTypes filters (COMPLIANT, NON_COMPLIANT,
+        # NOT_APPLICABLE); Limit 0-100, "The default is 10", 0 means the default; NextToken pages;
+        # errors InvalidParameterValueException, InvalidNextTokenException, NoSuchConfigRuleException.
+        from moto.config.exceptions import InvalidNextTokenException, NoSuchConfigRuleException
+
+        rule = self._get_param("ConfigRuleName")
+        wanted = self._get_param("ComplianceTypes") or []
+        limit = self._get_param("Limit") or 10
+        token = self._get_param("NextToken")
+        for t in wanted:
+            if t not in ("COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE"):
+                raise InvalidParameterValueException(f"ComplianceTypes value {t!r} is not valid.")
+        if not isinstance(limit, int) or not 0 <= limit <= 100:
+            raise InvalidParameterValueException("Limit must be between 0 and 100.")
+        store = self.config_backend.__dict__.get("cmk_evaluations", {})
+        # moto issues no result tokens: evaluations are stored under the token, which stands in
+        # for the rule's name (see put_evaluations above).
+        if rule not in self.config_backend.config_rules and not any(k[0] == rule for k in store):
+            raise NoSuchConfigRuleException(rule)
+        results = [r for (name, _, _), r in sorted(store.items())
+                   if name == rule and (not wanted or r["ComplianceType"] in wanted)]
+        start = 0
+        if token:
+            if not token.isdigit() or int(token) > len(results):
+                raise InvalidNextTokenException()
+            start = int(token)
+        end = start + limit
+        body: dict[str, Any] = {"EvaluationResults": results[start:end]}
+        if end < len(results):
+            body["NextToken"] = str(end)
+        return json.dumps(body)
+
     ConfigBackend.put_evaluations = put_evaluations
     ConfigResponse.get_compliance_details_by_resource = get_compliance_details_by_resource
+    ConfigResponse.get_compliance_details_by_config_rule = get_compliance_details_by_config_rule
 
 
 def seeded_config_items() -> None:

@@ -134,6 +134,38 @@ def test_put_evaluations_are_recorded_and_read_back(endpoint):
         assert bad.value.response["Error"]["Code"] == "InvalidParameterValueException", broken
 
 
+def test_compliance_details_by_config_rule_page_and_filter(endpoint):
+    config = client(endpoint, "config", "210000000006")
+    base = {"ComplianceResourceType": "AWS::Kinesis::Stream", "OrderingTimestamp": 1767607198.123}
+    for start in range(0, 130, 100):
+        batch = [{**base, "ComplianceResourceId": f"s{i:03}",
+                  "ComplianceType": "COMPLIANT" if i % 2 else "NON_COMPLIANT"} for i in range(start, min(start + 100, 130))]
+        config.put_evaluations(Evaluations=batch, ResultToken="rule-b")
+    config.put_evaluations(Evaluations=[{**base, "ComplianceResourceId": "other", "ComplianceType": "COMPLIANT"}],
+                           ResultToken="rule-c")
+    first = config.get_compliance_details_by_config_rule(ConfigRuleName="rule-b")
+    assert len(first["EvaluationResults"]) == 10, "the default Limit is 10"
+    seen, token = [], None
+    while True:
+        page = config.get_compliance_details_by_config_rule(
+            ConfigRuleName="rule-b", Limit=100, **({"NextToken": token} if token else {}))
+        assert len(page["EvaluationResults"]) <= 100
+        seen += [r["EvaluationResultIdentifier"]["EvaluationResultQualifier"]["ResourceId"] for r in page["EvaluationResults"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert sorted(seen) == [f"s{i:03}" for i in range(130)]
+    failing = config.get_compliance_details_by_config_rule(ConfigRuleName="rule-b", ComplianceTypes=["NON_COMPLIANT"], Limit=100)
+    assert len(failing["EvaluationResults"]) == 65 and "NextToken" not in failing
+    unchecked = client(endpoint, "config", "210000000006", validation=False)
+    for kwargs, code in (({"ConfigRuleName": "rule-b", "Limit": 101}, "InvalidParameterValueException"),
+                         ({"ConfigRuleName": "rule-b", "NextToken": "nope"}, "InvalidNextTokenException"),
+                         ({"ConfigRuleName": "no-such-rule"}, "NoSuchConfigRuleException")):
+        with pytest.raises(ClientError) as bad:
+            unchecked.get_compliance_details_by_config_rule(**kwargs)
+        assert bad.value.response["Error"]["Code"] == code, kwargs
+
+
 def test_seeded_items_are_served_by_history_and_deletion_is_recorded(endpoint):
     config = client(endpoint, "config", "210000000005")
     cfg = {"tableName": "Orders", "ssedescription": {"ssetype": "KMS", "status": "ENABLED"}}

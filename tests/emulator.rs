@@ -1009,3 +1009,62 @@ async fn a_key_change_re_evaluates_every_resource_that_uses_the_key() {
             .is_empty()
     );
 }
+
+/// Issue 11: a resource deleted since the last sweep loses its verdict. The next complete sweep
+/// reads the rule's results (GetComplianceDetailsByConfigRule, paginated) and puts NOT_APPLICABLE
+/// for each resource it no longer finds; Config then drops the result.
+#[tokio::test]
+async fn a_sweep_marks_resources_that_vanished_since_as_not_applicable() {
+    let a = Account::new().await;
+    const RULE: &str = "vanish-rule";
+    for i in 0..3 {
+        a.stream(&format!("kept-{i}"), None).await;
+    }
+    a.stream("deleted-stream", None).await;
+    a.table("deleted-table", None).await;
+    let handler = a.handler(ConfigSink(a.config()));
+    let mut sweep = a.scheduled(RULE, "{}");
+    sweep.config_rule_name = Some(RULE.into());
+    let first = handler.handle(&sweep, Options::collecting()).await.unwrap();
+    assert_eq!(first.put, 5, "{first:?}");
+
+    aws_sdk_kinesis::Client::new(&a.sdk)
+        .delete_stream()
+        .stream_name("deleted-stream")
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_dynamodb::Client::new(&a.sdk)
+        .delete_table()
+        .table_name("deleted-table")
+        .send()
+        .await
+        .unwrap();
+    let second = handler.handle(&sweep, Options::collecting()).await.unwrap();
+    let mut not_applicable: Vec<&str> = second
+        .evaluations
+        .iter()
+        .filter(|e| e.compliance_type == Compliance::NotApplicable)
+        .map(|e| e.compliance_resource_id.as_str())
+        .collect();
+    not_applicable.sort_unstable();
+    assert_eq!(
+        not_applicable,
+        ["deleted-stream", "deleted-table"],
+        "{second:?}"
+    );
+    assert_eq!(second.put, 5);
+    let recorded = a.recorded("AWS::Kinesis::Stream", "deleted-stream").await;
+    assert_eq!(recorded[0].0, "NOT_APPLICABLE", "{recorded:?}");
+    assert!(
+        recorded[0]
+            .1
+            .as_deref()
+            .unwrap()
+            .contains("no longer exists")
+    );
+
+    // A third sweep: nothing stale is left (NOT_APPLICABLE results are not asked for again).
+    let third = handler.handle(&sweep, Options::collecting()).await.unwrap();
+    assert_eq!(third.put, 3, "{third:?}");
+}

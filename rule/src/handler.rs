@@ -87,6 +87,15 @@ pub trait EvaluationSink: Sync {
         result_token: &str,
         test_mode: bool,
     ) -> impl Future<Output = Result<Vec<Evaluation>, SourceError>> + Send;
+
+    /// The resources (type, id) that hold a COMPLIANT or NON_COMPLIANT result of `rule_name`
+    /// (`config:GetComplianceDetailsByConfigRule`); none for a sink that records nothing.
+    fn judged(
+        &self,
+        _rule_name: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, SourceError>> + Send {
+        async { Ok(Vec::new()) }
+    }
 }
 
 /// `None` puts nothing: `guardrails evaluate` without `--put`.
@@ -103,6 +112,13 @@ impl<P: EvaluationSink> EvaluationSink for Option<P> {
     ) -> Result<Vec<Evaluation>, SourceError> {
         match self {
             Some(sink) => sink.put(batch, result_token, test_mode).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn judged(&self, rule_name: &str) -> Result<Vec<(String, String)>, SourceError> {
+        match self {
+            Some(sink) => sink.judged(rule_name).await,
             None => Ok(Vec::new()),
         }
     }
@@ -315,6 +331,7 @@ where
             options,
             batch: Vec::with_capacity(BATCH_LIMIT),
             report: Report::default(),
+            swept: None,
         };
         if self.sink.puts()
             && run.token.is_empty()
@@ -404,7 +421,11 @@ where
                     time: notification_time,
                     with_tags: params.exempt_tag.is_some(),
                 };
+                run.swept = Some(std::collections::HashSet::new());
                 self.sweep(&mut run, &scope, &params, None).await;
+                if let Some(rule) = event.config_rule_name.as_deref() {
+                    self.vanished(&mut run, rule, notification_time).await;
+                }
             }
             InvokingEvent::SnapshotDelivered => {
                 tracing::info!(
@@ -432,6 +453,41 @@ where
         match verdict {
             Ok(v) => run.add(v.into_evaluation(item, at)).await,
             Err(e) => run.failed(item, &e),
+        }
+    }
+
+    /// After a complete sweep: every resource that still holds a verdict of this rule but was not
+    /// found any more gets NOT_APPLICABLE, which makes Config drop the stale result. Skipped when
+    /// the sweep missed anything (a failure, the deadline): absent is then not the same as gone.
+    async fn vanished(&self, run: &mut Run<'_, P>, rule: &str, at: OffsetDateTime) {
+        let Some(swept) = run.swept.take() else {
+            return;
+        };
+        if !run.report.failures.is_empty() || !self.sink.puts() || run.test_mode {
+            return;
+        }
+        // This sweep's verdicts first, so the results read back are at least as new as them.
+        run.flush().await;
+        if !run.report.failures.is_empty() {
+            return;
+        }
+        let judged = match self.sink.judged(rule).await {
+            Ok(judged) => judged,
+            Err(e) => {
+                tracing::error!(error = %e, "stale results not cleaned up");
+                run.report.failures.push(NotEvaluated {
+                    reason: format!("stale results of {rule} not cleaned up: {e}"),
+                    retryable: e.retryable,
+                });
+                return;
+            }
+        };
+        for (resource_type, resource_id) in judged {
+            let ours = SUPPORTED.contains(&resource_type.as_str());
+            if ours && !swept.contains(&(resource_type.clone(), resource_id.clone())) {
+                run.add(verdict::vanished().into_evaluation_for(&resource_type, &resource_id, at))
+                    .await;
+            }
         }
     }
 
@@ -642,6 +698,8 @@ struct Run<'a, P> {
     options: Options,
     batch: Vec<Evaluation>,
     report: Report,
+    /// During a sweep: every resource evaluated, for the clean-up of vanished ones.
+    swept: Option<std::collections::HashSet<(String, String)>>,
 }
 
 impl<P: EvaluationSink> Run<'_, P> {
@@ -658,6 +716,12 @@ impl<P: EvaluationSink> Run<'_, P> {
         }
         if self.options.collect {
             self.report.evaluations.push(evaluation.clone());
+        }
+        if let Some(swept) = &mut self.swept {
+            swept.insert((
+                evaluation.compliance_resource_type.clone(),
+                evaluation.compliance_resource_id.clone(),
+            ));
         }
         self.batch.push(evaluation);
         if self.batch.len() >= BATCH_LIMIT {

@@ -63,6 +63,7 @@ fn config_rule_template(controls: &[Control]) -> Value {
     let actions = json!([
         "config:PutEvaluations",
         "config:GetResourceConfigHistory",
+        "config:GetComplianceDetailsByConfigRule",
         "kms:DescribeKey",
         "kms:GetKeyRotationStatus",
         "kms:ListAliases",

@@ -163,6 +163,15 @@ pub async fn evaluate(
     Ok(Verdict::new(Compliance::Compliant, &passes.join("; ")))
 }
 
+/// NOT_APPLICABLE for a resource that holds a result of the rule but was not found by a complete
+/// sweep: Config then deletes the stale result.
+pub fn vanished() -> Verdict {
+    Verdict::new(
+        Compliance::NotApplicable,
+        "resource no longer exists (not found by the periodic sweep)",
+    )
+}
+
 /// NOT_APPLICABLE for an `AWS::KMS::Key` item: the rule judges what keys protect, not keys. Its
 /// change is the cue to re-evaluate the resources that use the key.
 pub fn key_not_judged() -> Verdict {

@@ -113,6 +113,34 @@ fn to_sdk(e: &Evaluation) -> Result<aws_sdk_config::types::Evaluation, SourceErr
 }
 
 impl EvaluationSink for ConfigSink {
+    async fn judged(&self, rule_name: &str) -> Result<Vec<(String, String)>, SourceError> {
+        const OP: &str = "config:GetComplianceDetailsByConfigRule";
+        let mut judged = Vec::new();
+        let mut pages = self
+            .0
+            .get_compliance_details_by_config_rule()
+            .config_rule_name(rule_name)
+            .compliance_types(ComplianceType::Compliant)
+            .compliance_types(ComplianceType::NonCompliant)
+            .limit(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| source_error(OP, rule_name, &e))?;
+            for result in page.evaluation_results() {
+                let qualifier = result
+                    .evaluation_result_identifier()
+                    .and_then(|i| i.evaluation_result_qualifier());
+                if let Some(q) = qualifier
+                    && let (Some(t), Some(id)) = (q.resource_type(), q.resource_id())
+                {
+                    judged.push((t.to_owned(), id.to_owned()));
+                }
+            }
+        }
+        Ok(judged)
+    }
+
     async fn put(
         &self,
         batch: &[Evaluation],
