@@ -377,6 +377,21 @@ async fn judge_customer(
     Ok(Judgement::Pass(note))
 }
 
+/// Whether two key ARNs name one multi-Region key (`mrk-` id), in the same or another Region:
+/// same partition, account and key id.
+fn same_multi_region_key(a: &str, b: &str) -> bool {
+    let parts = |arn: &str| -> Option<[String; 4]> {
+        let v: Vec<&str> = arn.splitn(6, ':').collect();
+        let [_, partition, service, _region, account, resource] = v[..] else {
+            return None;
+        };
+        let id = resource.strip_prefix("key/")?;
+        id.starts_with("mrk-")
+            .then(|| [partition, service, account, id].map(str::to_owned))
+    };
+    matches!((parts(a), parts(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// Whether the key is on the `allowedKeyArns` list. Entries match by their text, or by the key
 /// ARN they resolve to (aliases are resolved through the same cached DescribeKey).
 async fn allowed(
@@ -392,6 +407,14 @@ async fn allowed(
     for entry in &params.allowed_keys {
         let entry_arn = entry.qualified(scope);
         if entry_arn == reference || Some(entry_arn.as_str()) == key_arn {
+            return Ok(true);
+        }
+        // A multi-Region key's replicas share its id and differ only by Region in the ARN.
+        if [Some(reference.as_str()), key_arn]
+            .into_iter()
+            .flatten()
+            .any(|arn| same_multi_region_key(&entry_arn, arn))
+        {
             return Ok(true);
         }
         let (Some(arn), Some(_)) = (key_arn, entry.alias()) else {

@@ -287,3 +287,51 @@ fn malformed_configuration_is_an_error_not_a_verdict() {
         "{err}"
     );
 }
+
+#[test]
+fn an_allowed_multi_region_key_admits_its_replicas_in_other_regions() {
+    const PRIMARY: &str =
+        "arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab";
+    const REPLICA: &str =
+        "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab";
+    const OTHER_ACCOUNT: &str =
+        "arn:aws:kms:eu-west-1:444455556666:key/mrk-1234abcd12ab34cd56ef1234567890ab";
+    let mrk = FakeKeys::default()
+        .with_key(
+            REPLICA,
+            facts(REPLICA, KeyManager::Customer, KeyState::Enabled),
+            Rotation::Enabled,
+        )
+        .with_key(
+            OTHER_ACCOUNT,
+            facts(OTHER_ACCOUNT, KeyManager::Customer, KeyState::Enabled),
+            Rotation::Enabled,
+        );
+    let params = RuleParams {
+        allowed_keys: vec![KeyRef::parse(PRIMARY).unwrap()],
+        ..RuleParams::default()
+    };
+    assert_eq!(
+        verdict(&stream(REPLICA), &params, &mrk).compliance,
+        Compliance::Compliant
+    );
+    assert_eq!(
+        verdict(&stream(OTHER_ACCOUNT), &params, &mrk).compliance,
+        Compliance::NonCompliant,
+        "same id in another account is another key"
+    );
+    // A single-Region key's id is unique per Region: no such widening.
+    let single = RuleParams {
+        allowed_keys: vec![
+            KeyRef::parse(
+                "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            )
+            .unwrap(),
+        ],
+        ..RuleParams::default()
+    };
+    assert_eq!(
+        verdict(&stream(CMK), &single, &keys()).compliance,
+        Compliance::NonCompliant
+    );
+}

@@ -51,6 +51,9 @@ struct Replica<'a> {
     key_id: Option<&'a str>,
     #[serde(default, borrow, rename = "replicaStatus")]
     status: Option<&'a str>,
+    /// Set when the replica lost access to its key (null or absent while accessible).
+    #[serde(default, rename = "replicaInaccessibleDateTime")]
+    inaccessible_since: Option<IgnoredAny>,
 }
 
 pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
@@ -120,6 +123,19 @@ pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
         .sse
         .as_ref()
         .is_some_and(|s| s.inaccessible_since.is_some());
+    // A replica that lost access to its key holds data nobody can read or protect any more.
+    let replica_lost = cfg.replicas.iter().flatten().find(|r| {
+        r.inaccessible_since.is_some() || r.status == Some("INACCESSIBLE_ENCRYPTION_CREDENTIALS")
+    });
+    if let Some(r) = replica_lost {
+        let region = r.region.unwrap_or("of unknown Region");
+        return Ok(assessment(Subject::Encrypted {
+            uses,
+            problem: Some(format!(
+                "replica {region} cannot access its key (INACCESSIBLE_ENCRYPTION_CREDENTIALS). Fix: restore access to the replica's key"
+            )),
+        }));
+    }
     let problem = (inaccessible || INACCESSIBLE_STATES.contains(&status)).then(|| {
         "DynamoDB cannot access the table's key (inaccessible encryption credentials); \
          the table is archived after 7 days. Fix: restore access to the key"
@@ -179,6 +195,34 @@ mod tests {
             Encryption::Kms(KeyRef::parse(eu_key).unwrap())
         );
         assert_eq!(got[2].encryption, Encryption::ServiceDefault);
+    }
+
+    #[test]
+    fn a_replica_that_lost_its_key_is_a_problem() {
+        let problem = |replica: serde_json::Value| {
+            let cfg = json!({"ssedescription": {"ssetype": "KMS", "status": "ENABLED", "kmsmasterKeyArn": KEY},
+                "replicas": [replica]});
+            match assess(&item(RESOURCE_TYPE, cfg)).unwrap().subject {
+                Subject::Encrypted { problem, .. } => problem,
+                other => panic!("{other:?}"),
+            }
+        };
+        for lost in [
+            json!({"regionName": "eu-west-1", "replicaStatus": "INACCESSIBLE_ENCRYPTION_CREDENTIALS"}),
+            json!({"regionName": "eu-west-1", "replicaStatus": "ACTIVE", "replicaInaccessibleDateTime": "2026-03-16T09:15:15.123Z"}),
+        ] {
+            let p = problem(lost).expect("a problem");
+            assert!(
+                p.contains("replica eu-west-1") && p.contains("INACCESSIBLE"),
+                "{p}"
+            );
+        }
+        assert_eq!(
+            problem(
+                json!({"regionName": "eu-west-1", "replicaStatus": "ACTIVE", "replicaInaccessibleDateTime": null})
+            ),
+            None
+        );
     }
 
     #[test]
