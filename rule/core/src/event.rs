@@ -546,11 +546,14 @@ struct RawItem {
     configuration_item_capture_time: Option<String>,
     #[serde(default)]
     configuration_state_id: Option<RawStateId>,
+    // The API's names (`accountId`, `arn`), as GetResourceConfigHistory returns an item and as
+    // `rdk test-remote` and hand-made test events send it, are read like the event's.
+    #[serde(alias = "accountId")]
     aws_account_id: Option<String>,
     configuration_item_status: Option<String>,
     resource_type: Option<String>,
     resource_id: Option<String>,
-    #[serde(rename = "ARN")]
+    #[serde(rename = "ARN", alias = "arn")]
     arn: Option<String>,
     aws_region: Option<String>,
     tags: Option<BTreeMap<String, String>>,
@@ -636,6 +639,19 @@ fn timestamp(text: &str) -> Result<OffsetDateTime, String> {
         .map_err(|e| format!("`{text}` is not an RFC 3339 timestamp ({e})"))
 }
 
+/// `configuration` given as JSON text (the API shape); `""` and `"null"` mean none.
+fn from_json_text(field: &'static str, text: &str) -> Result<Option<Value>, ItemFieldError> {
+    if text.is_empty() || text == "null" {
+        return Ok(None);
+    }
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| ItemFieldError {
+            field,
+            problem: format!("is a string but not JSON ({e})"),
+        })
+}
+
 fn account(text: &str) -> Result<String, String> {
     if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
         Ok(text.to_owned())
@@ -652,8 +668,21 @@ impl RawItem {
         let capture = required(TIME, self.configuration_item_capture_time)?;
         let account_id = required(ACCOUNT, self.aws_account_id)?;
         let status = required(STATUS, self.configuration_item_status)?;
-        let configuration = self.configuration.filter(|v| !v.is_null());
-        let supplementary = self.supplementary_configuration.unwrap_or_default();
+        // In the API shape `configuration` is a JSON string, and each supplementary value too.
+        let configuration = match self.configuration {
+            Some(Value::String(text)) => from_json_text("configuration", &text)?,
+            other => other,
+        }
+        .filter(|v| !v.is_null());
+        let mut supplementary = self.supplementary_configuration.unwrap_or_default();
+        for value in supplementary.values_mut() {
+            if let Value::String(text) = value
+                && let Ok(parsed @ (Value::Array(_) | Value::Object(_))) =
+                    serde_json::from_str::<Value>(text)
+            {
+                *value = parsed;
+            }
+        }
         let tags = tags::collect(
             self.tags.as_ref(),
             supplementary.get("Tags"),

@@ -348,3 +348,45 @@ fn one_pass_decode_agrees_with_the_checked_path() {
         );
     }
 }
+
+/// Issue 11: an item in the API's shape (`accountId`, `arn`, `version`, `configuration` and the
+/// supplementary values as JSON text), as GetResourceConfigHistory returns it and `rdk
+/// test-remote` sends it, reads like the event shape.
+#[test]
+fn an_api_shape_item_in_a_change_notification_reads_like_the_event_shape() {
+    let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let event_shape = json!({"configurationItemCaptureTime": "2026-01-05T09:59:58.123Z",
+        "awsAccountId": "111122223333", "configurationItemStatus": "OK", "configurationItemVersion": "1.3",
+        "resourceType": "AWS::Kinesis::Stream", "resourceId": "orders", "ARN": "arn:aws:kinesis:us-east-1:111122223333:stream/orders",
+        "awsRegion": "us-east-1",
+        "configuration": {"StreamEncryption": {"EncryptionType": "KMS", "KeyId": key}},
+        "supplementaryConfiguration": {"Tags": [{"key": "team", "value": "data"}]}});
+    let api_shape = json!({"configurationItemCaptureTime": "2026-01-05T09:59:58.123Z",
+        "accountId": "111122223333", "configurationItemStatus": "OK", "version": "1.3",
+        "resourceType": "AWS::Kinesis::Stream", "resourceId": "orders", "arn": "arn:aws:kinesis:us-east-1:111122223333:stream/orders",
+        "awsRegion": "us-east-1",
+        "configuration": json!({"StreamEncryption": {"EncryptionType": "KMS", "KeyId": key}}).to_string(),
+        "supplementaryConfiguration": {"Tags": r#"[{"key":"team","value":"data"}]"#}});
+    let read = |item: Value| {
+        let e = event(json!({"messageType": CHANGE, "configurationItem": item}));
+        match e.invoking_event().unwrap() {
+            InvokingEvent::Change { item } => item,
+            other => panic!("{other:?}"),
+        }
+    };
+    let (from_event, from_api) = (read(event_shape), read(api_shape));
+    assert_eq!(from_event, from_api);
+    assert_eq!(from_api.account_id, "111122223333");
+    assert_eq!(from_api.tags["team"], "data");
+    assert!(from_api.arn.is_some());
+
+    let bad = json!({"configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "accountId": "111122223333",
+        "configurationItemStatus": "OK", "resourceType": "AWS::Kinesis::Stream", "resourceId": "orders",
+        "awsRegion": "us-east-1", "configuration": "{not json"});
+    let e = event(json!({"messageType": CHANGE, "configurationItem": bad}));
+    let err = e.invoking_event().unwrap_err().to_string();
+    assert!(
+        err.contains("configurationItem.configuration") && err.contains("not JSON"),
+        "{err}"
+    );
+}
