@@ -79,6 +79,7 @@ fn unusable_states_are_non_compliant_and_say_the_state() {
         KeyState::Disabled,
         KeyState::PendingDeletion,
         KeyState::PendingReplicaDeletion,
+        KeyState::PendingImport,
         KeyState::Unavailable,
     ] {
         let name = state.as_str().to_owned();

@@ -1,8 +1,10 @@
 //! Property: a resource on an AWS-managed key is never COMPLIANT — whatever form the reference
 //! takes (alias name, alias ARN, key id, key ARN), whatever the service, key state, Region,
-//! account and rule parameters (even an allow-list naming that very key).
+//! account and rule parameters (even an allow-list naming that very key), and whether KMS answers
+//! or denies the lookup (then the key is decided by elimination against the service's
+//! AWS-managed key, or left undetermined: never COMPLIANT).
 
-use cmk_core::key::{KeyFacts, KeyManager, KeyState, Rotation};
+use cmk_core::key::{FakeError, KeyFacts, KeyManager, KeyState, Rotation};
 use cmk_core::{Compliance, ConfigEvent, FakeKeys, InvokingEvent, RuleParams, evaluate};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -46,6 +48,7 @@ proptest! {
         allow_it in any::<bool>(),
         allow_account in any::<bool>(),
         rotation in any::<bool>(),
+        lookups in 0..3usize,
     ) {
         let (resource_type, service_name) = SERVICES[service];
         let region = REGIONS[region];
@@ -61,9 +64,20 @@ proptest! {
         // The table field holds an ARN only; other forms are Kinesis/Secrets Manager's.
         let reference = if resource_type == "AWS::DynamoDB::Table" && form != 3 { key_arn.clone() } else { reference };
         let facts = KeyFacts { arn: key_arn.clone(), manager: KeyManager::Aws, state: KeyState::parse(STATES[state]) };
-        let keys = FakeKeys::default()
+        let mut keys = FakeKeys::default()
             .with_key(&key_id, facts.clone(), Rotation::Enabled)
             .with_key(&alias, facts, Rotation::Enabled);
+        // 0: KMS answers. 1: the key's own lookups are denied (a key policy without IAM
+        // delegation), the service's alias still resolves: elimination decides. 2: everything
+        // is denied: undetermined.
+        if lookups >= 1 {
+            keys = keys
+                .with_error(&key_id, FakeError::AccessDenied)
+                .with_error(&key_arn, FakeError::AccessDenied);
+        }
+        if lookups == 2 {
+            keys = keys.with_error(&alias, FakeError::AccessDenied);
+        }
         let mut params = serde_json::Map::new();
         if allow_it {
             params.insert("allowedKeyArns".into(), json!(key_arn));
@@ -90,8 +104,13 @@ proptest! {
         // is "never COMPLIANT".
         let Ok(params) = RuleParams::parse(event.rule_parameters.as_deref()) else { return Ok(()) };
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        if let Ok(verdict) = runtime.block_on(evaluate(&item, &params, &keys)) {
-            prop_assert_ne!(verdict.compliance, Compliance::Compliant, "{} by {}", resource_type, reference);
+        let verdict = runtime.block_on(evaluate(&item, &params, &keys));
+        if let Ok(verdict) = &verdict {
+            prop_assert_ne!(verdict.compliance, Compliance::Compliant, "{} by {} (lookups {})", resource_type, reference, lookups);
+        }
+        // Elimination must reach a verdict (NON_COMPLIANT), not give up, when the alias resolves.
+        if lookups == 1 && form != 1 && !(form == 0 && resource_type != "AWS::DynamoDB::Table") {
+            prop_assert!(verdict.is_ok(), "{} by {}: elimination gave no verdict", resource_type, reference);
         }
     }
 }
