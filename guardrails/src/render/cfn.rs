@@ -241,7 +241,7 @@ fn conformance_pack_template(controls: &[Control], organization: bool) -> Value 
     };
     let mut props = json!({
         name_key: {"Ref": "PackName"},
-        "TemplateBody": conformance_pack_body(&types),
+        "TemplateBody": conformance_pack_body(&change_scope(&types)),
         "ConformancePackInputParameters": [{"ParameterName": "RuleFunctionArn", "ParameterValue": {"Ref": "RuleFunctionArn"}}],
     });
     if let (Value::Object(p), Value::Object(e)) = (&mut props, extra) {
