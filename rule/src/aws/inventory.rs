@@ -89,6 +89,27 @@ fn item(
     }
 }
 
+/// Adds each described resource to `page` in list order: its item; nothing for one that vanished
+/// between list and describe; or a failure naming it.
+fn add_described(
+    page: &mut Page,
+    resource_type: &str,
+    described: Vec<(String, Result<Option<ConfigItem>, SourceError>)>,
+) {
+    for (name, described) in described {
+        match described {
+            Ok(Some(item)) => page.items.push(item),
+            Ok(None) => {
+                tracing::info!(resource_type, %name, "resource disappeared during the sweep")
+            }
+            Err(e) => page.failures.push(NotEvaluated {
+                reason: format!("{resource_type} {name}: {e}"),
+                retryable: e.retryable,
+            }),
+        }
+    }
+}
+
 fn time(t: Option<&DateTime>) -> Value {
     t.and_then(|t| t.fmt(Format::DateTime).ok())
         .map_or(Value::Null, Value::String)
@@ -140,16 +161,7 @@ impl ServiceInventory {
             .buffered(DESCRIBES_IN_FLIGHT)
             .collect()
             .await;
-        for (name, described) in described {
-            match described {
-                Ok(Some(item)) => page.items.push(item),
-                Ok(None) => tracing::info!(stream = %name, "stream disappeared during the sweep"),
-                Err(e) => page.failures.push(NotEvaluated {
-                    reason: format!("{} {name}: {e}", kinesis::RESOURCE_TYPE),
-                    retryable: e.retryable,
-                }),
-            }
-        }
+        add_described(&mut page, kinesis::RESOURCE_TYPE, described);
         Ok(page)
     }
 
@@ -295,16 +307,7 @@ impl ServiceInventory {
             .buffered(DESCRIBES_IN_FLIGHT)
             .collect()
             .await;
-        for (name, described) in described {
-            match described {
-                Ok(Some(item)) => page.items.push(item),
-                Ok(None) => tracing::info!(table = %name, "table disappeared during the sweep"),
-                Err(e) => page.failures.push(NotEvaluated {
-                    reason: format!("{} {name}: {e}", dynamodb::RESOURCE_TYPE),
-                    retryable: e.retryable,
-                }),
-            }
-        }
+        add_described(&mut page, dynamodb::RESOURCE_TYPE, described);
         Ok(page)
     }
 
