@@ -125,6 +125,7 @@ impl Account {
             .to_string(),
             rule_parameters: Some(params.to_owned()),
             result_token: Some(token.to_owned()),
+            config_rule_arn: Some(format!("arn:aws:config:{REGION}:{}:config-rule/config-rule-test", self.id)),
             ..ConfigEvent::default()
         }
     }

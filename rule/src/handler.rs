@@ -11,7 +11,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use cmk_core::event::{Freshness, ItemSummary, StateId};
-use cmk_core::key::{Described, KeyLookup, ResolveError, Reuse, Rotation};
+use cmk_core::key::{Described, KeyArn, KeyLookup, ResolveError, Reuse, Rotation};
 use cmk_core::resources::SUPPORTED;
 use cmk_core::verdict;
 use cmk_core::{
@@ -323,6 +323,7 @@ where
         let params =
             RuleParams::parse(event.rule_parameters.as_deref()).map_err(|e| fail(e.into()))?;
         let invoking = event.invoking_event().map_err(|e| fail(e.into()))?;
+        let rule_arn = event.rule_arn().map_err(|e| fail(e.into()))?;
         let token = event.result_token.clone().unwrap_or_default();
         let mut run = Run {
             sink: &self.sink,
@@ -369,11 +370,14 @@ where
                     ))
                     .await;
                 } else {
-                    let item = self
+                    let mut item = self
                         .items
                         .latest(&summary)
                         .await
                         .map_err(|e| fail(HandlerError::Fetch(e)))?;
+                    if item.partition.is_none() {
+                        item.partition = rule_arn.as_ref().map(|arn| arn.partition);
+                    }
                     let at = match summary.freshness(&item) {
                         Freshness::Same => at,
                         // The resource changed again: judge the newer item at its own time, so
@@ -406,12 +410,7 @@ where
                 // The inventory's clients are bound to the SDK's Region; the rule's ARN only helps
                 // when the SDK has none configured.
                 let region = if self.region.is_empty() {
-                    event
-                        .config_rule_arn
-                        .as_deref()
-                        .and_then(|arn| arn.split(':').nth(3))
-                        .unwrap_or_default()
-                        .to_owned()
+                    rule_arn.map(|arn| arn.region).unwrap_or_default()
                 } else {
                     self.region.clone()
                 };
@@ -520,13 +519,31 @@ where
             });
             return;
         }
-        let s = item.scope();
-        let key_arn = item.arn.clone().unwrap_or_else(|| {
-            format!(
-                "arn:{}:kms:{}:{}:key/{}",
-                s.partition, s.region, s.account, item.resource_id
-            )
-        });
+        // The key's ARN: the item's, or its id (a key's resource id) in the item's partition.
+        let key_arn = match (&item.arn, item.scope()) {
+            (Some(arn), _) => KeyArn::parse(&arn.to_string()),
+            // Parsed again to check that the resource id is a key id.
+            (None, Some(scope)) => {
+                KeyArn::parse(&KeyArn::new(&scope, item.resource_id.as_str()).to_string())
+            }
+            (None, None) => Err(cmk_core::key::KeyRefError {
+                value: item.resource_id.clone(),
+                problem: "the item has no ARN and the event no configRuleArn: the partition is unknown",
+            }),
+        };
+        let key_arn = match key_arn {
+            Ok(arn) => arn,
+            Err(e) => {
+                run.report.failures.push(NotEvaluated {
+                    reason: format!(
+                        "{KMS_KEY} {}: {e}; resources using it not re-evaluated",
+                        item.resource_id
+                    ),
+                    retryable: false,
+                });
+                return;
+            }
+        };
         let scope = SweepScope {
             account_id: item.account_id.clone(),
             region: item.region.clone(),
@@ -543,7 +560,7 @@ where
         item: &ConfigItem,
         params: &RuleParams,
         at: OffsetDateTime,
-        key_arn: &str,
+        key_arn: &KeyArn,
     ) {
         let keys = Recording {
             inner: &self.keys,
@@ -564,7 +581,7 @@ where
         run: &mut Run<'_, P>,
         scope: &SweepScope,
         params: &RuleParams,
-        only_key: Option<&str>,
+        only_key: Option<&KeyArn>,
     ) {
         let out_of_time = |run: &Run<'_, P>| {
             run.options
@@ -654,18 +671,18 @@ pub fn respond(result: Result<Report, Box<Failed>>) -> Result<serde_json::Value,
 /// A resolver that notes every key ARN it was asked about or answered with.
 struct Recording<'a, K> {
     inner: &'a K,
-    seen: std::sync::Mutex<Vec<String>>,
+    seen: std::sync::Mutex<Vec<KeyArn>>,
 }
 
 impl<K> Recording<'_, K> {
-    fn note(&self, arn: String) {
+    fn note(&self, arn: &KeyArn) {
         self.seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(arn);
+            .push(arn.clone());
     }
 
-    fn saw(&self, key_arn: &str) -> bool {
+    fn saw(&self, key_arn: &KeyArn) -> bool {
         self.seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -676,16 +693,18 @@ impl<K> Recording<'_, K> {
 
 impl<K: KeyResolver> KeyResolver for Recording<'_, K> {
     async fn describe(&self, lookup: &KeyLookup) -> Result<Described, ResolveError> {
-        self.note(lookup.qualified());
+        if let Some(arn) = lookup.key.in_scope(&lookup.scope).key_arn() {
+            self.note(arn);
+        }
         let answer = self.inner.describe(lookup).await;
         if let Ok(Described::Found(facts)) = &answer {
-            self.note(facts.arn.clone());
+            self.note(&facts.arn);
         }
         answer
     }
 
-    async fn rotation(&self, key_arn: &str) -> Result<Rotation, ResolveError> {
-        self.note(key_arn.to_owned());
+    async fn rotation(&self, key_arn: &KeyArn) -> Result<Rotation, ResolveError> {
+        self.note(key_arn);
         self.inner.rotation(key_arn).await
     }
 }

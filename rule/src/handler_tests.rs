@@ -72,6 +72,7 @@ impl Inventory for Secrets {
                 resource_type: resource_type.into(),
                 resource_id: format!("s{i}"),
                 arn: None,
+                partition: Some(cmk_core::Partition::Aws),
                 account_id: scope.account_id.clone(),
                 region: scope.region.clone(),
                 status: ItemStatus::Ok,
@@ -94,7 +95,7 @@ fn keys() -> FakeKeys {
         .with_key(
             CMK,
             KeyFacts {
-                arn: CMK.into(),
+                arn: cmk_core::KeyArn::parse(CMK).unwrap(),
                 manager: KeyManager::Customer,
                 state: KeyState::Enabled,
             },
@@ -576,6 +577,7 @@ impl Inventory for Streams {
                 resource_type: resource_type.into(),
                 resource_id: (*id).into(),
                 arn: None,
+                partition: Some(cmk_core::Partition::Aws),
                 account_id: scope.account_id.clone(),
                 region: scope.region.clone(),
                 status: ItemStatus::Ok,

@@ -25,7 +25,7 @@ const KEY_ARN: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd
 
 fn scope() -> ArnScope {
     ArnScope {
-        partition: "aws".into(),
+        partition: cmk_core::Partition::Aws,
         region: "us-east-1".into(),
         account: ACCOUNT.into(),
     }
@@ -221,7 +221,8 @@ async fn rotation_unsupported_is_a_definite_answer() {
         )
     });
     let keys = KmsKeyResolver::new(kms(&[&rule]));
-    assert_eq!(keys.rotation(KEY_ARN).await.unwrap(), Rotation::Unsupported);
+    let arn = cmk_core::KeyArn::parse(KEY_ARN).unwrap();
+    assert_eq!(keys.rotation(&arn).await.unwrap(), Rotation::Unsupported);
 }
 
 fn stream_event(id: &str, key: &str) -> ConfigEvent {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use cmk_core::event::{ApiItem, ItemSummary};
-use cmk_core::key::FakeAnswer;
-use cmk_core::{Compliance, ConfigItem, Evaluation, FakeKeys};
+use cmk_core::key::{ArnScope, FakeAnswer};
+use cmk_core::{Arn, Compliance, ConfigItem, Evaluation, FakeKeys};
 use cmk_rule::handler::{EvaluationSink, Inventory, ItemSource, Page, SourceError, SweepScope};
 use serde::Deserialize;
 
@@ -17,7 +17,8 @@ use serde::Deserialize;
 pub struct Fixture {
     /// What the case shows; printed on failure.
     pub note: String,
-    /// DescribeKey answers by reference (as written, or its qualified ARN).
+    /// DescribeKey answers by reference; key ids and alias names are qualified in the account
+    /// and Region of the event's `configRuleArn`, and lookups match by qualified ARN.
     #[serde(default)]
     pub keys: HashMap<String, FakeAnswer>,
     /// What GetResourceConfigHistory returns for an oversized notification (API shape).
@@ -78,9 +79,19 @@ impl Fixture {
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// The fake KMS of this case.
+    /// The fake KMS of this case, at home in the account and Region of the rule.
     pub fn fake_keys(&self) -> FakeKeys {
-        FakeKeys::new(self.keys.clone())
+        let rule: Arn = self.event["configRuleArn"]
+            .as_str()
+            .expect("fixture event has a configRuleArn")
+            .parse()
+            .expect("fixture configRuleArn is an ARN");
+        let home = ArnScope {
+            partition: rule.partition,
+            region: rule.region,
+            account: rule.account,
+        };
+        FakeKeys::new(home, self.keys.clone()).expect("fixture keys are key references")
     }
 }
 

@@ -67,7 +67,7 @@ fn events() -> Vec<Vec<u8>> {
 
 fn keys() -> FakeKeys {
     let key = |arn: &str, manager| KeyFacts {
-        arn: arn.into(),
+        arn: cmk_core::KeyArn::parse(arn).expect("a key ARN"),
         manager,
         state: KeyState::Enabled,
     };

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::arn::{Arn, Partition};
 use crate::key::ArnScope;
 use crate::tags;
 
@@ -142,10 +143,21 @@ impl ConfigEvent {
         if let Ok(whole) = serde_json::from_str::<RawInvoking>(&self.invoking_event)
             && let (CHANGE, Some(raw)) = (whole.message_type.as_str(), whole.configuration_item)
             && let Ok(item) = raw.into_item()
+            && item.partition.is_some()
         {
             return Ok(InvokingEvent::Change { item });
         }
         self.invoking_event_checked()
+    }
+
+    /// `configRuleArn`, parsed; `None` when the event has none.
+    pub fn rule_arn(&self) -> Result<Option<Arn>, EventError> {
+        match self.config_rule_arn.as_deref() {
+            None | Some("") => Ok(None),
+            Some(text) => text.parse().map(Some).map_err(|e: crate::arn::ArnError| {
+                field_error("event", "configRuleArn", e.to_string())
+            }),
+        }
     }
 
     fn invoking_event_checked(&self) -> Result<InvokingEvent, EventError> {
@@ -153,10 +165,13 @@ impl ConfigEvent {
         match head.message_type.as_str() {
             CHANGE => {
                 let raw: RawChange = decode("invokingEvent", &self.invoking_event)?;
-                let item = raw
+                let mut item = raw
                     .configuration_item
                     .into_item()
                     .map_err(|e| e.under("invokingEvent", "configurationItem"))?;
+                if item.partition.is_none() {
+                    item.partition = self.rule_arn()?.map(|arn| arn.partition);
+                }
                 Ok(InvokingEvent::Change { item })
             }
             OVERSIZED => {
@@ -310,7 +325,10 @@ pub struct ConfigItem {
     /// `resourceId`, echoed verbatim into the evaluation.
     pub resource_id: String,
     /// `ARN`, when present.
-    pub arn: Option<String>,
+    pub arn: Option<Arn>,
+    /// The resource's partition: its ARN's, else the rule's (from the event's `configRuleArn`);
+    /// `None` when neither is known.
+    pub partition: Option<Partition>,
     /// `awsAccountId`.
     pub account_id: String,
     /// `awsRegion`.
@@ -329,13 +347,15 @@ pub struct ConfigItem {
 }
 
 impl ConfigItem {
-    /// Partition, Region and account of the resource: where its key references resolve.
-    pub fn scope(&self) -> ArnScope {
-        ArnScope {
-            partition: partition_of(&self.region).to_owned(),
+    /// Partition, Region and account of the resource: where its key references resolve. `None`
+    /// when the partition is unknown (no ARN on the item, none for the rule): it is never guessed
+    /// from the Region's name.
+    pub fn scope(&self) -> Option<ArnScope> {
+        Some(ArnScope {
+            partition: self.partition?,
             region: self.region.clone(),
             account: self.account_id.clone(),
-        }
+        })
     }
 
     /// Decodes `configuration` into the fields a resource module reads; errors name the path.
@@ -688,10 +708,18 @@ impl RawItem {
             supplementary.get("Tags"),
             configuration.as_ref().and_then(|c| c.get("Tags")),
         );
+        let arn = match self.arn.filter(|a| !a.is_empty()) {
+            Some(text) => Some(text.parse::<Arn>().map_err(|e| ItemFieldError {
+                field: "ARN",
+                problem: e.to_string(),
+            })?),
+            None => None,
+        };
         Ok(ConfigItem {
             resource_type: required("resourceType", self.resource_type)?,
             resource_id: required("resourceId", self.resource_id)?,
-            arn: self.arn.filter(|a| !a.is_empty()),
+            partition: arn.as_ref().map(|a| a.partition),
+            arn,
             account_id: with_field(ACCOUNT, account(&account_id))?,
             region: required("awsRegion", self.aws_region)?,
             status: with_field(STATUS, ItemStatus::parse(&status))?,
@@ -724,21 +752,6 @@ impl RawSummary {
                 .configuration_state_id
                 .and_then(RawStateId::into_state_id),
         })
-    }
-}
-
-/// The partition a Region belongs to.
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else {
-        "aws"
     }
 }
 

@@ -1,6 +1,7 @@
 //! Tests of event decoding: both item shapes, message types, and errors that name the JSON path.
 
 use super::*;
+use crate::arn::Partition;
 use serde_json::json;
 
 fn event(invoking: serde_json::Value) -> ConfigEvent {
@@ -53,7 +54,7 @@ fn change_notification_becomes_an_item() {
     assert_eq!(item.status, ItemStatus::Ok);
     assert_eq!(item.tags.get("env").map(String::as_str), Some("prod"));
     assert_eq!(item.capture_time.millisecond(), 123);
-    assert_eq!(item.scope().partition, "aws");
+    assert_eq!(item.scope().unwrap().partition, crate::arn::Partition::Aws);
 }
 
 #[test]
@@ -389,4 +390,54 @@ fn an_api_shape_item_in_a_change_notification_reads_like_the_event_shape() {
         err.contains("configurationItem.configuration") && err.contains("not JSON"),
         "{err}"
     );
+}
+
+#[test]
+fn the_partition_comes_from_the_item_arn_else_the_rule_arn_never_the_region() {
+    // An item without an ARN in a Region whose name says nothing: the rule's ARN decides.
+    let mut item = change_item();
+    item.as_object_mut().unwrap().remove("ARN");
+    item["awsRegion"] = json!("eusc-de-east-1");
+    let mut e = event(json!({"messageType": CHANGE, "configurationItem": item}));
+    e.config_rule_arn =
+        Some("arn:aws-eusc:config:eusc-de-east-1:111122223333:config-rule/config-rule-1".into());
+    let InvokingEvent::Change { item } = e.invoking_event().unwrap() else {
+        panic!()
+    };
+    assert_eq!(item.partition, Some(Partition::AwsEusc));
+    // Neither ARN: unknown, not "aws".
+    e.config_rule_arn = None;
+    let InvokingEvent::Change { item } = e.invoking_event().unwrap() else {
+        panic!()
+    };
+    assert_eq!(item.partition, None);
+    assert!(item.scope().is_none());
+    // The item's own ARN wins over the rule's.
+    let mut item = change_item();
+    item["ARN"] = json!("arn:aws-cn:kinesis:cn-north-1:111122223333:stream/orders-events");
+    let mut e = event(json!({"messageType": CHANGE, "configurationItem": item}));
+    e.config_rule_arn = Some("arn:aws:config:us-east-1:111122223333:config-rule/r".into());
+    let InvokingEvent::Change { item } = e.invoking_event().unwrap() else {
+        panic!()
+    };
+    assert_eq!(item.partition, Some(Partition::AwsCn));
+}
+
+#[test]
+fn a_malformed_arn_is_an_error_naming_the_field() {
+    let mut item = change_item();
+    item["ARN"] = json!("arn:aws-moon:kinesis:us-east-1:111122223333:stream/s");
+    let err = event(json!({"messageType": CHANGE, "configurationItem": item}))
+        .invoking_event()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("configurationItem.ARN"), "{err}");
+    assert!(err.contains("unknown partition"), "{err}");
+
+    let mut item = change_item();
+    item.as_object_mut().unwrap().remove("ARN");
+    let mut e = event(json!({"messageType": CHANGE, "configurationItem": item}));
+    e.config_rule_arn = Some("config-rule/r".into());
+    let err = e.invoking_event().unwrap_err().to_string();
+    assert!(err.contains("configRuleArn"), "{err}");
 }

@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Deserialize;
 
+use crate::arn::{Arn, ArnError, Partition};
+
 /// KMS reserves this alias prefix for AWS-managed keys; customers cannot create such aliases.
 pub const AWS_MANAGED_ALIAS_PREFIX: &str = "alias/aws/";
 
@@ -41,7 +43,7 @@ impl Service {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ArnScope {
     /// `aws`, `aws-cn`, `aws-us-gov`, ...
-    pub partition: String,
+    pub partition: Partition,
     /// Region the key lives in.
     pub region: String,
     /// 12-digit account that owns the key.
@@ -56,12 +58,7 @@ pub enum KeyRef {
     /// `alias/prod-data`, `alias/aws/kinesis`.
     AliasName(String),
     /// `arn:aws:kms:us-east-1:111122223333:key/<id>`.
-    KeyArn {
-        /// Partition, Region and account of the ARN.
-        scope: ArnScope,
-        /// The key id part.
-        key_id: String,
-    },
+    KeyArn(KeyArn),
     /// `arn:aws:kms:us-east-1:111122223333:alias/<name>`; `alias` keeps the `alias/` prefix.
     AliasArn {
         /// Partition, Region and account of the ARN.
@@ -109,41 +106,35 @@ impl KeyRef {
             value: value.to_owned(),
             problem,
         };
-        if let Some(rest) = value.strip_prefix("arn:") {
-            let parts: Vec<&str> = rest.splitn(5, ':').collect();
-            let [partition, service, region, account, resource] = parts[..] else {
-                return Err(err("an ARN needs six `:`-separated parts"));
-            };
-            if !partition.starts_with("aws") {
-                return Err(err("unknown partition"));
-            }
-            if service != "kms" {
+        if value.starts_with("arn:") {
+            let arn: Arn = value.parse().map_err(|e: ArnError| err(e.problem))?;
+            if arn.service != "kms" {
                 return Err(err("the ARN is not a KMS ARN"));
             }
-            if region.is_empty() {
+            if arn.region.is_empty() {
                 return Err(err("the ARN has no Region"));
             }
-            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            if arn.account.len() != 12 {
                 return Err(err("the ARN's account is not 12 digits"));
             }
             let scope = ArnScope {
-                partition: partition.to_owned(),
-                region: region.to_owned(),
-                account: account.to_owned(),
+                partition: arn.partition,
+                region: arn.region,
+                account: arn.account,
             };
-            if let Some(id) = resource.strip_prefix("key/") {
+            if let Some(id) = arn.resource.strip_prefix("key/") {
                 if !is_key_id(id) {
                     return Err(err("malformed key id in the ARN"));
                 }
-                return Ok(KeyRef::KeyArn {
+                return Ok(KeyRef::KeyArn(KeyArn {
                     scope,
                     key_id: id.to_owned(),
-                });
+                }));
             }
-            if is_alias_name(resource) {
+            if is_alias_name(&arn.resource) {
                 return Ok(KeyRef::AliasArn {
                     scope,
-                    alias: resource.to_owned(),
+                    alias: arn.resource,
                 });
             }
             return Err(err("the ARN names neither `key/<id>` nor `alias/<name>`"));
@@ -179,7 +170,7 @@ impl KeyRef {
     /// The key id part of a key id or key ARN.
     pub fn key_id(&self) -> Option<&str> {
         match self {
-            KeyRef::KeyId(id) | KeyRef::KeyArn { key_id: id, .. } => Some(id),
+            KeyRef::KeyId(id) | KeyRef::KeyArn(KeyArn { key_id: id, .. }) => Some(id),
             _ => None,
         }
     }
@@ -187,25 +178,36 @@ impl KeyRef {
     /// Partition, Region and account, when the reference is an ARN.
     pub fn scope(&self) -> Option<&ArnScope> {
         match self {
-            KeyRef::KeyArn { scope, .. } | KeyRef::AliasArn { scope, .. } => Some(scope),
+            KeyRef::KeyArn(KeyArn { scope, .. }) | KeyRef::AliasArn { scope, .. } => Some(scope),
             _ => None,
         }
     }
 
-    /// The full ARN this reference denotes when resolved in `ctx` (ids and alias names resolve in
-    /// the caller's account and Region; ARNs are already qualified).
-    pub fn qualified(&self, ctx: &ArnScope) -> String {
+    /// The key ARN, for a key ARN reference.
+    pub fn key_arn(&self) -> Option<&KeyArn> {
         match self {
-            KeyRef::KeyId(id) => format!(
-                "arn:{}:kms:{}:{}:key/{id}",
-                ctx.partition, ctx.region, ctx.account
-            ),
-            KeyRef::AliasName(alias) => format!(
-                "arn:{}:kms:{}:{}:{alias}",
-                ctx.partition, ctx.region, ctx.account
-            ),
-            _ => self.to_string(),
+            KeyRef::KeyArn(arn) => Some(arn),
+            _ => None,
         }
+    }
+
+    /// The ARN form of this reference when resolved in `ctx` (ids and alias names resolve in the
+    /// caller's account and Region; ARNs are already qualified).
+    pub fn in_scope(&self, ctx: &ArnScope) -> KeyRef {
+        match self {
+            KeyRef::KeyId(id) => KeyRef::KeyArn(KeyArn::new(ctx, id.as_str())),
+            KeyRef::AliasName(alias) => KeyRef::AliasArn {
+                scope: ctx.clone(),
+                alias: alias.clone(),
+            },
+            arn => arn.clone(),
+        }
+    }
+
+    /// The full ARN this reference denotes when resolved in `ctx`, as text (see
+    /// [`KeyRef::in_scope`]).
+    pub fn qualified(&self, ctx: &ArnScope) -> String {
+        self.in_scope(ctx).to_string()
     }
 }
 
@@ -213,17 +215,70 @@ impl fmt::Display for KeyRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KeyRef::KeyId(v) | KeyRef::AliasName(v) => f.write_str(v),
-            KeyRef::KeyArn { scope, key_id } => write!(
-                f,
-                "arn:{}:kms:{}:{}:key/{key_id}",
-                scope.partition, scope.region, scope.account
-            ),
+            KeyRef::KeyArn(arn) => arn.fmt(f),
             KeyRef::AliasArn { scope, alias } => write!(
                 f,
                 "arn:{}:kms:{}:{}:{alias}",
                 scope.partition, scope.region, scope.account
             ),
         }
+    }
+}
+
+/// A key ARN, `arn:<partition>:kms:<region>:<account>:key/<key id>`: how DescribeKey names a key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KeyArn {
+    /// Partition, Region and account of the key.
+    pub scope: ArnScope,
+    /// The key id (`1234abcd-…` or a multi-Region `mrk-…`).
+    pub key_id: String,
+}
+
+impl KeyArn {
+    /// The key `key_id` in `scope`.
+    pub fn new(scope: &ArnScope, key_id: impl Into<String>) -> KeyArn {
+        KeyArn {
+            scope: scope.clone(),
+            key_id: key_id.into(),
+        }
+    }
+
+    /// Parses a key ARN; an alias ARN, key id or alias name is an error.
+    pub fn parse(value: &str) -> Result<KeyArn, KeyRefError> {
+        match KeyRef::parse(value)? {
+            KeyRef::KeyArn(arn) => Ok(arn),
+            _ => Err(KeyRefError {
+                value: value.to_owned(),
+                problem: "expected a key ARN (`arn:…:kms:…:key/<id>`)",
+            }),
+        }
+    }
+
+    /// Whether both name one multi-Region key (`mrk-` id) in the same or another Region: same
+    /// partition, account and key id.
+    pub fn same_multi_region_key(&self, other: &KeyArn) -> bool {
+        self.key_id.starts_with("mrk-")
+            && self.key_id == other.key_id
+            && self.scope.partition == other.scope.partition
+            && self.scope.account == other.scope.account
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyArn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<KeyArn, D::Error> {
+        let text = String::deserialize(d)?;
+        KeyArn::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for KeyArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.scope;
+        write!(
+            f,
+            "arn:{}:kms:{}:{}:key/{}",
+            s.partition, s.region, s.account, self.key_id
+        )
     }
 }
 
@@ -317,7 +372,7 @@ impl KeyState {
 #[serde(deny_unknown_fields)]
 pub struct KeyFacts {
     /// The key ARN (never an alias).
-    pub arn: String,
+    pub arn: KeyArn,
     /// Who manages the key.
     pub manager: KeyManager,
     /// The key state.
@@ -327,14 +382,12 @@ pub struct KeyFacts {
 impl KeyFacts {
     /// The key id part of [`KeyFacts::arn`].
     pub fn key_id(&self) -> &str {
-        self.arn
-            .rsplit_once(":key/")
-            .map_or(self.arn.as_str(), |(_, id)| id)
+        &self.arn.key_id
     }
 
-    /// The account in [`KeyFacts::arn`].
-    pub fn account(&self) -> Option<&str> {
-        self.arn.split(':').nth(4)
+    /// The account that owns the key.
+    pub fn account(&self) -> &str {
+        &self.arn.scope.account
     }
 }
 
@@ -447,7 +500,7 @@ pub trait KeyResolver: Sync {
     /// `kms:GetKeyRotationStatus` for a customer-managed key, by key ARN.
     fn rotation(
         &self,
-        key_arn: &str,
+        key_arn: &KeyArn,
     ) -> impl Future<Output = Result<Rotation, ResolveError>> + Send;
 }
 
@@ -486,38 +539,79 @@ pub enum FakeError {
     Throttled,
 }
 
-/// A [`KeyResolver`] answering from a map of reference text (as written, or its qualified ARN)
-/// to canned answers; it counts the calls it receives. A reference it does not know is an
+/// A [`KeyResolver`] answering from canned answers, each filed under the fully qualified ARN of
+/// its reference; it counts the calls it receives.
+///
+/// References given as key ids or alias names are qualified in the fake's home account and Region
+/// when they are added, and lookups match by qualified ARN only: a lookup made in the wrong
+/// account, Region or partition finds nothing. A reference it does not know is an
 /// [`ResolveError::Unavailable`], so a test that forgets a key cannot pass by accident.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FakeKeys {
+    home: ArnScope,
     answers: HashMap<String, FakeAnswer>,
     calls: AtomicUsize,
 }
 
+impl Default for FakeKeys {
+    /// No keys; ids and alias names added later are qualified in `aws`, `us-east-1`,
+    /// `111122223333` (the account AWS's documentation uses).
+    fn default() -> FakeKeys {
+        FakeKeys::at(ArnScope {
+            partition: Partition::Aws,
+            region: "us-east-1".to_owned(),
+            account: "111122223333".to_owned(),
+        })
+    }
+}
+
 impl FakeKeys {
-    /// A fake with these answers.
-    pub fn new(answers: HashMap<String, FakeAnswer>) -> FakeKeys {
+    /// No keys; ids and alias names added later are qualified in `home`.
+    pub fn at(home: ArnScope) -> FakeKeys {
         FakeKeys {
-            answers,
+            home,
+            answers: HashMap::new(),
             calls: AtomicUsize::new(0),
         }
     }
 
-    /// Adds a key reachable by `reference` (and by its ARN).
+    /// A fake at `home` with these answers, keyed by reference text.
+    pub fn new(
+        home: ArnScope,
+        answers: HashMap<String, FakeAnswer>,
+    ) -> Result<FakeKeys, KeyRefError> {
+        let mut fake = FakeKeys::at(home);
+        for (reference, answer) in answers {
+            fake.insert(&reference, answer)?;
+        }
+        Ok(fake)
+    }
+
+    fn insert(&mut self, reference: &str, answer: FakeAnswer) -> Result<(), KeyRefError> {
+        let qualified = KeyRef::parse(reference)?.qualified(&self.home);
+        self.answers.insert(qualified, answer);
+        Ok(())
+    }
+
+    /// Adds a key reachable by `reference` and by its key ARN. A `reference` that is not a key
+    /// reference is filed under its text, where no lookup can find it.
     pub fn with_key(mut self, reference: &str, facts: KeyFacts, rotation: Rotation) -> FakeKeys {
         let answer = FakeAnswer::Key { facts, rotation };
         if let FakeAnswer::Key { facts, .. } = &answer {
-            self.answers.insert(facts.arn.clone(), answer.clone());
+            self.answers.insert(facts.arn.to_string(), answer.clone());
         }
-        self.answers.insert(reference.to_owned(), answer);
+        if self.insert(reference, answer.clone()).is_err() {
+            self.answers.insert(reference.to_owned(), answer);
+        }
         self
     }
 
-    /// Adds a canned failure for `reference`.
+    /// Adds a canned failure for `reference` (see [`FakeKeys::with_key`]).
     pub fn with_error(mut self, reference: &str, error: FakeError) -> FakeKeys {
-        self.answers
-            .insert(reference.to_owned(), FakeAnswer::Error { error });
+        let answer = FakeAnswer::Error { error };
+        if self.insert(reference, answer.clone()).is_err() {
+            self.answers.insert(reference.to_owned(), answer);
+        }
         self
     }
 
@@ -526,14 +620,13 @@ impl FakeKeys {
         self.calls.load(Ordering::Relaxed)
     }
 
-    fn answer(&self, reference: &str, qualified: &str) -> Result<&FakeAnswer, ResolveError> {
+    fn answer(&self, shown: &str, qualified: &str) -> Result<&FakeAnswer, ResolveError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.answers
-            .get(reference)
-            .or_else(|| self.answers.get(qualified))
+            .get(qualified)
             .ok_or_else(|| ResolveError::Unavailable {
-                key: reference.to_owned(),
-                detail: "FakeKeys has no answer for this reference".to_owned(),
+                key: shown.to_owned(),
+                detail: format!("FakeKeys has no answer for {qualified}"),
                 retryable: false,
             })
     }
@@ -563,17 +656,18 @@ impl KeyResolver for FakeKeys {
         }
     }
 
-    async fn rotation(&self, key_arn: &str) -> Result<Rotation, ResolveError> {
-        match self.answer(key_arn, key_arn)? {
+    async fn rotation(&self, key_arn: &KeyArn) -> Result<Rotation, ResolveError> {
+        let arn = key_arn.to_string();
+        match self.answer(&arn, &arn)? {
             FakeAnswer::Key { rotation, .. } => Ok(*rotation),
             FakeAnswer::Error {
                 error: FakeError::NotFound,
             } => Err(ResolveError::Unavailable {
-                key: key_arn.to_owned(),
+                key: arn,
                 detail: "NotFoundException".to_owned(),
                 retryable: false,
             }),
-            FakeAnswer::Error { error } => fake_error(key_arn, *error).map(|_| Rotation::Disabled),
+            FakeAnswer::Error { error } => fake_error(&arn, *error).map(|_| Rotation::Disabled),
         }
     }
 }
@@ -634,7 +728,9 @@ pub async fn classify(
     let denied = match keys.describe(&lookup).await {
         Ok(Described::Found(facts)) => {
             return Ok(match facts.manager {
-                KeyManager::Aws => KeyClass::AwsManaged { shown: facts.arn },
+                KeyManager::Aws => KeyClass::AwsManaged {
+                    shown: facts.arn.to_string(),
+                },
                 KeyManager::Customer => KeyClass::Customer(CustomerKey {
                     facts: Some(facts),
                     unverified_because: None,
@@ -671,11 +767,13 @@ pub async fn classify(
         key: KeyRef::AliasName(service.aws_managed_alias().to_owned()),
         scope: lookup.scope.clone(),
     };
-    let key_arn = lookup.qualified();
+    let key_arn = lookup.key.in_scope(&lookup.scope);
     match keys.describe(&service_key).await {
-        Ok(Described::Found(aws)) if aws.arn == key_arn => Ok(KeyClass::AwsManaged {
-            shown: format!("{} ({})", service.aws_managed_alias(), aws.arn),
-        }),
+        Ok(Described::Found(aws)) if key_arn.key_arn() == Some(&aws.arn) => {
+            Ok(KeyClass::AwsManaged {
+                shown: format!("{} ({})", service.aws_managed_alias(), aws.arn),
+            })
+        }
         Ok(_) => Ok(KeyClass::Customer(CustomerKey {
             facts: None,
             unverified_because: Some("not the AWS-managed key, DescribeKey denied"),

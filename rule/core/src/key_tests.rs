@@ -8,7 +8,7 @@ const AWS_ID: &str = "0000aaaa-00aa-00aa-00aa-000000000000";
 
 fn scope() -> ArnScope {
     ArnScope {
-        partition: "aws".into(),
+        partition: Partition::Aws,
         region: "us-east-1".into(),
         account: ACCOUNT.into(),
     }
@@ -18,9 +18,13 @@ fn arn(id: &str) -> String {
     format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/{id}")
 }
 
+fn key_arn(id: &str) -> KeyArn {
+    KeyArn::new(&scope(), id)
+}
+
 fn facts(id: &str, manager: KeyManager) -> KeyFacts {
     KeyFacts {
-        arn: arn(id),
+        arn: key_arn(id),
         manager,
         state: KeyState::Enabled,
     }
@@ -49,7 +53,7 @@ fn parses_every_reference_form() {
     assert_eq!(key_arn.scope().unwrap().account, ACCOUNT);
     let gov =
         KeyRef::parse("arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/aws/kinesis").unwrap();
-    assert_eq!(gov.scope().unwrap().partition, "aws-us-gov");
+    assert_eq!(gov.scope().unwrap().partition, Partition::AwsUsGov);
     assert!(gov.is_aws_managed_alias());
 }
 
@@ -288,4 +292,39 @@ fn key_state_spellings_round_trip() {
     }
     assert!(KeyState::PendingDeletion.is_unusable());
     assert!(!KeyState::Updating.is_unusable());
+}
+
+#[test]
+fn the_fake_answers_by_qualified_arn_only() {
+    let keys = FakeKeys::default().with_key(
+        "alias/prod",
+        facts(CMK_ID, KeyManager::Customer),
+        Rotation::Enabled,
+    );
+    let lookup = |key: &str, region: &str| {
+        let scope = ArnScope {
+            region: region.into(),
+            ..scope()
+        };
+        run(keys.describe(&KeyLookup::new(KeyRef::parse(key).unwrap(), &scope)))
+    };
+    // The alias name, its alias ARN, and the key's own ARN all find the key in its home Region.
+    assert!(lookup("alias/prod", "us-east-1").is_ok());
+    assert!(lookup("arn:aws:kms:us-east-1:111122223333:alias/prod", "eu-west-1").is_ok());
+    assert!(lookup(&arn(CMK_ID), "eu-west-1").is_ok());
+    // The same alias name in another Region, account or partition is another alias.
+    let err = lookup("alias/prod", "eu-west-1").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("arn:aws:kms:eu-west-1:111122223333:alias/prod"),
+        "{err}"
+    );
+    assert!(lookup("arn:aws:kms:us-east-1:444455556666:alias/prod", "us-east-1").is_err());
+    assert!(
+        lookup(
+            "arn:aws-cn:kms:us-east-1:111122223333:alias/prod",
+            "us-east-1"
+        )
+        .is_err()
+    );
 }

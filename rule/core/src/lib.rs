@@ -24,6 +24,7 @@
 )]
 
 pub mod annotation;
+pub mod arn;
 pub mod evaluation;
 pub mod event;
 pub mod key;
@@ -32,10 +33,11 @@ pub mod resources;
 pub mod tags;
 pub mod verdict;
 
+pub use arn::{Arn, Partition};
 pub use evaluation::{Compliance, Evaluation};
 pub use event::{ConfigEvent, ConfigItem, EventError, InvokingEvent, ItemStatus, ParseError};
 pub use key::{
-    Described, FakeKeys, KeyFacts, KeyLookup, KeyManager, KeyRef, KeyResolver, KeyState,
+    Described, FakeKeys, KeyArn, KeyFacts, KeyLookup, KeyManager, KeyRef, KeyResolver, KeyState,
     ResolveError, Rotation, Service,
 };
 pub use params::{ParamError, RuleParams};

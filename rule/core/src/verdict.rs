@@ -7,7 +7,7 @@ use crate::annotation;
 use crate::evaluation::{Compliance, Evaluation};
 use crate::event::{ConfigItem, ItemSummary, ParseError};
 use crate::key::{
-    ArnScope, CustomerKey, Described, KeyClass, KeyLookup, KeyRef, KeyResolver, KeyState,
+    ArnScope, CustomerKey, Described, KeyArn, KeyClass, KeyLookup, KeyRef, KeyResolver, KeyState,
     ResolveError, Rotation, Unclassified, classify,
 };
 use crate::params::{ALLOWED_KEY_ACCOUNTS, ALLOWED_KEY_ARNS, RuleParams};
@@ -96,7 +96,8 @@ impl EvalError {
 /// use cmk_core::{evaluate, ConfigItem, Compliance, FakeKeys, ItemStatus, RuleParams};
 /// let item = ConfigItem {
 ///     resource_type: "AWS::SecretsManager::Secret".into(), resource_id: "db-password".into(),
-///     arn: None, account_id: "111122223333".into(), region: "us-east-1".into(),
+///     arn: None, partition: Some(cmk_core::Partition::Aws),
+///     account_id: "111122223333".into(), region: "us-east-1".into(),
 ///     status: ItemStatus::Ok, capture_time: time::OffsetDateTime::UNIX_EPOCH, state_id: None,
 ///     tags: Default::default(), configuration: Some(serde_json::json!({"Name": "db-password"})),
 /// };
@@ -254,19 +255,36 @@ async fn judge(
         }
         Encryption::Kms(key) => key,
     };
-    let mut scope = item.scope();
-    if let Some(region) = &key_use.region {
-        scope.region.clone_from(region);
-    }
+    let aws_managed = |shown: &dyn std::fmt::Display| {
+        Judgement::Fail(format!("{noun} uses AWS-managed key {shown}. Fix: {fix}"))
+    };
+    // The partition: the resource's, else the key ARN's own (a key is never used across
+    // partitions); a key id or alias name with neither is not resolved in a guessed partition.
+    let partition = item.partition.or_else(|| key.scope().map(|s| s.partition));
+    let Some(partition) = partition else {
+        if key.is_aws_managed_alias() {
+            return Ok(aws_managed(key));
+        }
+        return Err(undetermined(
+            item,
+            &key.to_string(),
+            "the partition is unknown: the item has no ARN and the event no configRuleArn",
+            false,
+        ));
+    };
+    let scope = ArnScope {
+        partition,
+        region: key_use
+            .region
+            .clone()
+            .unwrap_or_else(|| item.region.clone()),
+        account: item.account_id.clone(),
+    };
     let class = classify(keys, key, a.service, &scope)
         .await
         .map_err(|u: Unclassified| undetermined(item, &u.key, u.reason, u.retryable))?;
     let customer = match class {
-        KeyClass::AwsManaged { shown } => {
-            return Ok(Judgement::Fail(format!(
-                "{noun} uses AWS-managed key {shown}. Fix: {fix}"
-            )));
-        }
+        KeyClass::AwsManaged { shown } => return Ok(aws_managed(&shown)),
         KeyClass::NotFound => {
             return Ok(Judgement::Fail(format!(
                 "key {key} not found; the {noun} cannot be decrypted. Fix: {fix}"
@@ -286,12 +304,15 @@ async fn judge_customer(
     keys: &impl KeyResolver,
 ) -> Result<Judgement, Undetermined> {
     // The key ARN, when known: from DescribeKey, or from the reference itself.
-    let key_arn = match (&customer.facts, key) {
+    let key_arn: Option<KeyArn> = match (&customer.facts, key) {
         (Some(f), _) => Some(f.arn.clone()),
-        (None, KeyRef::KeyArn { .. } | KeyRef::KeyId(_)) => Some(key.qualified(scope)),
+        (None, KeyRef::KeyArn(arn)) => Some(arn.clone()),
+        (None, KeyRef::KeyId(id)) => Some(KeyArn::new(scope, id.as_str())),
         (None, _) => None,
     };
-    let shown = key_arn.clone().unwrap_or_else(|| key.to_string());
+    let shown = key_arn
+        .as_ref()
+        .map_or_else(|| key.to_string(), KeyArn::to_string);
     if let Some(facts) = &customer.facts {
         if let KeyState::Other(state) = &facts.state {
             return Err(undetermined(
@@ -310,8 +331,8 @@ async fn judge_customer(
     }
     if !params.allowed_accounts.is_empty() {
         let account = key_arn
-            .as_deref()
-            .and_then(|arn| arn.split(':').nth(4))
+            .as_ref()
+            .map(|arn| arn.scope.account.as_str())
             .or_else(|| key.scope().map(|s| s.account.as_str()))
             .unwrap_or(scope.account.as_str());
         if !params.allowed_accounts.contains(account) {
@@ -321,14 +342,14 @@ async fn judge_customer(
         }
     }
     if !params.allowed_keys.is_empty()
-        && !allowed(item, key, key_arn.as_deref(), scope, params, keys).await?
+        && !allowed(item, key, key_arn.as_ref(), scope, params, keys).await?
     {
         return Ok(Judgement::Fail(format!(
             "key {shown} is not in {ALLOWED_KEY_ARNS}. Fix: re-encrypt with an allowed key"
         )));
     }
     if params.require_rotation {
-        let Some(arn) = key_arn.as_deref() else {
+        let Some(arn) = key_arn.as_ref() else {
             return Err(undetermined(
                 item,
                 &shown,
@@ -366,7 +387,7 @@ async fn judge_customer(
             why.unwrap_or("DescribeKey denied")
         ),
     };
-    if let Some(key_region) = key_arn.as_deref().and_then(|arn| arn.split(':').nth(3))
+    if let Some(key_region) = key_arn.as_ref().map(|arn| arn.scope.region.as_str())
         && key_region != scope.region
     {
         note.push_str(&format!(
@@ -377,43 +398,32 @@ async fn judge_customer(
     Ok(Judgement::Pass(note))
 }
 
-/// Whether two key ARNs name one multi-Region key (`mrk-` id), in the same or another Region:
-/// same partition, account and key id.
-fn same_multi_region_key(a: &str, b: &str) -> bool {
-    let parts = |arn: &str| -> Option<[String; 4]> {
-        let v: Vec<&str> = arn.splitn(6, ':').collect();
-        let [_, partition, service, _region, account, resource] = v[..] else {
-            return None;
-        };
-        let id = resource.strip_prefix("key/")?;
-        id.starts_with("mrk-")
-            .then(|| [partition, service, account, id].map(str::to_owned))
-    };
-    matches!((parts(a), parts(b)), (Some(x), Some(y)) if x == y)
-}
-
 /// Whether the key is on the `allowedKeyArns` list. Entries match by their text, or by the key
 /// ARN they resolve to (aliases are resolved through the same cached DescribeKey).
 async fn allowed(
     item: &ConfigItem,
     key: &KeyRef,
-    key_arn: Option<&str>,
+    key_arn: Option<&KeyArn>,
     scope: &ArnScope,
     params: &RuleParams,
     keys: &impl KeyResolver,
 ) -> Result<bool, Undetermined> {
-    let reference = key.qualified(scope);
+    let reference = key.in_scope(scope);
+    let key_arns: Vec<&KeyArn> = [reference.key_arn(), key_arn]
+        .into_iter()
+        .flatten()
+        .collect();
     let mut unresolved: Option<ResolveError> = None;
     for entry in &params.allowed_keys {
-        let entry_arn = entry.qualified(scope);
-        if entry_arn == reference || Some(entry_arn.as_str()) == key_arn {
+        let entry = entry.in_scope(scope);
+        if entry == reference {
             return Ok(true);
         }
-        // A multi-Region key's replicas share its id and differ only by Region in the ARN.
-        if [Some(reference.as_str()), key_arn]
-            .into_iter()
-            .flatten()
-            .any(|arn| same_multi_region_key(&entry_arn, arn))
+        if let Some(allowed) = entry.key_arn()
+            // The key itself, or a replica of the multi-Region key (same id, another Region).
+            && key_arns
+                .iter()
+                .any(|k| *k == allowed || k.same_multi_region_key(allowed))
         {
             return Ok(true);
         }
@@ -421,7 +431,7 @@ async fn allowed(
             continue;
         };
         match keys.describe(&KeyLookup::new(entry.clone(), scope)).await {
-            Ok(Described::Found(f)) if f.arn == arn => return Ok(true),
+            Ok(Described::Found(f)) if f.arn == *arn => return Ok(true),
             Ok(_) => {}
             Err(e) => unresolved = Some(e),
         }

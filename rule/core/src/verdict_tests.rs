@@ -19,7 +19,7 @@ fn run<F: std::future::Future>(f: F) -> F::Output {
 
 fn facts(arn: &str, manager: KeyManager, state: KeyState) -> KeyFacts {
     KeyFacts {
-        arn: arn.into(),
+        arn: KeyArn::parse(arn).unwrap(),
         manager,
         state,
     }
@@ -335,4 +335,57 @@ fn an_allowed_multi_region_key_admits_its_replicas_in_other_regions() {
         verdict(&stream(CMK), &single, &keys()).compliance,
         Compliance::NonCompliant
     );
+}
+
+#[test]
+fn key_ids_resolve_in_the_resource_partition_and_are_never_given_a_guessed_one() {
+    use crate::arn::Partition;
+    const GOV_CMK: &str =
+        "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let gov = ArnScope {
+        partition: Partition::AwsUsGov,
+        region: "us-gov-west-1".into(),
+        account: "111122223333".into(),
+    };
+    let gov_keys = FakeKeys::at(gov).with_key(
+        GOV_CMK,
+        facts(GOV_CMK, KeyManager::Customer, KeyState::Enabled),
+        Rotation::Enabled,
+    );
+    let mut item = stream("1234abcd-12ab-34cd-56ef-1234567890ab");
+    item.region = "us-gov-west-1".into();
+    item.partition = Some(Partition::AwsUsGov);
+    let v = verdict(&item, &RuleParams::default(), &gov_keys);
+    assert_eq!(v.compliance, Compliance::Compliant, "{v:?}");
+    assert!(v.annotation.unwrap().contains(GOV_CMK));
+
+    // The same key id looked up in the commercial partition is another key: the fake, which
+    // matches by qualified ARN, has no answer for it.
+    item.partition = Some(Partition::Aws);
+    let err = run(evaluate(&item, &RuleParams::default(), &gov_keys)).unwrap_err();
+    assert!(
+        err.to_string().contains("arn:aws:kms:us-gov-west-1"),
+        "{err}"
+    );
+
+    // No partition known: a key ARN carries its own; a key id is not resolved at all.
+    item.partition = None;
+    let by_arn = stream(GOV_CMK);
+    let by_arn = ConfigItem {
+        partition: None,
+        region: "us-gov-west-1".into(),
+        ..by_arn
+    };
+    let v = verdict(&by_arn, &RuleParams::default(), &gov_keys);
+    assert_eq!(v.compliance, Compliance::Compliant, "{v:?}");
+    let err = run(evaluate(&item, &RuleParams::default(), &gov_keys)).unwrap_err();
+    assert!(err.to_string().contains("partition is unknown"), "{err}");
+    assert!(!err.is_retryable());
+    // An AWS-managed alias needs no partition to be judged.
+    let aws_alias = ConfigItem {
+        partition: None,
+        ..stream("alias/aws/kinesis")
+    };
+    let v = verdict(&aws_alias, &RuleParams::default(), &FakeKeys::default());
+    assert_eq!(v.compliance, Compliance::NonCompliant);
 }

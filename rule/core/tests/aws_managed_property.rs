@@ -4,7 +4,7 @@
 //! or denies the lookup (then the key is decided by elimination against the service's
 //! AWS-managed key, or left undetermined: never COMPLIANT).
 
-use cmk_core::key::{FakeError, KeyFacts, KeyManager, KeyState, Rotation};
+use cmk_core::key::{ArnScope, FakeError, KeyArn, KeyFacts, KeyManager, KeyState, Rotation};
 use cmk_core::{Compliance, ConfigEvent, FakeKeys, InvokingEvent, RuleParams, evaluate};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -49,6 +49,7 @@ proptest! {
         allow_account in any::<bool>(),
         rotation in any::<bool>(),
         lookups in 0..3usize,
+        partition_from_item in any::<bool>(),
     ) {
         let (resource_type, service_name) = SERVICES[service];
         let region = REGIONS[region];
@@ -63,8 +64,9 @@ proptest! {
         };
         // The table field holds an ARN only; other forms are Kinesis/Secrets Manager's.
         let reference = if resource_type == "AWS::DynamoDB::Table" && form != 3 { key_arn.clone() } else { reference };
-        let facts = KeyFacts { arn: key_arn.clone(), manager: KeyManager::Aws, state: KeyState::parse(STATES[state]) };
-        let mut keys = FakeKeys::default()
+        let facts = KeyFacts { arn: KeyArn::parse(&key_arn).unwrap(), manager: KeyManager::Aws, state: KeyState::parse(STATES[state]) };
+        let home = ArnScope { partition: partition.parse().unwrap(), region: region.to_owned(), account: account.clone() };
+        let mut keys = FakeKeys::at(home)
             .with_key(&key_id, facts.clone(), Rotation::Enabled)
             .with_key(&alias, facts, Rotation::Enabled);
         // 0: KMS answers. 1: the key's own lookups are denied (a key policy without IAM
@@ -95,9 +97,18 @@ proptest! {
             "awsRegion": region, "tags": {},
             "configuration": configuration(resource_type, &reference),
         });
+        // The partition comes from the item's ARN or, without one, from the rule's.
+        let mut item = item;
+        let mut rule_arn = Value::Null;
+        if partition_from_item {
+            item["ARN"] = json!(format!("arn:{partition}:{service_name}:{region}:{account}:resource/r"));
+        } else {
+            rule_arn = json!(format!("arn:{partition}:config:{region}:{account}:config-rule/config-rule-abc123"));
+        }
         let event = ConfigEvent::from_value(json!({
             "invokingEvent": json!({"messageType": "ConfigurationItemChangeNotification", "configurationItem": item}).to_string(),
             "ruleParameters": params, "resultToken": "t", "eventLeftScope": false, "version": "1.0",
+            "configRuleArn": rule_arn,
         })).unwrap();
         let Ok(InvokingEvent::Change { item }) = event.invoking_event() else { panic!("not a change event") };
         // An allow-list naming an AWS-managed key is refused by the parameter parser; that, too,

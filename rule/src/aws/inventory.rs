@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use cmk_core::ConfigItem;
 use cmk_core::event::ItemStatus;
 use cmk_core::resources::{dynamodb, kinesis, secretsmanager};
+use cmk_core::{Arn, ConfigItem};
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 
@@ -67,18 +67,31 @@ where
     source_error(operation, "", err)
 }
 
+/// The item of a resource read from its service's API; the ARN the API returned gives the
+/// partition. `operation` is the call that returned it, named when the ARN is not an ARN.
 fn item(
+    operation: &'static str,
     resource_type: &str,
     resource_id: &str,
     arn: Option<&str>,
     scope: &SweepScope,
     tags: BTreeMap<String, String>,
     configuration: Value,
-) -> ConfigItem {
-    ConfigItem {
+) -> Result<ConfigItem, SourceError> {
+    let arn = arn
+        .map(|text| {
+            text.parse::<Arn>().map_err(|e| SourceError {
+                operation,
+                detail: format!("{resource_type} {resource_id}: {e}"),
+                retryable: false,
+            })
+        })
+        .transpose()?;
+    Ok(ConfigItem {
         resource_type: resource_type.to_owned(),
         resource_id: resource_id.to_owned(),
-        arn: arn.map(str::to_owned),
+        partition: arn.as_ref().map(|a| a.partition),
+        arn,
         account_id: scope.account_id.clone(),
         region: scope.region.clone(),
         status: ItemStatus::Ok,
@@ -86,7 +99,7 @@ fn item(
         state_id: None,
         tags,
         configuration: Some(configuration),
-    }
+    })
 }
 
 /// Adds each described resource to `page` in list order: its item; nothing for one that vanished
@@ -216,13 +229,14 @@ impl ServiceInventory {
             },
         });
         Ok(Some(item(
+            "kinesis:DescribeStreamSummary",
             kinesis::RESOURCE_TYPE,
             s.stream_name(),
             Some(s.stream_arn()),
             scope,
             tags,
             configuration,
-        )))
+        )?))
     }
 
     async fn secrets(
@@ -271,14 +285,21 @@ impl ServiceInventory {
                 "KMSKeyId": s.kms_key_id(),
                 "Deleted": s.deleted_date().is_some(),
             });
-            page.items.push(item(
+            match item(
+                "secretsmanager:ListSecrets",
                 secretsmanager::RESOURCE_TYPE,
                 arn,
                 Some(arn),
                 scope,
                 tags,
                 configuration,
-            ));
+            ) {
+                Ok(item) => page.items.push(item),
+                Err(e) => page.failures.push(NotEvaluated {
+                    reason: e.to_string(),
+                    retryable: false,
+                }),
+            }
         }
         Ok(page)
     }
@@ -375,13 +396,14 @@ impl ServiceInventory {
             "replicas": replicas,
         });
         Ok(Some(item(
+            "dynamodb:DescribeTable",
             dynamodb::RESOURCE_TYPE,
             name,
             arn,
             scope,
             tags,
             configuration,
-        )))
+        )?))
     }
 }
 

@@ -33,7 +33,7 @@ use aws_sdk_kms::config::Region;
 use aws_sdk_kms::types::KeyManagerType;
 use cmk_core::KeyResolver;
 use cmk_core::key::{
-    Described, KeyFacts, KeyLookup, KeyManager, KeyState, ResolveError, Reuse, Rotation,
+    Described, KeyArn, KeyFacts, KeyLookup, KeyManager, KeyState, ResolveError, Reuse, Rotation,
 };
 
 use super::{describe_error, error_code, is_transient};
@@ -276,10 +276,12 @@ impl KeyResolver for KmsKeyResolver {
         let meta = output
             .key_metadata()
             .ok_or_else(|| unavailable("DescribeKey returned no KeyMetadata"))?;
-        let arn = meta
+        let arn_text = meta
             .arn()
-            .ok_or_else(|| unavailable("DescribeKey returned no key ARN"))?
-            .to_owned();
+            .ok_or_else(|| unavailable("DescribeKey returned no key ARN"))?;
+        let arn = KeyArn::parse(arn_text).map_err(|e| {
+            unavailable(&format!("DescribeKey returned an unreadable key ARN: {e}"))
+        })?;
         let manager = match meta.key_manager() {
             Some(KeyManagerType::Aws) => KeyManager::Aws,
             Some(KeyManagerType::Customer) => KeyManager::Customer,
@@ -294,19 +296,20 @@ impl KeyResolver for KmsKeyResolver {
             .map(|s| KeyState::parse(s.as_str()))
             .ok_or_else(|| unavailable("DescribeKey returned no KeyState"))?;
         let answer = Described::Found(KeyFacts {
-            arn: arn.clone(),
+            arn,
             manager,
             state,
         });
-        self.remember(&[&qualified, &ask, &arn], &answer);
+        self.remember(&[&qualified, &ask, arn_text], &answer);
         Ok(answer)
     }
 
-    async fn rotation(&self, key_arn: &str) -> Result<Rotation, ResolveError> {
+    async fn rotation(&self, key_arn: &KeyArn) -> Result<Rotation, ResolveError> {
+        let region = key_arn.scope.region.as_str();
+        let key_arn = &key_arn.to_string();
         if let Some(hit) = self.fresh(&self.rotation, key_arn) {
             return Ok(hit);
         }
-        let region = key_arn.split(':').nth(3).unwrap_or_default();
         let result = self
             .client(region)
             .get_key_rotation_status()

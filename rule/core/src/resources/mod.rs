@@ -105,6 +105,7 @@ pub(crate) mod test_support {
             resource_type: resource_type.into(),
             resource_id: "r1".into(),
             arn: None,
+            partition: Some(crate::arn::Partition::Aws),
             account_id: "111122223333".into(),
             region: "us-east-1".into(),
             status: ItemStatus::Ok,
