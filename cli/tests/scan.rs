@@ -9,6 +9,87 @@ use cmk_integration_tests::emulator::Emulator;
 use cmk_integration_tests::resources;
 use serde_json::{Value, json};
 
+/// What the seeded resources must get, written down from the rule's contract (README, "What the
+/// rule decides"), not from either implementation: Region, type, id, compliance, and a phrase
+/// the annotation must contain.
+const EXPECTED: [(&str, &str, &str, &str, &str); 8] = [
+    (
+        "eu-west-1",
+        "AWS::Kinesis::Stream",
+        "eu-stream",
+        "NON_COMPLIANT",
+        "alias/aws/kinesis",
+    ),
+    (
+        "us-east-1",
+        "AWS::DynamoDB::Table",
+        "aws-owned",
+        "NON_COMPLIANT",
+        "AWS-owned key",
+    ),
+    (
+        "us-east-1",
+        "AWS::DynamoDB::Table",
+        "cmk",
+        "COMPLIANT",
+        "customer-managed key",
+    ),
+    (
+        "us-east-1",
+        "AWS::Kinesis::Stream",
+        "aws-key-arn",
+        "NON_COMPLIANT",
+        "AWS-managed key",
+    ),
+    (
+        "us-east-1",
+        "AWS::Kinesis::Stream",
+        "cmk",
+        "COMPLIANT",
+        "customer-managed key",
+    ),
+    (
+        "us-east-1",
+        "AWS::Kinesis::Stream",
+        "plain",
+        "NON_COMPLIANT",
+        "not encrypted",
+    ),
+    (
+        "us-east-1",
+        "AWS::SecretsManager::Secret",
+        "cmk",
+        "COMPLIANT",
+        "customer-managed key",
+    ),
+    (
+        "us-east-1",
+        "AWS::SecretsManager::Secret",
+        "default-key",
+        "NON_COMPLIANT",
+        "aws/secretsmanager",
+    ),
+];
+
+/// Checks one set of verdicts against [`EXPECTED`]; secrets are named by ARN, so they are
+/// matched by the name inside it.
+fn assert_expected(what: &str, got: &BTreeSet<(String, String, String, String, String)>) {
+    assert_eq!(got.len(), EXPECTED.len(), "{what}: {got:#?}");
+    for (region, resource_type, id, compliance, phrase) in EXPECTED {
+        let found = got.iter().find(|(r, t, i, _, _)| {
+            r == region && t == resource_type && (i == id || i.contains(&format!(":secret:{id}-")))
+        });
+        let Some((_, _, _, c, annotation)) = found else {
+            panic!("{what}: no verdict for {region} {resource_type} {id}: {got:#?}")
+        };
+        assert_eq!(c, compliance, "{what}: {resource_type} {id}: {annotation}");
+        assert!(
+            annotation.contains(phrase),
+            "{what}: {resource_type} {id}: {annotation:?} lacks {phrase:?}"
+        );
+    }
+}
+
 async fn resources(account: &str) {
     let emulator = Emulator::shared();
     let sdk = emulator.sdk(account, "us-east-1").await;
@@ -117,12 +198,13 @@ async fn scan_gives_the_rules_verdicts_in_every_region_and_exits_1_on_non_compli
             )
         })
         .collect();
-    assert_eq!(scanned.len(), 8, "{scanned:#?}");
+    assert_expected("scan", &scanned);
     let mut rule = rule_verdicts(&account, "us-east-1").await;
     rule.extend(rule_verdicts(&account, "eu-west-1").await);
+    assert_expected("the Config rule", &rule);
     assert_eq!(
         scanned, rule,
-        "scan and the Config rule agree, verdict for verdict"
+        "scan and the Config rule agree, annotation for annotation"
     );
     let non_compliant: BTreeSet<&str> = list
         .iter()
