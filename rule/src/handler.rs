@@ -20,8 +20,7 @@ use cmk_core::{
 };
 use time::OffsetDateTime;
 
-/// The Config type of KMS keys: a change of one re-evaluates the resources that use the key.
-pub const KMS_KEY: &str = "AWS::KMS::Key";
+pub use cmk_core::resources::KMS_KEY;
 
 /// PutEvaluations accepts at most this many evaluations per call.
 pub const BATCH_LIMIT: usize = 100;
@@ -400,7 +399,11 @@ where
                             })));
                         }
                     };
-                    self.one(&mut run, &item, false, &params, at).await;
+                    if item.resource_type == KMS_KEY {
+                        self.key_changed(&mut run, &item, false, &params).await;
+                    } else {
+                        self.one(&mut run, &item, false, &params, at).await;
+                    }
                 }
             }
             InvokingEvent::Scheduled {

@@ -378,13 +378,28 @@ async fn oversized_deleted_or_out_of_scope_is_not_applicable_without_fetching() 
     let mut left = oversized("OK", "2026-01-05T09:59:58.123Z");
     left.event_left_scope = true;
     run(&h, &left).await.unwrap();
+    // A type the rule does not judge (AWS's own oversized example is an EC2 instance).
+    let ec2 = ConfigEvent {
+        invoking_event: left
+            .invoking_event
+            .replace("AWS::Kinesis::Stream", "AWS::EC2::Instance"),
+        ..oversized("OK", "2026-01-05T09:59:58.123Z")
+    };
+    run(&h, &ec2).await.unwrap();
     let put = h.sink.put.lock().unwrap();
     assert!(
         put.iter()
             .all(|e| e.compliance_type == Compliance::NotApplicable
                 && e.compliance_resource_id == "orders")
     );
-    assert_eq!(put.len(), 2);
+    assert_eq!(put.len(), 3);
+    assert!(
+        put[2]
+            .annotation
+            .as_deref()
+            .unwrap()
+            .contains("AWS::EC2::Instance")
+    );
 }
 
 #[tokio::test]
@@ -424,6 +439,45 @@ async fn oversized_orders_a_newer_item_by_its_own_time_and_refuses_an_older_one(
         "{error}"
     );
     assert_eq!(report.put, 0);
+}
+
+#[tokio::test]
+async fn an_oversized_key_change_re_evaluates_like_a_key_change() {
+    const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+    let key_item = json!({
+        "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "awsAccountId": "111122223333",
+        "configurationItemStatus": "OK", "resourceType": KMS_KEY, "resourceId": KEY_ID,
+        "ARN": CMK, "awsRegion": "us-east-1",
+        "configuration": {"keyId": KEY_ID, "keyState": "Disabled", "keyManager": "CUSTOMER"}});
+    let h = Handler {
+        keys: keys(),
+        items: OneItem(key_item),
+        inventory: Streams(vec![("uses-it", CMK), ("other", "alias/aws/kinesis")]),
+        sink: Sink::default(),
+        region: "us-east-1".into(),
+    };
+    let summary = oversized("OK", "2026-01-05T09:59:58.123Z");
+    let e = ConfigEvent {
+        invoking_event: summary
+            .invoking_event
+            .replace("AWS::Kinesis::Stream", KMS_KEY)
+            .replace("\"orders\"", &format!("\"{KEY_ID}\"")),
+        ..summary
+    };
+    let report = h.handle(&e, Options::collecting()).await.unwrap();
+    let got: Vec<(&str, Compliance)> = report
+        .evaluations
+        .iter()
+        .map(|e| (e.compliance_resource_id.as_str(), e.compliance_type))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (KEY_ID, Compliance::NotApplicable),
+            ("uses-it", Compliance::Compliant)
+        ],
+        "{report:?}"
+    );
 }
 
 #[tokio::test]

@@ -193,11 +193,21 @@ fn left_scope_verdict() -> Verdict {
 }
 
 /// The verdict an oversized notification's summary already settles, without fetching the item:
-/// NOT_APPLICABLE when the resource left the scope or is deleted or no longer recorded.
-/// (Fetching a deleted item may fail, which would leave the stale verdict in place.)
+/// NOT_APPLICABLE when the resource left the scope, is deleted or no longer recorded, or is of a
+/// type the rule does not judge (`AWS::KMS::Key` excepted: its item is fetched, as its change
+/// re-evaluates the resources using it). (Fetching a deleted item may fail, which would leave
+/// the stale verdict in place.)
 pub fn from_summary(summary: &ItemSummary, left_scope: bool) -> Option<Verdict> {
     if left_scope {
         return Some(left_scope_verdict());
+    }
+    if !resources::SUPPORTED.contains(&summary.resource_type.as_str())
+        && summary.resource_type != resources::KMS_KEY
+    {
+        return Some(Verdict::new(
+            Compliance::NotApplicable,
+            &format!("{} is not evaluated by this rule", summary.resource_type),
+        ));
     }
     (!summary.status.is_live()).then(|| {
         Verdict::new(

@@ -9,6 +9,9 @@ pub mod dynamodb;
 pub mod kinesis;
 pub mod secretsmanager;
 
+/// `AWS::KMS::Key`: not judged, but its changes re-evaluate the resources that use the key.
+pub const KMS_KEY: &str = "AWS::KMS::Key";
+
 /// The resource types this rule evaluates.
 pub const SUPPORTED: [&str; 3] = [
     kinesis::RESOURCE_TYPE,
