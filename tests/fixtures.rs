@@ -1,8 +1,8 @@
 //! Runs every fixture in `tests/fixtures/config/` through the rule's own handler with a fake
 //! KMS (`FakeKeys`) and compares what would be put with the expectation beside the event.
 
-use cmk_core::ConfigEvent;
 use cmk_core::evaluation::format_utc;
+use cmk_core::{Compliance, ConfigEvent};
 use cmk_integration_tests::emulator::workspace;
 use cmk_integration_tests::fixture::{Fixture, FixtureHistory, NoInventory, RecordingSink, files};
 use cmk_rule::{Handler, Options};
@@ -215,4 +215,242 @@ async fn mutated_events_never_become_compliant_without_a_key_answer() {
         }
     }
     assert!(runs > 1000, "only {runs} mutated events ran");
+}
+
+/// The peers' corpus beside the project (`../shared/conformance`, or `CMK_CONFORMANCE_DIR`);
+/// `None`, with a line on standard error, when this machine has no copy.
+fn conformance_dir() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("CMK_CONFORMANCE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared/conformance"));
+    if dir.join("README.md").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "conformance corpus not found at {}: its tests check nothing here",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// What the rule's contract gives a peer's Config event: one evaluation with this compliance and
+/// annotation phrase, nothing put, or an error containing the phrase with nothing put.
+enum Outcome {
+    Put(Compliance, &'static str),
+    Nothing,
+    Error(&'static str),
+}
+
+/// How the event is sent: as the peer wrote it, or adapted the way a user trying it would.
+#[derive(Clone, Copy)]
+enum Sent {
+    AsWritten,
+    /// The placeholder `ruleParameters` replaced by `{}`.
+    WithoutParameters,
+    /// `eventLeftScope` set to `false`.
+    InScope,
+}
+
+/// Config events from AWS's documentation, the Lambda runtime's fixture, rdk and aws-config-rules,
+/// with the outcome our contract (README, "What the rule decides") gives each. Where the peer
+/// decides otherwise, the comment says how and why we differ.
+const CONFIG_EVENTS: &[(&str, Sent, Outcome)] = {
+    use Compliance::{NonCompliant, NotApplicable};
+    use Outcome::{Error, Nothing, Put};
+    use Sent::{AsWritten, InScope, WithoutParameters};
+    &[
+        // AWS's examples carry a placeholder parameter: an unknown parameter fails the invocation
+        // before anything is put, whatever the message type.
+        (
+            concat!(
+                "aws-config-developer-guide/example-events/",
+                "change-triggered-ec2.json"
+            ),
+            AsWritten,
+            Error("unknown rule parameter `myParameterKey`"),
+        ),
+        (
+            concat!(
+                "aws-config-developer-guide/example-events/",
+                "oversized-ec2.json"
+            ),
+            AsWritten,
+            Error("unknown rule parameter `myParameterKey`"),
+        ),
+        (
+            concat!(
+                "aws-config-developer-guide/example-events/",
+                "periodic.json"
+            ),
+            AsWritten,
+            Error("unknown rule parameter `myParameterKey`"),
+        ),
+        (
+            "aws-lambda-rust-runtime/lambda-events/src/fixtures/example-config-event.json",
+            AsWritten,
+            Error("unknown rule parameter `myParameterKey`"),
+        ),
+        // Without it: an EC2 instance is not ours, and an oversized one is not even fetched.
+        (
+            concat!(
+                "aws-config-developer-guide/example-events/",
+                "change-triggered-ec2.json"
+            ),
+            WithoutParameters,
+            Put(NotApplicable, "AWS::EC2::Instance is not evaluated"),
+        ),
+        (
+            concat!(
+                "aws-config-developer-guide/example-events/",
+                "oversized-ec2.json"
+            ),
+            WithoutParameters,
+            Put(NotApplicable, "AWS::EC2::Instance is not evaluated"),
+        ),
+        // A sweep of an account with nothing in it, and the legacy snapshot message: nothing put.
+        (
+            concat!(
+                "aws-config-developer-guide/example-events/",
+                "periodic.json"
+            ),
+            WithoutParameters,
+            Nothing,
+        ),
+        (
+            "aws-lambda-rust-runtime/lambda-events/src/fixtures/example-config-event.json",
+            WithoutParameters,
+            Nothing,
+        ),
+        // rdk test-remote sends eventLeftScope: true (NOT_APPLICABLE whatever the item holds) and
+        // the item in the API's shape (accountId, arn), which reads like the event's: in scope,
+        // the sample table has no SSE description, so it is on the AWS-owned key.
+        (
+            "aws-config-rdk/composed/test_remote_AWS_DynamoDB_Table.json",
+            AsWritten,
+            Put(NotApplicable, "left the rule's scope"),
+        ),
+        (
+            "aws-config-rdk/composed/test_remote_AWS_DynamoDB_Table.json",
+            InScope,
+            Put(NonCompliant, "AWS-owned key"),
+        ),
+        // DYNAMODB_ENCRYPTED_CUSTOM. The peer rejects Scenario 1's parameters too; it passes
+        // Scenario 2's whitelisted unencrypted table, which we refuse (no such parameter: an
+        // exemption is a tag, `exemptTag`).
+        (
+            concat!(
+                "aws-config-rules/python/DYNAMODB_ENCRYPTED_CUSTOM/transcribed-events/",
+                "test_Scenario_1_invalid_key_parameters.json"
+            ),
+            AsWritten,
+            Error("unknown rule parameter `WhitelistedTables`"),
+        ),
+        (
+            concat!(
+                "aws-config-rules/python/DYNAMODB_ENCRYPTED_CUSTOM/transcribed-events/",
+                "test_Scenario_2_compliant_table_whitelisted_non_encrypted.json"
+            ),
+            AsWritten,
+            Error("unknown rule parameter `WhitelistedTables`"),
+        ),
+        (
+            concat!(
+                "aws-config-rules/python/DYNAMODB_ENCRYPTED_CUSTOM/transcribed-events/",
+                "test_Scenario_3_not_applicable_deleted.json"
+            ),
+            AsWritten,
+            Put(NotApplicable, "ResourceDeleted"),
+        ),
+        (
+            concat!(
+                "aws-config-rules/python/DYNAMODB_ENCRYPTED_CUSTOM/transcribed-events/",
+                "test_Scenario_3_not_applicable_table_deleting.json"
+            ),
+            AsWritten,
+            Put(NotApplicable, "being deleted"),
+        ),
+        // The peer passes "SSE ENABLED" with no key named; the item does not say which key, so
+        // we never guess: no verdict, an error naming the missing field.
+        (
+            concat!(
+                "aws-config-rules/python/DYNAMODB_ENCRYPTED_CUSTOM/transcribed-events/",
+                "test_Scenario_4_compliant_table_active_and_encrypted.json"
+            ),
+            AsWritten,
+            Error("ssedescription.kmsmasterKeyArn"),
+        ),
+        (
+            concat!(
+                "aws-config-rules/python/DYNAMODB_ENCRYPTED_CUSTOM/transcribed-events/",
+                "test_Scenario_5_noncompliant_table_active_and_non_encrypted.json"
+            ),
+            AsWritten,
+            Put(NonCompliant, "AWS-owned key"),
+        ),
+    ]
+};
+
+#[tokio::test]
+async fn peers_config_events_get_the_verdict_our_contract_gives() {
+    let Some(dir) = conformance_dir() else { return };
+    let mut failures = Vec::new();
+    for (file, sent, want) in CONFIG_EVENTS {
+        let path = dir.join(file);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut event: serde_json::Value = serde_json::from_str(&text).unwrap();
+        match sent {
+            Sent::AsWritten => {}
+            Sent::WithoutParameters => event["ruleParameters"] = "{}".into(),
+            Sent::InScope => event["eventLeftScope"] = false.into(),
+        }
+        let event = ConfigEvent::from_value(event).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let handler = Handler {
+            keys: cmk_core::FakeKeys::default(),
+            items: FixtureHistory(None),
+            inventory: NoInventory,
+            sink: RecordingSink::default(),
+            region: "us-east-1".into(),
+        };
+        let result = handler.handle(&event, Options::default()).await;
+        let put = handler.sink.0.lock().expect("sink").clone();
+        let got = match (&result, put.as_slice()) {
+            (Ok(_), []) => "nothing put".to_owned(),
+            (Ok(_), [e]) => format!(
+                "{} {:?}",
+                e.compliance_type,
+                e.annotation.as_deref().unwrap_or_default()
+            ),
+            (Ok(_), more) => format!("{} evaluations", more.len()),
+            (Err(f), _) => format!("error {:?}, {} put", f.error.to_string(), put.len()),
+        };
+        let ok = match want {
+            Outcome::Put(c, phrase) => matches!((&result, put.as_slice()), (Ok(_), [e])
+                if e.compliance_type == *c && e.annotation.as_deref().unwrap_or_default().contains(phrase)),
+            Outcome::Nothing => result.is_ok() && put.is_empty(),
+            Outcome::Error(phrase) => {
+                put.is_empty()
+                    && result
+                        .as_ref()
+                        .is_err_and(|f| f.error.to_string().contains(phrase))
+            }
+        };
+        if !ok {
+            let want = match want {
+                Outcome::Put(c, phrase) => format!("{c} with {phrase:?}"),
+                Outcome::Nothing => "nothing put".to_owned(),
+                Outcome::Error(phrase) => format!("an error with {phrase:?}"),
+            };
+            failures.push(format!(
+                "{file} ({}): got {got}, want {want}",
+                match sent {
+                    Sent::AsWritten => "as written",
+                    Sent::WithoutParameters => "ruleParameters {}",
+                    Sent::InScope => "eventLeftScope false",
+                }
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
