@@ -4,131 +4,148 @@ package main
 
 import rego.v1
 
-test_cmk_secrets_create_aws_secretsmanager_secret_deny_absent if {
+test_cmk_secrets_create_aws_secretsmanager_secret_cfn_deny_absent if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{},"Type":"AWS::SecretsManager::Secret"}}}
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
 	contains(msg, "no KmsKeyId: uses alias/aws/secretsmanager")
 }
 
-test_cmk_secrets_create_aws_secretsmanager_secret_deny_aws_alias if {
+test_cmk_secrets_create_aws_secretsmanager_secret_cfn_deny_aws_alias if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":"alias/aws/secretsmanager"},"Type":"AWS::SecretsManager::Secret"}}}
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
 	contains(msg, "AWS-managed")
 }
 
-test_cmk_secrets_create_aws_secretsmanager_secret_pass_ref_to_key if {
+test_cmk_secrets_create_aws_secretsmanager_secret_cfn_pass_ref_to_key if {
 	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":{"Ref":"Key"}},"Type":"AWS::SecretsManager::Secret"}}}
 	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":{"Ref":"Key"}},"Type":"AWS::SecretsManager::Secret"}}}
 }
 
-test_cmk_secrets_create_aws_secretsmanager_secret_pass_getatt_key_arn if {
+test_cmk_secrets_create_aws_secretsmanager_secret_cfn_pass_getatt_key_arn if {
 	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":{"Fn::GetAtt":["Key","Arn"]}},"Type":"AWS::SecretsManager::Secret"}}}
 	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":{"Fn::GetAtt":["Key","Arn"]}},"Type":"AWS::SecretsManager::Secret"}}}
 }
 
-test_cmk_secrets_create_aws_secretsmanager_secret_warn_parameter_without_default if {
+test_cmk_secrets_create_aws_secretsmanager_secret_cfn_warn_parameter_without_default if {
 	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":{"Ref":"KeyParameter"}},"Type":"AWS::SecretsManager::Secret"}}}
 	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":{"Ref":"KeyParameter"}},"Type":"AWS::SecretsManager::Secret"}}}
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_deny_absent if {
+test_cmk_secrets_create_aws_secretsmanager_secret_cfn_deny_replica_without_key if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","ReplicaRegions":[{"Region":"us-west-2"}]},"Type":"AWS::SecretsManager::Secret"}}}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "replica us-west-2")
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_cfn_deny_replica_on_aws_alias if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","ReplicaRegions":[{"KmsKeyId":"alias/aws/secretsmanager","Region":"us-west-2"}]},"Type":"AWS::SecretsManager::Secret"}}}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_cfn_pass_replica_on_cmk if {
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","ReplicaRegions":[{"KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","Region":"us-west-2"}]},"Type":"AWS::SecretsManager::Secret"}}}
+	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","ReplicaRegions":[{"KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","Region":"us-west-2"}]},"Type":"AWS::SecretsManager::Secret"}}}
+}
+
+test_cmk_kinesis_create_aws_kinesis_stream_cfn_deny_absent if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":"KMS"}},"Type":"AWS::Kinesis::Stream"}}}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 	contains(msg, "no StreamEncryption.KeyId")
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_deny_aws_alias if {
+test_cmk_kinesis_create_aws_kinesis_stream_cfn_deny_aws_alias if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":"KMS","KeyId":"alias/aws/kinesis"}},"Type":"AWS::Kinesis::Stream"}}}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 	contains(msg, "AWS-managed")
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_pass_ref_to_key if {
+test_cmk_kinesis_create_aws_kinesis_stream_cfn_pass_ref_to_key if {
 	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":"KMS","KeyId":{"Ref":"Key"}}},"Type":"AWS::Kinesis::Stream"}}}
 	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":"KMS","KeyId":{"Ref":"Key"}}},"Type":"AWS::Kinesis::Stream"}}}
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_pass_getatt_key_arn if {
+test_cmk_kinesis_create_aws_kinesis_stream_cfn_pass_getatt_key_arn if {
 	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":"KMS","KeyId":{"Fn::GetAtt":["Key","Arn"]}}},"Type":"AWS::Kinesis::Stream"}}}
 	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":"KMS","KeyId":{"Fn::GetAtt":["Key","Arn"]}}},"Type":"AWS::Kinesis::Stream"}}}
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_warn_parameter_without_default if {
+test_cmk_kinesis_create_aws_kinesis_stream_cfn_warn_parameter_without_default if {
 	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":"KMS","KeyId":{"Ref":"KeyParameter"}}},"Type":"AWS::Kinesis::Stream"}}}
 	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":"KMS","KeyId":{"Ref":"KeyParameter"}}},"Type":"AWS::Kinesis::Stream"}}}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_deny_gate_closed if {
+test_cmk_kinesis_create_aws_kinesis_stream_cfn_deny_gate_closed if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":false,"KeyId":{"Ref":"Key"}}},"Type":"AWS::Kinesis::Stream"}}}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 	contains(msg, "stream is not encrypted (StreamEncryption with EncryptionType KMS and a customer-managed KeyId)")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_deny_absent if {
+test_cmk_dynamodb_create_aws_dynamodb_table_cfn_deny_absent if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "no SSESpecification.KMSMasterKeyId: uses alias/aws/dynamodb")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_deny_aws_alias if {
+test_cmk_dynamodb_create_aws_dynamodb_table_cfn_deny_aws_alias if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"SSESpecification":{"KMSMasterKeyId":"alias/aws/dynamodb","SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "AWS-managed")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_pass_ref_to_key if {
+test_cmk_dynamodb_create_aws_dynamodb_table_cfn_pass_ref_to_key if {
 	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"SSESpecification":{"KMSMasterKeyId":{"Ref":"Key"},"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
 	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"SSESpecification":{"KMSMasterKeyId":{"Ref":"Key"},"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_pass_getatt_key_arn if {
+test_cmk_dynamodb_create_aws_dynamodb_table_cfn_pass_getatt_key_arn if {
 	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"SSESpecification":{"KMSMasterKeyId":{"Fn::GetAtt":["Key","Arn"]},"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
 	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"SSESpecification":{"KMSMasterKeyId":{"Fn::GetAtt":["Key","Arn"]},"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_warn_parameter_without_default if {
+test_cmk_dynamodb_create_aws_dynamodb_table_cfn_warn_parameter_without_default if {
 	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"SSESpecification":{"KMSMasterKeyId":{"Ref":"KeyParameter"},"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
 	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"SSESpecification":{"KMSMasterKeyId":{"Ref":"KeyParameter"},"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_deny_gate_closed if {
+test_cmk_dynamodb_create_aws_dynamodb_table_cfn_deny_gate_closed if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"SSESpecification":{"KMSMasterKeyId":{"Ref":"Key"},"SSEEnabled":false}},"Type":"AWS::DynamoDB::Table"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "SSESpecification.SSEEnabled is off: the table uses the AWS-owned key")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_globaltable_deny_absent if {
+test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_absent if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1"}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "no SSESpecification.KMSMasterKeyId: uses alias/aws/dynamodb")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_globaltable_deny_aws_alias if {
+test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_aws_alias if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":"alias/aws/dynamodb"}}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "AWS-managed")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_globaltable_pass_ref_to_key if {
+test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_pass_ref_to_key if {
 	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":{"Ref":"Key"}}}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":{"Ref":"Key"}}}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_globaltable_pass_getatt_key_arn if {
+test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_pass_getatt_key_arn if {
 	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":{"Fn::GetAtt":["Key","Arn"]}}}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":{"Fn::GetAtt":["Key","Arn"]}}}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_globaltable_warn_parameter_without_default if {
+test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_warn_parameter_without_default if {
 	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":{"Ref":"KeyParameter"}}}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":{"Ref":"KeyParameter"}}}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_globaltable_deny_gate_closed if {
+test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_gate_closed if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":{"Ref":"Key"}}}],"SSESpecification":{"SSEEnabled":false}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "SSESpecification.SSEEnabled is off: the replicas use the AWS-owned key")

@@ -38,6 +38,23 @@ test_cmk_secrets_create_aws_secretsmanager_secret_hcl_deny_aws_alias_data_source
 	contains(msg, "AWS-managed")
 }
 
+test_cmk_secrets_create_aws_secretsmanager_secret_hcl_deny_replica_without_key if {
+	some msg in deny with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"region":"us-west-2"}]}]}}}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "replica us-west-2")
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_hcl_deny_replica_on_aws_alias if {
+	some msg in deny with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"kms_key_id":"alias/aws/secretsmanager","region":"us-west-2"}]}]}}}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_hcl_pass_replica_on_cmk if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region":"us-west-2"}]}]}}}
+	count(warn) == 0 with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region":"us-west-2"}]}]}}}
+}
+
 test_cmk_kinesis_create_aws_kinesis_stream_hcl_deny_absent if {
 	some msg in deny with input as {"data":{},"resource":{"aws_kinesis_stream":{"test":[{"encryption_type":"KMS"}]}}}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
@@ -116,4 +133,21 @@ test_cmk_dynamodb_create_aws_dynamodb_table_hcl_deny_gate_closed if {
 	some msg in deny with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"server_side_encryption":[{"enabled":false,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "server_side_encryption is off: the table uses the AWS-owned key")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_hcl_deny_replica_without_key if {
+	some msg in deny with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"replica":[{"region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "replica us-west-2")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_hcl_deny_replica_on_aws_alias if {
+	some msg in deny with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"replica":[{"kms_key_arn":"alias/aws/dynamodb","region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_hcl_pass_replica_on_cmk if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"replica":[{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
+	count(warn) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"replica":[{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
 }

@@ -4,116 +4,150 @@ package main
 
 import rego.v1
 
-test_cmk_secrets_create_aws_secretsmanager_secret_deny_absent if {
+test_cmk_secrets_create_aws_secretsmanager_secret_plan_deny_absent if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
 	contains(msg, "no kms_key_id: uses alias/aws/secretsmanager")
 }
 
-test_cmk_secrets_create_aws_secretsmanager_secret_deny_aws_alias if {
+test_cmk_secrets_create_aws_secretsmanager_secret_plan_deny_aws_alias if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{"kms_key_id":"alias/aws/secretsmanager"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
 	contains(msg, "AWS-managed")
 }
 
-test_cmk_secrets_create_aws_secretsmanager_secret_pass_cmk_arn if {
+test_cmk_secrets_create_aws_secretsmanager_secret_plan_pass_cmk_arn if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
 	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
 }
 
-test_cmk_secrets_create_aws_secretsmanager_secret_pass_key_of_this_configuration if {
+test_cmk_secrets_create_aws_secretsmanager_secret_plan_pass_key_of_this_configuration if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{"kms_key_id":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
 	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{"kms_key_id":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
 }
 
-test_cmk_secrets_create_aws_secretsmanager_secret_warn_unknown_key if {
+test_cmk_secrets_create_aws_secretsmanager_secret_plan_warn_unknown_key if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{"kms_key_id":{"references":["var.key_arn"]}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
 	some msg in warn with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{"kms_key_id":{"references":["var.key_arn"]}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
 }
 
-test_cmk_secrets_create_aws_secretsmanager_secret_deny_key_left_out if {
+test_cmk_secrets_create_aws_secretsmanager_secret_plan_deny_key_left_out if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
 	contains(msg, "no kms_key_id: uses alias/aws/secretsmanager")
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_deny_absent if {
+test_cmk_secrets_create_aws_secretsmanager_secret_plan_deny_replica_without_key if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"region":"us-west-2"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "replica us-west-2")
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_plan_deny_replica_on_aws_alias if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"kms_key_id":"alias/aws/secretsmanager","region":"us-west-2"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_plan_pass_replica_on_cmk if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region":"us-west-2"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region":"us-west-2"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
+}
+
+test_cmk_kinesis_create_aws_kinesis_stream_plan_deny_absent if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 	contains(msg, "no kms_key_id")
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_deny_aws_alias if {
+test_cmk_kinesis_create_aws_kinesis_stream_plan_deny_aws_alias if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS","kms_key_id":"alias/aws/kinesis"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 	contains(msg, "AWS-managed")
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_pass_cmk_arn if {
+test_cmk_kinesis_create_aws_kinesis_stream_plan_pass_cmk_arn if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS","kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS","kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_pass_key_of_this_configuration if {
+test_cmk_kinesis_create_aws_kinesis_stream_plan_pass_key_of_this_configuration if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{"kms_key_id":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{"kms_key_id":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_warn_unknown_key if {
+test_cmk_kinesis_create_aws_kinesis_stream_plan_warn_unknown_key if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{"kms_key_id":{"references":["var.key_arn"]}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	some msg in warn with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{"kms_key_id":{"references":["var.key_arn"]}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_deny_key_left_out if {
+test_cmk_kinesis_create_aws_kinesis_stream_plan_deny_key_left_out if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 	contains(msg, "no kms_key_id")
 }
 
-test_cmk_kinesis_create_aws_kinesis_stream_deny_gate_closed if {
+test_cmk_kinesis_create_aws_kinesis_stream_plan_deny_gate_closed if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":null,"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 	contains(msg, "stream is not encrypted (encryption_type must be KMS with a customer-managed key)")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_deny_absent if {
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_deny_absent if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "no kms_key_arn: uses alias/aws/dynamodb")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_deny_aws_alias if {
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_deny_aws_alias if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true,"kms_key_arn":"alias/aws/dynamodb"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "AWS-managed")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_pass_cmk_arn if {
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_cmk_arn if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_pass_key_of_this_configuration if {
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_key_of_this_configuration if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_warn_unknown_key if {
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_warn_unknown_key if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["var.key_arn"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 	some msg in warn with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["var.key_arn"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_deny_key_left_out if {
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_deny_key_left_out if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "no kms_key_arn: uses alias/aws/dynamodb")
 }
 
-test_cmk_dynamodb_create_aws_dynamodb_table_deny_gate_closed if {
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_deny_gate_closed if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":null,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "server_side_encryption is off: the table uses the AWS-owned key")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_deny_replica_without_key if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"replica":[{"region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "replica us-west-2")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_deny_replica_on_aws_alias if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"replica":[{"kms_key_arn":"alias/aws/dynamodb","region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_replica_on_cmk if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"replica":[{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"replica":[{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 }

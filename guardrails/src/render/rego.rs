@@ -164,6 +164,41 @@ fn template(l: &KeyLayout, props: Value, extra: Value) -> Value {
     json!({"Parameters": {"KeyParameter": {"Type": "String"}}, "Resources": resources})
 }
 
+/// The cases of a resource that holds its own key and replicas with theirs (a secret's
+/// `replica`/`ReplicaRegions`, a Terraform table's `replica`): the resource on a CMK and one
+/// replica without a key, on the AWS-managed alias, or on a CMK. `wrap` makes the input.
+fn replica_cases(l: &KeyLayout, wrap: &dyn Fn(Value) -> Value) -> Vec<Case> {
+    let Some(r) = l.replicas.filter(|_| l.key.is_some()) else {
+        return Vec::new();
+    };
+    let with_replica = |key: Option<Value>| {
+        let mut props = properties(l, Some(json!(TEST_CMK)));
+        let mut replica = json!({r.region: "us-west-2"});
+        if let Some(k) = key {
+            set(&mut replica, r.key, k);
+        }
+        set(&mut props, r.list, json!([replica]));
+        wrap(props)
+    };
+    vec![
+        Case {
+            name: "deny_replica_without_key",
+            input: with_replica(None),
+            expect: Expect::Deny("replica us-west-2"),
+        },
+        Case {
+            name: "deny_replica_on_aws_alias",
+            input: with_replica(Some(json!(l.aws_alias))),
+            expect: Expect::Deny("AWS-managed"),
+        },
+        Case {
+            name: "pass_replica_on_cmk",
+            input: with_replica(Some(json!(TEST_CMK))),
+            expect: Expect::Clean,
+        },
+    ]
+}
+
 /// One generated test case: an input and what the rules must say about it.
 pub(crate) struct Case {
     pub(crate) name: &'static str,
@@ -186,22 +221,22 @@ fn hcl(l: &KeyLayout, block: Value, data: Value) -> Value {
 fn hcl_cases(l: &KeyLayout) -> Vec<Case> {
     let mut out = vec![
         Case {
-            name: "hcl_deny_absent",
+            name: "deny_absent",
             input: hcl(l, properties(l, None), json!({})),
             expect: Expect::Deny(l.absent),
         },
         Case {
-            name: "hcl_deny_aws_alias",
+            name: "deny_aws_alias",
             input: hcl(l, properties(l, Some(json!(l.aws_alias))), json!({})),
             expect: Expect::Deny("AWS-managed"),
         },
         Case {
-            name: "hcl_pass_cmk_arn",
+            name: "pass_cmk_arn",
             input: hcl(l, properties(l, Some(json!(TEST_CMK))), json!({})),
             expect: Expect::Clean,
         },
         Case {
-            name: "hcl_pass_key_resource_reference",
+            name: "pass_key_resource_reference",
             input: hcl(
                 l,
                 properties(l, Some(json!("${aws_kms_key.main.arn}"))),
@@ -210,12 +245,12 @@ fn hcl_cases(l: &KeyLayout) -> Vec<Case> {
             expect: Expect::Clean,
         },
         Case {
-            name: "hcl_warn_variable",
+            name: "warn_variable",
             input: hcl(l, properties(l, Some(json!("${var.key_arn}"))), json!({})),
             expect: Expect::Warn,
         },
         Case {
-            name: "hcl_deny_aws_alias_data_source",
+            name: "deny_aws_alias_data_source",
             input: hcl(
                 l,
                 properties(
@@ -231,11 +266,12 @@ fn hcl_cases(l: &KeyLayout) -> Vec<Case> {
         let mut block = properties(l, Some(json!(TEST_CMK)));
         set(&mut block, g.path, json!(false));
         out.push(Case {
-            name: "hcl_deny_gate_closed",
+            name: "deny_gate_closed",
             input: hcl(l, block, json!({})),
             expect: Expect::Deny(g.message),
         });
     }
+    out.extend(replica_cases(l, &|block| hcl(l, block, json!({}))));
     out
 }
 
@@ -324,6 +360,9 @@ fn cases(l: &KeyLayout) -> Vec<Case> {
                     expect: Expect::Deny(g.message),
                 });
             }
+            out.extend(replica_cases(l, &|after| {
+                plan(l, after, json!({}), json!({}))
+            }));
         }
         IacFormat::CloudFormation => {
             out.push(Case {
@@ -368,6 +407,7 @@ fn cases(l: &KeyLayout) -> Vec<Case> {
                     expect: Expect::Deny(g.message),
                 });
             }
+            out.extend(replica_cases(l, &|props| template(l, props, json!({}))));
         }
     }
     out
@@ -399,10 +439,13 @@ fn rego_string(s: &str) -> String {
     Value::String(s.to_owned()).to_string()
 }
 
+/// The tests of one input kind. `tag` starts every case's name: the files share one package, and
+/// two rules of the same name there are one rule that holds when either body does, so a plan test
+/// named like a CloudFormation test would pass on the other's success.
 fn test_file(
     controls: &[Control],
     format: IacFormat,
-    what: &str,
+    (what, tag): (&str, &str),
     cases: fn(&KeyLayout) -> Vec<Case>,
 ) -> String {
     let mut out = format!(
@@ -428,7 +471,7 @@ fn test_file(
             };
             out.push_str(&format!(
                 "\n{} if {{\n{body}}}\n",
-                test_name(c, l, case.name)
+                test_name(c, l, &format!("{tag}{}", case.name))
             ));
         }
     }
@@ -447,7 +490,12 @@ pub fn render_rego(controls: &[Control]) -> Vec<Artifact> {
         file("cmk_terraform.rego", TERRAFORM.to_owned()),
         file(
             "cmk_terraform_test.rego",
-            test_file(controls, IacFormat::TerraformPlan, "Terraform plan", cases),
+            test_file(
+                controls,
+                IacFormat::TerraformPlan,
+                ("Terraform plan", "plan_"),
+                cases,
+            ),
         ),
         file("cmk_terraform_hcl.rego", TERRAFORM_HCL.to_owned()),
         file(
@@ -455,14 +503,19 @@ pub fn render_rego(controls: &[Control]) -> Vec<Artifact> {
             test_file(
                 controls,
                 IacFormat::TerraformPlan,
-                "Terraform HCL",
+                ("Terraform HCL", "hcl_"),
                 hcl_cases,
             ),
         ),
         file("cmk_cloudformation.rego", CLOUDFORMATION.to_owned()),
         file(
             "cmk_cloudformation_test.rego",
-            test_file(controls, IacFormat::CloudFormation, "CloudFormation", cases),
+            test_file(
+                controls,
+                IacFormat::CloudFormation,
+                ("CloudFormation", "cfn_"),
+                cases,
+            ),
         ),
     ]
 }
@@ -493,5 +546,17 @@ mod tests {
             .map(|a| a.content.matches("\ntest_").count())
             .sum();
         assert!(tests >= 30, "{tests}");
+    }
+
+    #[test]
+    fn test_names_are_unique_across_the_package() {
+        // Same-named rules in one package are one rule: a duplicate would pass on either body.
+        let mut seen = std::collections::HashSet::new();
+        for a in render_rego(CONTROLS) {
+            for line in a.content.lines().filter(|l| l.starts_with("test_")) {
+                let name = line.split_whitespace().next().unwrap_or_default();
+                assert!(seen.insert(name.to_owned()), "{name} twice ({})", a.path);
+            }
+        }
     }
 }
