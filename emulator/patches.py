@@ -32,6 +32,9 @@ re-run `pytest emulator` after any upgrade.
    (StackSets trusted access; moto lacks both) read and set the organization's service access.
 8. `config_rule_resource`: `AWS::Config::ConfigRule` in CloudFormation templates creates the rule
    (moto skips the type), so a stack set's Config rule is visible in the member account.
+9. `secret_replica_keys`: a Secrets Manager replica is encrypted with the `KmsKeyId` its request
+   names (moto records `aws/secretsmanager` for every replica): the primary's DescribeSecret
+   `ReplicationStatus` and the replica's own DescribeSecret/ListSecrets in its Region show it.
 """
 
 from __future__ import annotations
@@ -625,9 +628,43 @@ def config_rule_resource() -> None:
     _ = CfnConfigRule
 
 
+def secret_replica_keys() -> None:
+    """AWS: `ReplicaRegionType.KmsKeyId` is "the ARN, key ID, or alias of the KMS key to encrypt the
+    secret. If you don't include this field, Secrets Manager uses aws/secretsmanager"
+    (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ReplicaRegionType.html), and
+    DescribeSecret's `ReplicationStatus[].KmsKeyId` is "Can be an ARN, Key ID, or Alias"
+    (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ReplicationStatusType.html).
+    The replica in its own Region is a secret encrypted with that key, so its DescribeSecret and
+    ListSecrets carry it as `KmsKeyId`, omitted for aws/secretsmanager as for any secret
+    (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html).
+    moto drops the requested key and records aws/secretsmanager for every replica."""
+    from moto.secretsmanager import models
+
+    default = models.SecretsManagerBackend.DEFAULT_KMS_KEY_ALIAS
+    original_create = models.FakeSecret.create_replicas
+    original_to_dict = models.ReplicaSecret.to_dict
+
+    def create_replicas(self: Any, replica_regions: Any, force_overwrite: bool) -> Any:
+        replicas = original_create(self, replica_regions, force_overwrite=force_overwrite)
+        for replica, requested in zip(replicas, replica_regions or []):
+            if requested.get("KmsKeyId"):
+                replica.config["KmsKeyId"] = requested["KmsKeyId"]
+        return replicas
+
+    def replica_to_dict(self: Any) -> dict[str, Any]:
+        dct = original_to_dict(self)
+        dct.pop("KmsKeyId", None)
+        if self.config["KmsKeyId"] != default:
+            dct["KmsKeyId"] = self.config["KmsKeyId"]
+        return dct
+
+    models.FakeSecret.create_replicas = create_replicas
+    models.ReplicaSecret.to_dict = replica_to_dict
+
+
 PATCHES = (aws_managed_keys, cross_account_keys, recorded_evaluations, seeded_config_items,
            scp_attachment_rules, service_managed_stack_sets, organizations_access,
-           config_rule_resource)
+           config_rule_resource, secret_replica_keys)
 
 
 def apply() -> None:

@@ -301,3 +301,24 @@ def test_organizations_access(endpoint):
     services = client(endpoint, "organizations", manager).list_aws_service_access_for_organization()
     assert [s["ServicePrincipal"] for s in services["EnabledServicePrincipals"]] == [
         "member.org.stacksets.cloudformation.amazonaws.com"]
+
+
+def test_secret_replicas_keep_the_key_their_request_names(endpoint):
+    account = "210000000091"
+    kms_eu = client(endpoint, "kms", account, region="eu-west-1")
+    eu_key = kms_eu.create_key()["KeyMetadata"]["Arn"]
+    sm = client(endpoint, "secretsmanager", account)
+    arn = sm.create_secret(
+        Name="replicated", SecretString="s",
+        AddReplicaRegions=[{"Region": "eu-west-1", "KmsKeyId": eu_key}],
+    )["ARN"]
+    sm.replicate_secret_to_regions(SecretId=arn, AddReplicaRegions=[{"Region": "us-west-2"}])
+    status = {r["Region"]: r["KmsKeyId"] for r in sm.describe_secret(SecretId=arn)["ReplicationStatus"]}
+    assert status == {"eu-west-1": eu_key, "us-west-2": "alias/aws/secretsmanager"}
+    # In its own Region the replica is a secret on that key; on the default key, KmsKeyId is omitted.
+    eu = client(endpoint, "secretsmanager", account, region="eu-west-1")
+    eu_replica = arn.replace("us-east-1", "eu-west-1")
+    assert eu.describe_secret(SecretId=eu_replica)["KmsKeyId"] == eu_key
+    assert [s.get("KmsKeyId") for s in eu.list_secrets()["SecretList"]] == [eu_key]
+    west = client(endpoint, "secretsmanager", account, region="us-west-2")
+    assert "KmsKeyId" not in west.describe_secret(SecretId=arn.replace("us-east-1", "us-west-2"))

@@ -874,6 +874,8 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
         ("ListStreams", streams.div_ceil(100)),
         ("DescribeStreamSummary", streams),
         ("ListSecrets", secrets.div_ceil(100)),
+        // The list carries no replicas: each primary secret is described once for them.
+        ("DescribeSecret", secrets),
         ("ListTables", tables.div_ceil(100)),
         ("DescribeTable", tables),
     ]
@@ -1014,6 +1016,90 @@ async fn a_key_change_re_evaluates_every_resource_that_uses_the_key() {
 /// Issue 11: a resource deleted since the last sweep loses its verdict. The next complete sweep
 /// reads the rule's results (GetComplianceDetailsByConfigRule, paginated) and puts NOT_APPLICABLE
 /// for each resource it no longer finds; Config then drops the result.
+/// A secret's replicas are judged with it by the sweep of the primary's Region, each replica's
+/// key resolved in the replica's Region: a replica on aws/secretsmanager in a Region where no
+/// rule runs is still found.
+#[tokio::test]
+async fn the_sweep_judges_each_secrets_replicas_in_their_regions() {
+    use aws_sdk_secretsmanager::types::ReplicaRegionType;
+
+    let a = Account::new().await;
+    let (_, home_cmk) = a.cmk().await;
+    let eu = Emulator::shared().sdk(&a.id, "eu-west-1").await;
+    let (_, eu_cmk) = resources::cmk(&eu).await;
+    let sm = aws_sdk_secretsmanager::Client::new(&a.sdk);
+    let replica = |region: &str, key: Option<&str>| {
+        ReplicaRegionType::builder()
+            .region(region)
+            .set_kms_key_id(key.map(str::to_owned))
+            .build()
+    };
+    let create = |name: &'static str, replicas: Vec<ReplicaRegionType>| {
+        sm.create_secret()
+            .name(name)
+            .secret_string("s")
+            .kms_key_id(&home_cmk)
+            .set_add_replica_regions(Some(replicas))
+            .send()
+    };
+    let good = create(
+        "replicated-on-cmks",
+        vec![replica("eu-west-1", Some(&eu_cmk))],
+    )
+    .await
+    .unwrap();
+    let bad = create(
+        "one-replica-on-default",
+        vec![
+            replica("eu-west-1", Some(&eu_cmk)),
+            replica("us-west-2", None),
+        ],
+    )
+    .await
+    .unwrap();
+    let handler = a.handler(ConfigSink(a.config()));
+    let report = handler
+        .handle(&a.scheduled("replica-rule", "{}"), Options::collecting())
+        .await
+        .unwrap();
+    let verdict = |arn: &str| {
+        report
+            .evaluations
+            .iter()
+            .find(|e| e.compliance_resource_id == arn)
+            .unwrap_or_else(|| panic!("{arn} not evaluated: {report:?}"))
+    };
+    let good = verdict(good.arn().unwrap());
+    assert_eq!(good.compliance_type, Compliance::Compliant, "{good:?}");
+    assert!(
+        good.annotation.as_deref().unwrap().contains(&eu_cmk),
+        "{good:?}"
+    );
+    let bad = verdict(bad.arn().unwrap());
+    assert_eq!(bad.compliance_type, Compliance::NonCompliant, "{bad:?}");
+    let annotation = bad.annotation.as_deref().unwrap();
+    assert!(
+        annotation.contains("us-west-2") && annotation.contains("aws/secretsmanager"),
+        "{annotation}"
+    );
+    assert_eq!(report.evaluations.len(), 2, "{report:?}");
+
+    // In the replica's own Region, the replica is judged by its own key.
+    let eu_handler = aws::handler(&eu, ConfigSink(aws_sdk_config::Client::new(&eu)));
+    let eu_report = eu_handler
+        .handle(&a.scheduled("replica-rule", "{}"), Options::collecting())
+        .await
+        .unwrap();
+    assert_eq!(eu_report.evaluations.len(), 2, "{eu_report:?}");
+    assert!(
+        eu_report
+            .evaluations
+            .iter()
+            .all(|e| e.compliance_type == Compliance::Compliant),
+        "{eu_report:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_sweep_marks_resources_that_vanished_since_as_not_applicable() {
     let a = Account::new().await;

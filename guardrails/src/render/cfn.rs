@@ -71,6 +71,7 @@ fn config_rule_template(controls: &[Control]) -> Value {
         "kinesis:DescribeStreamSummary",
         "kinesis:ListTagsForStream",
         "secretsmanager:ListSecrets",
+        "secretsmanager:DescribeSecret",
         "dynamodb:ListTables",
         "dynamodb:DescribeTable",
         "dynamodb:ListTagsOfResource",

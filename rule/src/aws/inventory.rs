@@ -257,51 +257,92 @@ impl ServiceInventory {
             next: list.next_token().map(str::to_owned),
             ..Page::default()
         };
-        for s in list.secret_list() {
-            let Some(arn) = s.arn() else {
-                page.failures.push(NotEvaluated {
-                    reason: format!(
-                        "{} {}: ListSecrets returned no ARN",
-                        secretsmanager::RESOURCE_TYPE,
-                        s.name().unwrap_or("?")
-                    ),
-                    retryable: false,
-                });
-                continue;
-            };
-            let tags = s
-                .tags()
-                .iter()
-                .filter_map(|t| {
-                    Some((
-                        t.key()?.to_owned(),
-                        t.value().unwrap_or_default().to_owned(),
-                    ))
-                })
-                .collect();
-            let configuration = json!({
-                "Name": s.name(),
-                "ARN": arn,
-                "KMSKeyId": s.kms_key_id(),
-                "Deleted": s.deleted_date().is_some(),
-            });
-            match item(
-                "secretsmanager:ListSecrets",
-                secretsmanager::RESOURCE_TYPE,
-                arn,
-                Some(arn),
-                scope,
-                tags,
-                configuration,
-            ) {
-                Ok(item) => page.items.push(item),
-                Err(e) => page.failures.push(NotEvaluated {
-                    reason: e.to_string(),
-                    retryable: false,
-                }),
-            }
-        }
+        // ListSecrets carries each secret's own key but not its replicas: DescribeSecret of every
+        // secret this Region is primary for (or whose primary it does not say) reads them.
+        let listed: Vec<_> = list
+            .secret_list()
+            .iter()
+            .filter_map(|s| match s.arn() {
+                Some(arn) => Some((arn.to_owned(), s.clone())),
+                None => {
+                    page.failures.push(NotEvaluated {
+                        reason: format!(
+                            "{} {}: ListSecrets returned no ARN",
+                            secretsmanager::RESOURCE_TYPE,
+                            s.name().unwrap_or("?")
+                        ),
+                        retryable: false,
+                    });
+                    None
+                }
+            })
+            .collect();
+        let described: Vec<_> = stream::iter(listed)
+            .map(|(arn, s)| async move {
+                let item = self.secret(scope, &arn, &s).await;
+                (arn, item)
+            })
+            .buffered(DESCRIBES_IN_FLIGHT)
+            .collect()
+            .await;
+        add_described(&mut page, secretsmanager::RESOURCE_TYPE, described);
         Ok(page)
+    }
+
+    /// The item of one listed secret, with its replicas from DescribeSecret when it may have any;
+    /// `None` when it vanished since the listing.
+    async fn secret(
+        &self,
+        scope: &SweepScope,
+        arn: &str,
+        s: &aws_sdk_secretsmanager::types::SecretListEntry,
+    ) -> Result<Option<ConfigItem>, SourceError> {
+        let deleted = s.deleted_date().is_some();
+        // A replica (listed in its own Region) has no replicas; a deleted secret is not judged.
+        let may_have_replicas = !deleted && s.primary_region().is_none_or(|p| p == scope.region);
+        let mut replicas = Value::Null;
+        if may_have_replicas {
+            self.rates.acquire("secretsmanager:DescribeSecret").await;
+            let out = match self.secrets.describe_secret().secret_id(arn).send().await {
+                Ok(out) => out,
+                Err(e) if error_code(&e) == Some(GONE) => return Ok(None),
+                Err(e) => return Err(fail("secretsmanager:DescribeSecret", &e)),
+            };
+            replicas = out
+                .replication_status()
+                .iter()
+                .map(|r| json!({"Region": r.region(), "KmsKeyId": r.kms_key_id(), "Status": r.status().map(|v| v.as_str())}))
+                .collect();
+        }
+        let tags = s
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect();
+        let mut configuration = json!({
+            "Name": s.name(),
+            "ARN": arn,
+            "KMSKeyId": s.kms_key_id(),
+            "Deleted": deleted,
+        });
+        if !replicas.is_null() {
+            configuration["ReplicationStatus"] = replicas;
+        }
+        item(
+            "secretsmanager:ListSecrets",
+            secretsmanager::RESOURCE_TYPE,
+            arn,
+            Some(arn),
+            scope,
+            tags,
+            configuration,
+        )
+        .map(Some)
     }
 
     async fn tables(&self, scope: &SweepScope, token: Option<String>) -> Result<Page, SourceError> {

@@ -27,7 +27,7 @@ pub struct Quota {
 /// The documented quotas of the calls a sweep repeats per resource or page. KMS (one DescribeKey
 /// per distinct key), DynamoDB's DescribeTable/ListTables (2,500 per second) and Config's calls
 /// (one per 100 evaluations) stay far below their quotas and are not paced.
-pub const QUOTAS: [Quota; 5] = [
+pub const QUOTAS: [Quota; 6] = [
     Quota {
         operation: "kinesis:ListStreams",
         per_second: 5,
@@ -52,6 +52,11 @@ pub const QUOTAS: [Quota; 5] = [
         operation: "secretsmanager:ListSecrets",
         per_second: 100,
         source: "https://aws.amazon.com/about-aws/whats-new/2022/11/aws-secrets-manager-increases-api-requests-per-second-limits/",
+    },
+    Quota {
+        operation: "secretsmanager:DescribeSecret",
+        per_second: 40_000,
+        source: "https://aws.amazon.com/about-aws/whats-new/2025/03/aws-secrets-manager-increases-api-requests-seconds/",
     },
 ];
 
