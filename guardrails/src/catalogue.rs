@@ -341,6 +341,17 @@ pub const CONTROLS: &[Control] = &[
                 }),
                 absent: "no kms_key_arn: uses alias/aws/dynamodb",
             }),
+            // A replica managed as its own resource; without `kms_key_arn` it is on
+            // aws/dynamodb of its Region (the provider's documentation of the argument).
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::TerraformPlan,
+                resource_type: "aws_dynamodb_table_replica",
+                aws_alias: "alias/aws/dynamodb",
+                gate: None,
+                key: Some(&[Seg::K("kms_key_arn")]),
+                replicas: None,
+                absent: "no kms_key_arn: the replica uses alias/aws/dynamodb",
+            }),
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::CloudFormation,
                 resource_type: "AWS::DynamoDB::Table",

@@ -67,6 +67,8 @@ pub struct TestResult {
 /// The generated Rego policies, loaded into regorus.
 pub struct PolicySet {
     files: Vec<(String, String)>,
+    /// The policies without their tests, parsed once; each evaluation runs on a copy.
+    rules: std::sync::OnceLock<Result<regorus::Engine, String>>,
 }
 
 fn engine_err(e: impl std::fmt::Display) -> IacError {
@@ -82,15 +84,19 @@ impl PolicySet {
                 .filter(|a| a.path.ends_with(".rego"))
                 .map(|a| (a.path.clone(), a.content.clone()))
                 .collect(),
+            rules: std::sync::OnceLock::new(),
         }
     }
 
-    fn engine(&self) -> Result<regorus::Engine, IacError> {
+    /// An engine holding the policies, and their `*_test.rego` files when `with_tests`.
+    fn engine(&self, with_tests: bool) -> Result<regorus::Engine, IacError> {
         let mut engine = regorus::Engine::new();
         for (path, text) in &self.files {
-            engine
-                .add_policy(path.clone(), text.clone())
-                .map_err(engine_err)?;
+            if with_tests || !path.ends_with("_test.rego") {
+                engine
+                    .add_policy(path.clone(), text.clone())
+                    .map_err(engine_err)?;
+            }
         }
         Ok(engine)
     }
@@ -116,7 +122,11 @@ impl PolicySet {
 
     /// Evaluates `data.main.deny` and `data.main.warn` on `input`.
     pub fn evaluate(&self, input: &Value) -> Result<Findings, IacError> {
-        let mut engine = self.engine()?;
+        let mut engine = self
+            .rules
+            .get_or_init(|| self.engine(false).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(IacError::Engine)?;
         engine.set_input(regorus::Value::from_json_str(&input.to_string()).map_err(engine_err)?);
         Ok(Findings {
             deny: Self::strings(&mut engine, "data.main.deny")?,
@@ -126,7 +136,7 @@ impl PolicySet {
 
     /// Runs every `test_*` rule of the `*_test.rego` files (regorus has no test runner).
     pub fn run_tests(&self) -> Result<Vec<TestResult>, IacError> {
-        let mut engine = self.engine()?;
+        let mut engine = self.engine(true)?;
         let mut results = Vec::new();
         for (path, text) in self.files.iter().filter(|(p, _)| p.ends_with("_test.rego")) {
             for line in text.lines() {
@@ -280,7 +290,16 @@ fn expression_json(expr: hcl::Expression) -> Value {
     }
 }
 
-/// Reads an input file and tells what it is (or uses `forced`).
+/// Whether `value` looks like `terraform show -json` output (a plan without changes has no
+/// `resource_changes`, but always a `format_version`).
+fn is_plan_shaped(value: &Value) -> bool {
+    value.get("resource_changes").is_some()
+        || value.get("terraform_version").is_some()
+        || value.get("format_version").is_some_and(Value::is_string)
+}
+
+/// Reads an input file and tells what it is (or uses `forced`); a forced type the document does
+/// not have is an error.
 pub fn load_input(path: &Path, forced: Option<InputType>) -> Result<(InputType, Value), IacError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| IacError::Read {
@@ -308,18 +327,27 @@ pub fn load_input(path: &Path, forced: Option<InputType>) -> Result<(InputType, 
             yaml_to_json(yaml).map_err(bad)?
         }
     };
-    let detected =
-        if value.get("resource_changes").is_some() || value.get("terraform_version").is_some() {
-            Some(InputType::Plan)
-        } else if value.get("Resources").is_some_and(Value::is_object) {
-            Some(InputType::Cloudformation)
-        } else {
-            None
-        };
-    match forced.or(detected) {
-        Some(kind) => Ok((kind, value)),
-        None => Err(bad(
-            "neither a Terraform plan (resource_changes) nor a CloudFormation template (Resources); use --input-type".to_owned(),
+    let detected = if is_plan_shaped(&value) {
+        Some(InputType::Plan)
+    } else if value.get("Resources").is_some_and(Value::is_object) {
+        Some(InputType::Cloudformation)
+    } else {
+        None
+    };
+    // A forced type still needs the document's shape: the rules would find nothing to judge in
+    // anything else, and a silent pass is a wrong verdict.
+    match (forced, detected) {
+        (Some(InputType::Plan), _) if !is_plan_shaped(&value) => Err(bad(
+            "--input-type plan, but this is not `terraform show -json` output (no format_version or resource_changes)".to_owned(),
+        )),
+        (Some(InputType::Cloudformation), _) if !value.get("Resources").is_some_and(Value::is_object) => {
+            Err(bad(
+                "--input-type cloudformation, but this is not a CloudFormation template (no Resources object)".to_owned(),
+            ))
+        }
+        (Some(kind), _) | (None, Some(kind)) => Ok((kind, value)),
+        (None, None) => Err(bad(
+            "neither a Terraform plan (resource_changes) nor a CloudFormation template (Resources)".to_owned(),
         )),
     }
 }
@@ -329,6 +357,42 @@ mod tests {
     use super::*;
     use crate::catalogue::CONTROLS;
     use crate::render::rego::render_rego;
+
+    #[test]
+    fn a_forced_input_type_the_document_does_not_have_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("cmk-iac-forced-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A cfn-guard test suite and a KICS result list: neither is a template nor a plan.
+        let suite = dir.join("suite_tests.yaml");
+        std::fs::write(
+            &suite,
+            "- name: t\n  input:\n    Resources: {}\n  expectations:\n    rules: {}\n",
+        )
+        .unwrap();
+        let results = dir.join("expected.json");
+        std::fs::write(
+            &results,
+            r#"[{"queryName": "x", "severity": "HIGH", "line": 3}]"#,
+        )
+        .unwrap();
+        for (path, forced, needle) in [
+            (&suite, InputType::Cloudformation, "no Resources object"),
+            (
+                &results,
+                InputType::Plan,
+                "not `terraform show -json` output",
+            ),
+            (&results, InputType::Cloudformation, "no Resources object"),
+        ] {
+            let err = load_input(path, Some(forced)).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+        // A plan with no changes has no resource_changes, but it is a plan.
+        let empty = dir.join("empty-plan.json");
+        std::fs::write(&empty, r#"{"format_version": "1.2", "planned_values": {}}"#).unwrap();
+        assert_eq!(load_input(&empty, None).unwrap().0, InputType::Plan);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn generated_rego_tests_pass_in_regorus() {

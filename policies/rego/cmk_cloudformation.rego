@@ -24,6 +24,9 @@ cmk_cfn_value_status(v) := "aws" if {
 	cmk_non_empty_string(v)
 } else := "absent" if {
 	is_string(v)
+} else := "absent" if {
+	# `KeyId:` with nothing after it in YAML, or `null` in JSON: no key.
+	v == null
 } else := "cmk" if {
 	cmk_cfn_is_kms_resource(v.Ref)
 } else := "aws" if {

@@ -49,6 +49,18 @@ test_cmk_secrets_create_aws_secretsmanager_secret_cfn_pass_replica_on_cmk if {
 	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","ReplicaRegions":[{"KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","Region":"us-west-2"}]},"Type":"AWS::SecretsManager::Secret"}}}
 }
 
+test_cmk_secrets_create_aws_secretsmanager_secret_cfn_deny_null_key if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":null},"Type":"AWS::SecretsManager::Secret"}}}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "no KmsKeyId: uses alias/aws/secretsmanager")
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_cfn_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":"aws/secretsmanager"},"Type":"AWS::SecretsManager::Secret"}}}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
 test_cmk_kinesis_create_aws_kinesis_stream_cfn_deny_absent if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":"KMS"}},"Type":"AWS::Kinesis::Stream"}}}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
@@ -81,6 +93,18 @@ test_cmk_kinesis_create_aws_kinesis_stream_cfn_deny_gate_closed if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":false,"KeyId":{"Ref":"Key"}}},"Type":"AWS::Kinesis::Stream"}}}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 	contains(msg, "stream is not encrypted (StreamEncryption with EncryptionType KMS and a customer-managed KeyId)")
+}
+
+test_cmk_kinesis_create_aws_kinesis_stream_cfn_deny_null_key if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":"KMS","KeyId":null}},"Type":"AWS::Kinesis::Stream"}}}
+	startswith(msg, "[CMK-KINESIS-CREATE] ")
+	contains(msg, "no StreamEncryption.KeyId")
+}
+
+test_cmk_kinesis_create_aws_kinesis_stream_cfn_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":"KMS","KeyId":"aws/kinesis"}},"Type":"AWS::Kinesis::Stream"}}}
+	startswith(msg, "[CMK-KINESIS-CREATE] ")
+	contains(msg, "AWS-managed")
 }
 
 test_cmk_dynamodb_create_aws_dynamodb_table_cfn_deny_absent if {
@@ -117,6 +141,18 @@ test_cmk_dynamodb_create_aws_dynamodb_table_cfn_deny_gate_closed if {
 	contains(msg, "SSESpecification.SSEEnabled is off: the table uses the AWS-owned key")
 }
 
+test_cmk_dynamodb_create_aws_dynamodb_table_cfn_deny_null_key if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"SSESpecification":{"KMSMasterKeyId":null,"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "no SSESpecification.KMSMasterKeyId: uses alias/aws/dynamodb")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_cfn_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"SSESpecification":{"KMSMasterKeyId":"aws/dynamodb","SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
 test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_absent if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1"}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
@@ -149,4 +185,16 @@ test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_gate_closed if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":{"Ref":"Key"}}}],"SSESpecification":{"SSEEnabled":false}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "SSESpecification.SSEEnabled is off: the replicas use the AWS-owned key")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_null_key if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":null}}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "no SSESpecification.KMSMasterKeyId: uses alias/aws/dynamodb")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":"aws/dynamodb"}}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "AWS-managed")
 }

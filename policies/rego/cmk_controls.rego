@@ -8,6 +8,7 @@ cmk_terraform_layouts := [
 	{"absent":"no kms_key_id: uses alias/aws/secretsmanager","aws_alias":"alias/aws/secretsmanager","control":"CMK-SECRETS-CREATE","gate":null,"key":["kms_key_id"],"replicas":{"key":["kms_key_id"],"list":["replica"],"region":"region"},"type":"aws_secretsmanager_secret"},
 	{"absent":"no kms_key_id","aws_alias":"alias/aws/kinesis","control":"CMK-KINESIS-CREATE","gate":{"message":"stream is not encrypted (encryption_type must be KMS with a customer-managed key)","path":["encryption_type"],"values":["KMS"]},"key":["kms_key_id"],"replicas":null,"type":"aws_kinesis_stream"},
 	{"absent":"no kms_key_arn: uses alias/aws/dynamodb","aws_alias":"alias/aws/dynamodb","control":"CMK-DYNAMODB-CREATE","gate":{"message":"server_side_encryption is off: the table uses the AWS-owned key","path":["server_side_encryption",0,"enabled"],"values":[true]},"key":["server_side_encryption",0,"kms_key_arn"],"replicas":{"key":["kms_key_arn"],"list":["replica"],"region":"region_name"},"type":"aws_dynamodb_table"},
+	{"absent":"no kms_key_arn: the replica uses alias/aws/dynamodb","aws_alias":"alias/aws/dynamodb","control":"CMK-DYNAMODB-CREATE","gate":null,"key":["kms_key_arn"],"replicas":null,"type":"aws_dynamodb_table_replica"},
 ]
 
 cmk_cloudformation_layouts := [

@@ -38,6 +38,11 @@ test_cmk_secrets_create_aws_secretsmanager_secret_hcl_deny_aws_alias_data_source
 	contains(msg, "AWS-managed")
 }
 
+test_cmk_secrets_create_aws_secretsmanager_secret_hcl_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as {"data":{"aws_kms_key":{"mine":[{"key_id":"alias/orders-data"}]}},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":"${data.aws_kms_key.mine.arn}"}]}}}
+	count(warn) == 0 with input as {"data":{"aws_kms_key":{"mine":[{"key_id":"alias/orders-data"}]}},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":"${data.aws_kms_key.mine.arn}"}]}}}
+}
+
 test_cmk_secrets_create_aws_secretsmanager_secret_hcl_deny_replica_without_key if {
 	some msg in deny with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"region":"us-west-2"}]}]}}}
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
@@ -53,6 +58,18 @@ test_cmk_secrets_create_aws_secretsmanager_secret_hcl_deny_replica_on_aws_alias 
 test_cmk_secrets_create_aws_secretsmanager_secret_hcl_pass_replica_on_cmk if {
 	count(deny) == 0 with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region":"us-west-2"}]}]}}}
 	count(warn) == 0 with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region":"us-west-2"}]}]}}}
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_hcl_deny_null_key if {
+	some msg in deny with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":null}]}}}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "no kms_key_id: uses alias/aws/secretsmanager")
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_hcl_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":"aws/secretsmanager"}]}}}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "AWS-managed")
 }
 
 test_cmk_kinesis_create_aws_kinesis_stream_hcl_deny_absent if {
@@ -89,10 +106,27 @@ test_cmk_kinesis_create_aws_kinesis_stream_hcl_deny_aws_alias_data_source if {
 	contains(msg, "AWS-managed")
 }
 
+test_cmk_kinesis_create_aws_kinesis_stream_hcl_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as {"data":{"aws_kms_key":{"mine":[{"key_id":"alias/orders-data"}]}},"resource":{"aws_kinesis_stream":{"test":[{"encryption_type":"KMS","kms_key_id":"${data.aws_kms_key.mine.arn}"}]}}}
+	count(warn) == 0 with input as {"data":{"aws_kms_key":{"mine":[{"key_id":"alias/orders-data"}]}},"resource":{"aws_kinesis_stream":{"test":[{"encryption_type":"KMS","kms_key_id":"${data.aws_kms_key.mine.arn}"}]}}}
+}
+
 test_cmk_kinesis_create_aws_kinesis_stream_hcl_deny_gate_closed if {
 	some msg in deny with input as {"data":{},"resource":{"aws_kinesis_stream":{"test":[{"encryption_type":false,"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}}}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 	contains(msg, "stream is not encrypted (encryption_type must be KMS with a customer-managed key)")
+}
+
+test_cmk_kinesis_create_aws_kinesis_stream_hcl_deny_null_key if {
+	some msg in deny with input as {"data":{},"resource":{"aws_kinesis_stream":{"test":[{"encryption_type":"KMS","kms_key_id":null}]}}}
+	startswith(msg, "[CMK-KINESIS-CREATE] ")
+	contains(msg, "no kms_key_id")
+}
+
+test_cmk_kinesis_create_aws_kinesis_stream_hcl_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"data":{},"resource":{"aws_kinesis_stream":{"test":[{"encryption_type":"KMS","kms_key_id":"aws/kinesis"}]}}}
+	startswith(msg, "[CMK-KINESIS-CREATE] ")
+	contains(msg, "AWS-managed")
 }
 
 test_cmk_dynamodb_create_aws_dynamodb_table_hcl_deny_absent if {
@@ -129,6 +163,11 @@ test_cmk_dynamodb_create_aws_dynamodb_table_hcl_deny_aws_alias_data_source if {
 	contains(msg, "AWS-managed")
 }
 
+test_cmk_dynamodb_create_aws_dynamodb_table_hcl_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as {"data":{"aws_kms_key":{"mine":[{"key_id":"alias/orders-data"}]}},"resource":{"aws_dynamodb_table":{"test":[{"server_side_encryption":[{"enabled":true,"kms_key_arn":"${data.aws_kms_key.mine.arn}"}]}]}}}
+	count(warn) == 0 with input as {"data":{"aws_kms_key":{"mine":[{"key_id":"alias/orders-data"}]}},"resource":{"aws_dynamodb_table":{"test":[{"server_side_encryption":[{"enabled":true,"kms_key_arn":"${data.aws_kms_key.mine.arn}"}]}]}}}
+}
+
 test_cmk_dynamodb_create_aws_dynamodb_table_hcl_deny_gate_closed if {
 	some msg in deny with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"server_side_encryption":[{"enabled":false,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
@@ -150,4 +189,67 @@ test_cmk_dynamodb_create_aws_dynamodb_table_hcl_deny_replica_on_aws_alias if {
 test_cmk_dynamodb_create_aws_dynamodb_table_hcl_pass_replica_on_cmk if {
 	count(deny) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"replica":[{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
 	count(warn) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"replica":[{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_hcl_deny_null_key if {
+	some msg in deny with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"server_side_encryption":[{"enabled":true,"kms_key_arn":null}]}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "no kms_key_arn: uses alias/aws/dynamodb")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_hcl_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"server_side_encryption":[{"enabled":true,"kms_key_arn":"aws/dynamodb"}]}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_hcl_deny_absent if {
+	some msg in deny with input as {"data":{},"resource":{"aws_dynamodb_table_replica":{"test":[{}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "no kms_key_arn: the replica uses alias/aws/dynamodb")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_hcl_deny_aws_alias if {
+	some msg in deny with input as {"data":{},"resource":{"aws_dynamodb_table_replica":{"test":[{"kms_key_arn":"alias/aws/dynamodb"}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_hcl_pass_cmk_arn if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table_replica":{"test":[{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}}}
+	count(warn) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table_replica":{"test":[{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}}}
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_hcl_pass_key_resource_reference if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table_replica":{"test":[{"kms_key_arn":"${aws_kms_key.main.arn}"}]}}}
+	count(warn) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table_replica":{"test":[{"kms_key_arn":"${aws_kms_key.main.arn}"}]}}}
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_hcl_warn_variable if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table_replica":{"test":[{"kms_key_arn":"${var.key_arn}"}]}}}
+	some msg in warn with input as {"data":{},"resource":{"aws_dynamodb_table_replica":{"test":[{"kms_key_arn":"${var.key_arn}"}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_hcl_deny_aws_alias_data_source if {
+	some msg in deny with input as {"data":{"aws_kms_alias":{"default":[{"name":"alias/aws/dynamodb"}]}},"resource":{"aws_dynamodb_table_replica":{"test":[{"kms_key_arn":"${data.aws_kms_alias.default.target_key_arn}"}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_hcl_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as {"data":{"aws_kms_key":{"mine":[{"key_id":"alias/orders-data"}]}},"resource":{"aws_dynamodb_table_replica":{"test":[{"kms_key_arn":"${data.aws_kms_key.mine.arn}"}]}}}
+	count(warn) == 0 with input as {"data":{"aws_kms_key":{"mine":[{"key_id":"alias/orders-data"}]}},"resource":{"aws_dynamodb_table_replica":{"test":[{"kms_key_arn":"${data.aws_kms_key.mine.arn}"}]}}}
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_hcl_deny_null_key if {
+	some msg in deny with input as {"data":{},"resource":{"aws_dynamodb_table_replica":{"test":[{"kms_key_arn":null}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "no kms_key_arn: the replica uses alias/aws/dynamodb")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_hcl_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"data":{},"resource":{"aws_dynamodb_table_replica":{"test":[{"kms_key_arn":"aws/dynamodb"}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "AWS-managed")
 }

@@ -32,6 +32,11 @@ test_cmk_secrets_create_aws_secretsmanager_secret_plan_warn_unknown_key if {
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
 }
 
+test_cmk_secrets_create_aws_secretsmanager_secret_plan_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{"kms_key_id":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{"kms_key_id":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
+}
+
 test_cmk_secrets_create_aws_secretsmanager_secret_plan_deny_key_left_out if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
@@ -53,6 +58,18 @@ test_cmk_secrets_create_aws_secretsmanager_secret_plan_deny_replica_on_aws_alias
 test_cmk_secrets_create_aws_secretsmanager_secret_plan_pass_replica_on_cmk if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region":"us-west-2"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
 	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region":"us-west-2"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_plan_deny_null_key if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{"kms_key_id":null},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "no kms_key_id: uses alias/aws/secretsmanager")
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_plan_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_secretsmanager_secret.test","expressions":{},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_secretsmanager_secret.test","change":{"actions":["create"],"after":{"kms_key_id":"aws/secretsmanager"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_secretsmanager_secret"}]}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "AWS-managed")
 }
 
 test_cmk_kinesis_create_aws_kinesis_stream_plan_deny_absent if {
@@ -83,6 +100,11 @@ test_cmk_kinesis_create_aws_kinesis_stream_plan_warn_unknown_key if {
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 }
 
+test_cmk_kinesis_create_aws_kinesis_stream_plan_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{"kms_key_id":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}},"mode":"managed","name":"test","type":"aws_kinesis_stream"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{"kms_key_id":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}},"mode":"managed","name":"test","type":"aws_kinesis_stream"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
+}
+
 test_cmk_kinesis_create_aws_kinesis_stream_plan_deny_key_left_out if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS"},"after_unknown":{"kms_key_id":true}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
@@ -93,6 +115,18 @@ test_cmk_kinesis_create_aws_kinesis_stream_plan_deny_gate_closed if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":null,"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 	contains(msg, "stream is not encrypted (encryption_type must be KMS with a customer-managed key)")
+}
+
+test_cmk_kinesis_create_aws_kinesis_stream_plan_deny_null_key if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS","kms_key_id":null},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
+	startswith(msg, "[CMK-KINESIS-CREATE] ")
+	contains(msg, "no kms_key_id")
+}
+
+test_cmk_kinesis_create_aws_kinesis_stream_plan_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_kinesis_stream.test","expressions":{},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_kinesis_stream.test","change":{"actions":["create"],"after":{"encryption_type":"KMS","kms_key_id":"aws/kinesis"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_kinesis_stream"}]}
+	startswith(msg, "[CMK-KINESIS-CREATE] ")
+	contains(msg, "AWS-managed")
 }
 
 test_cmk_dynamodb_create_aws_dynamodb_table_plan_deny_absent if {
@@ -123,6 +157,11 @@ test_cmk_dynamodb_create_aws_dynamodb_table_plan_warn_unknown_key if {
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 }
 
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
+}
+
 test_cmk_dynamodb_create_aws_dynamodb_table_plan_deny_key_left_out if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
@@ -150,4 +189,67 @@ test_cmk_dynamodb_create_aws_dynamodb_table_plan_deny_replica_on_aws_alias if {
 test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_replica_on_cmk if {
 	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"replica":[{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"replica":[{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_deny_null_key if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true,"kms_key_arn":null}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "no kms_key_arn: uses alias/aws/dynamodb")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_plan_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true,"kms_key_arn":"aws/dynamodb"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_plan_deny_absent if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "no kms_key_arn: the replica uses alias/aws/dynamodb")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_plan_deny_aws_alias if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{"kms_key_arn":"alias/aws/dynamodb"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_plan_pass_cmk_arn if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_plan_pass_key_of_this_configuration if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{"kms_key_arn":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_arn":true}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{"kms_key_arn":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_arn":true}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_plan_warn_unknown_key if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{"kms_key_arn":{"references":["var.key_arn"]}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_arn":true}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+	some msg in warn with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{"kms_key_arn":{"references":["var.key_arn"]}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_arn":true}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_plan_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{"kms_key_arn":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_arn":true}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{"kms_key_arn":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_arn":true}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_plan_deny_key_left_out if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_key_arn":true}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "no kms_key_arn: the replica uses alias/aws/dynamodb")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_plan_deny_null_key if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{"kms_key_arn":null},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "no kms_key_arn: the replica uses alias/aws/dynamodb")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_replica_plan_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table_replica.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table_replica.test","change":{"actions":["create"],"after":{"kms_key_arn":"aws/dynamodb"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table_replica"}]}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "AWS-managed")
 }

@@ -47,11 +47,18 @@ fn key_clauses(out: &mut String, indent: &str, path: &str, control: &Control, l:
         "{indent}{path} exists\n{indent}    <<[{id}] {}>>\n",
         l.absent
     ));
-    // Intrinsics (Ref, Fn::GetAtt, ...) are structs: only literal strings can be judged here.
+    // `KeyId:` with nothing after it (YAML) or `null` (JSON) is no key either.
+    out.push_str(&format!(
+        "{indent}when {path} exists {{\n{indent}    {path} !is_null\n{indent}        <<[{id}] {}>>\n{indent}}}\n",
+        l.absent
+    ));
+    // Intrinsics (Ref, Fn::GetAtt, ...) are structs: only literal strings can be judged here. The
+    // bare `aws/<service>` and `DefaultEncryptionKey` name the AWS-managed key too.
     out.push_str(&format!(
         "{indent}when {path} is_string {{\n\
          {indent}    {path} != \"\"\n{indent}        <<[{id}] {}>>\n\
          {indent}    {path} != /^alias\\x2Faws\\x2F/\n{indent}    {path} != /:alias\\x2Faws\\x2F/\n\
+         {indent}    {path} != /^aws\\x2F/\n{indent}    {path} != \"DefaultEncryptionKey\"\n\
          {indent}        <<[{id}] uses an AWS-managed key ({}); use a customer-managed key>>\n{indent}}}\n",
         l.absent, l.aws_alias
     ));

@@ -199,6 +199,24 @@ fn replica_cases(l: &KeyLayout, wrap: &dyn Fn(Value) -> Value) -> Vec<Case> {
     ]
 }
 
+/// A key given as `null` (YAML's `KeyId:` with nothing after it) is absent; the AWS-managed key's
+/// bare name (`aws/kinesis`) is AWS-managed. `wrap` makes the input.
+fn key_form_cases(l: &KeyLayout, wrap: &dyn Fn(Value) -> Value) -> Vec<Case> {
+    let bare = l.aws_alias.trim_start_matches("alias/");
+    vec![
+        Case {
+            name: "deny_null_key",
+            input: wrap(properties(l, Some(Value::Null))),
+            expect: Expect::Deny(l.absent),
+        },
+        Case {
+            name: "deny_bare_aws_managed_name",
+            input: wrap(properties(l, Some(json!(bare)))),
+            expect: Expect::Deny("AWS-managed"),
+        },
+    ]
+}
+
 /// One generated test case: an input and what the rules must say about it.
 pub(crate) struct Case {
     pub(crate) name: &'static str,
@@ -261,6 +279,16 @@ fn hcl_cases(l: &KeyLayout) -> Vec<Case> {
             ),
             expect: Expect::Deny("AWS-managed"),
         },
+        // A customer alias can only point to a customer-managed key.
+        Case {
+            name: "pass_customer_alias_data_source",
+            input: hcl(
+                l,
+                properties(l, Some(json!("${data.aws_kms_key.mine.arn}"))),
+                json!({"aws_kms_key": {"mine": [{"key_id": "alias/orders-data"}]}}),
+            ),
+            expect: Expect::Clean,
+        },
     ];
     if let Some(g) = l.gate {
         let mut block = properties(l, Some(json!(TEST_CMK)));
@@ -272,6 +300,7 @@ fn hcl_cases(l: &KeyLayout) -> Vec<Case> {
         });
     }
     out.extend(replica_cases(l, &|block| hcl(l, block, json!({}))));
+    out.extend(key_form_cases(l, &|block| hcl(l, block, json!({}))));
     out
 }
 
@@ -345,6 +374,25 @@ fn cases(l: &KeyLayout) -> Vec<Case> {
                 ),
                 expect: Expect::Warn,
             });
+            // A data source that looks the key up by a customer alias (read at apply here).
+            let mut by_alias = plan(
+                l,
+                properties(l, None),
+                unknown(json!(true)),
+                refs(&["data.aws_kms_key.mine.arn", "data.aws_kms_key.mine"]),
+            );
+            if let Some(Value::Array(resources)) =
+                by_alias.pointer_mut("/configuration/root_module/module_calls/app/module/resources")
+            {
+                resources.push(json!({"address": "data.aws_kms_key.mine", "mode": "data",
+                    "type": "aws_kms_key", "name": "mine",
+                    "expressions": {"key_id": {"constant_value": "alias/orders-data"}}}));
+            }
+            out.push(Case {
+                name: "pass_customer_alias_data_source",
+                input: by_alias,
+                expect: Expect::Clean,
+            });
             // Left out of the configuration, the Computed key shows as unknown: still absent.
             out.push(Case {
                 name: "deny_key_left_out",
@@ -361,6 +409,9 @@ fn cases(l: &KeyLayout) -> Vec<Case> {
                 });
             }
             out.extend(replica_cases(l, &|after| {
+                plan(l, after, json!({}), json!({}))
+            }));
+            out.extend(key_form_cases(l, &|after| {
                 plan(l, after, json!({}), json!({}))
             }));
         }
@@ -408,6 +459,7 @@ fn cases(l: &KeyLayout) -> Vec<Case> {
                 });
             }
             out.extend(replica_cases(l, &|props| template(l, props, json!({}))));
+            out.extend(key_form_cases(l, &|props| template(l, props, json!({}))));
         }
     }
     out

@@ -19,6 +19,19 @@ cmk_is_aws_alias(v) if startswith(v, "alias/aws/")
 
 cmk_is_aws_alias(v) if contains(v, ":alias/aws/")
 
+# The AWS-managed key's bare name (`aws/secretsmanager`) and Secrets Manager's name for it: neither
+# is a key id, alias or ARN of a customer key.
+cmk_is_aws_alias(v) if startswith(v, "aws/")
+
+cmk_is_aws_alias(v) if v == "DefaultEncryptionKey"
+
+# A customer alias, by name or ARN: KMS lets it point only to a customer-managed key.
+cmk_is_customer_alias(v) if {
+	is_string(v)
+	regex.match(`(^|:)alias/.`, v)
+	not cmk_is_aws_alias(v)
+}
+
 cmk_non_empty_string(v) if {
 	is_string(v)
 	v != ""

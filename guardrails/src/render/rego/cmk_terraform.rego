@@ -71,6 +71,17 @@ cmk_tf_refers_to_aws_alias(rc, path) if {
 	cmk_is_aws_alias(source.expressions[attribute].constant_value)
 }
 
+# A reference to a data source that looks a key up by a customer alias: a customer-managed key.
+cmk_tf_refers_to_customer_alias(rc, path) if {
+	some ref in cmk_tf_references(rc, path)
+	parts := split(ref, ".")
+	parts[0] == "data"
+	parts[1] in {"aws_kms_alias", "aws_kms_key"}
+	source := cmk_tf_config_of(rc, sprintf("data.%s.%s", [parts[1], parts[2]]))
+	some attribute in ["name", "key_id"]
+	cmk_is_customer_alias(source.expressions[attribute].constant_value)
+}
+
 # A reference to a key or alias managed in this configuration: a customer-managed key.
 cmk_tf_refers_to_managed_key(rc, path) if {
 	some ref in cmk_tf_references(rc, path)
@@ -120,6 +131,9 @@ cmk_tf_key_status(rc, kp) := "aws" if {
 } else := "cmk" if {
 	cmk_at(rc.change.after_unknown, kp.path) == true
 	cmk_tf_refers_to_managed_key(rc, kp.path)
+} else := "cmk" if {
+	cmk_at(rc.change.after_unknown, kp.path) == true
+	cmk_tf_refers_to_customer_alias(rc, kp.path)
 } else := "absent" if {
 	cmk_at(rc.change.after_unknown, kp.path) == true
 	cmk_tf_config_known(rc)

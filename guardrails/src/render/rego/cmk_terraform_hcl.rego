@@ -28,6 +28,14 @@ cmk_hcl_value_status(v) := "aws" if {
 	some attribute in ["name", "key_id"]
 	cmk_is_aws_alias(source[attribute])
 } else := "cmk" if {
+	# A data source that looks a key up by a customer alias.
+	cmk_hcl_is_expression(v)
+	some ref in regex.find_n(`data[.]aws_kms_(alias|key)[.][A-Za-z0-9_-]+`, v, -1)
+	parts := split(ref, ".")
+	some source in input.data[parts[1]][parts[2]]
+	some attribute in ["name", "key_id"]
+	cmk_is_customer_alias(source[attribute])
+} else := "cmk" if {
 	cmk_hcl_is_expression(v)
 	regex.match(`[$][{][ ]*aws_kms_(key|alias|replica_key|external_key|replica_external_key)[.]`, v)
 } else := "unknown" if {
