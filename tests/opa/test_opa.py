@@ -6,8 +6,11 @@ findings in `tests/fixtures/iac/expected.json` (the same check the embedded rego
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import re
+import shutil
+import subprocess
 
 import pytest
 import yaml
@@ -89,3 +92,44 @@ def test_fixture_findings_match(engine, name):
             assert sum(m.startswith(prefix) for m in got) == 1, (kind, prefix, got)
         for message in got:
             assert any(message.startswith(p) for p in want[kind]), (kind, message)
+
+
+CORPUS = pathlib.Path(os.environ.get("CMK_CONFORMANCE_DIR", ROOT.parent / "shared" / "conformance"))
+HCL2JSON = ROOT / "tests" / "opa" / "hcl2json.js"
+
+
+def conftest_inputs(paths: list[pathlib.Path]) -> dict[str, object]:
+    """What conftest gives its policies for each .tf file: tmccombs/hcl2json's output, unchanged."""
+    node = shutil.which("node")
+    assert node, "node is missing: the HCL input conftest builds cannot be produced (scripts/setup-opa)"
+    out = subprocess.run([node, str(HCL2JSON), *map(str, paths)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def about(message: str, name: str) -> bool:
+    """Whether a policy message is about resource `name` (`[ID] name: ...`, `[ID] name replica ...`)."""
+    rest = message.split("] ", 1)[1] if "] " in message else ""
+    return rest.startswith(name) and rest[len(name):].startswith((" (", ":", " replica"))
+
+
+def test_peers_terraform_files_as_conftest_reads_them_get_our_contracts_verdicts(engine):
+    if not (CORPUS / "README.md").is_file():
+        pytest.skip(f"CONFORMANCE CORPUS NOT FOUND at {CORPUS}: the peers' .tf files were not checked")
+    table = json.loads((ROOT / "tests" / "conformance" / "iac_expected.json").read_text())
+    files = [f for f in table["files"] if f["path"].endswith(".tf") and f["resources"]]
+    assert len(files) >= 20, len(files)
+    inputs = conftest_inputs([CORPUS / f["path"] for f in files])
+    failures = []
+    for f in files:
+        data = inputs[str(CORPUS / f["path"])]
+        found = [("deny", m) for m in rule_set(engine, "main.deny", data)] + \
+                [("warn", m) for m in rule_set(engine, "main.warn", data)]
+        for r in f["resources"]:
+            levels = {level for level, m in found if about(m, r["name"])}
+            want = set() if r["expect"] == "none" else {r["expect"]}
+            if levels != want:
+                failures.append(f"{f['path']} {r['name']}: got {sorted(levels)}, want {sorted(want)}")
+        for level, m in found:
+            if not any(about(m, r["name"]) for r in f["resources"]):
+                failures.append(f"{f['path']}: unexpected {level}: {m}")
+    assert not failures, "\n".join(failures)
