@@ -133,3 +133,45 @@ def test_peers_terraform_files_as_conftest_reads_them_get_our_contracts_verdicts
             if not any(about(m, r["name"]) for r in f["resources"]):
                 failures.append(f"{f['path']}: unexpected {level}: {m}")
     assert not failures, "\n".join(failures)
+
+
+TERRAFORM_CONFIG = ROOT / "tests" / "terraform"
+
+
+def real_plan(tmp: pathlib.Path) -> pathlib.Path:
+    """`terraform show -json` of a real plan of tests/terraform, made offline."""
+    terraform = shutil.which("terraform")
+    plugins = os.environ.get("TF_PLUGIN_DIR", "/opt/tf-plugins")
+    if not terraform or not pathlib.Path(plugins).is_dir():
+        pytest.skip(f"TERRAFORM NOT AVAILABLE (terraform={terraform}, plugins={plugins}): the real-plan fixture was not run")
+    work = tmp / "config"
+    shutil.copytree(TERRAFORM_CONFIG, work)
+    env = dict(os.environ, TF_CLI_CONFIG_FILE="/dev/null", TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
+    for args in (["init", f"-plugin-dir={plugins}", "-input=false", "-no-color"],
+                 ["plan", "-refresh=false", "-input=false", "-no-color", "-out=plan.out"]):
+        subprocess.run([terraform, *args], cwd=work, env=env, check=True, capture_output=True)
+    shown = subprocess.run([terraform, "show", "-json", "plan.out"], cwd=work, env=env, check=True,
+                           capture_output=True, text=True)
+    plan = tmp / "plan.json"
+    plan.write_text(shown.stdout)
+    return plan
+
+
+def test_a_real_terraform_plan_gets_exactly_its_findings_from_opa_and_the_checker(engine, tmp_path):
+    want = json.loads((TERRAFORM_CONFIG / "expected.json").read_text())
+    plan = real_plan(tmp_path)
+    data = json.loads(plan.read_text())
+    assert data["terraform_version"].startswith("1."), data["terraform_version"]
+    checker = ROOT / "target" / "debug" / "guardrails"
+    assert checker.is_file(), f"{checker} is missing: scripts/test builds it before these tests"
+    out = subprocess.run([str(checker), "iac", "check", str(plan), "--output", "json"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1, out.stderr
+    by_checker = {kind: sorted(f["message"] for f in json.loads(out.stdout) if f["level"] == kind)
+                  for kind in ("deny", "warn")}
+    for kind in ("deny", "warn"):
+        for engine_name, got in (("opa", rule_set(engine, f"main.{kind}", data)), ("checker", by_checker[kind])):
+            for prefix in want[kind]:
+                assert sum(m.startswith(prefix) for m in got) == 1, (engine_name, kind, prefix, got)
+            for message in got:
+                assert any(message.startswith(p) for p in want[kind]), (engine_name, kind, message)
