@@ -201,3 +201,138 @@ fn policy_test_runs_the_committed_rego_tests() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains(" passed, 0 failed"));
 }
+
+#[test]
+fn iac_findings_carry_lines_and_suppressions_keep_them_visible_with_their_reasons() {
+    let dir = temp_dir("iac-suppress");
+    let tf = dir.join("main.tf");
+    std::fs::write(
+        &tf,
+        "resource \"aws_kinesis_stream\" \"plain\" {\n  name = \"plain\"\n}\n\n\
+         # guardrails:skip=CMK-KINESIS-CREATE load-test stream, no customer data\n\
+         resource \"aws_kinesis_stream\" \"accepted\" {\n  name = \"accepted\"\n}\n\n\
+         resource \"aws_secretsmanager_secret\" \"later\" {\n  name = \"later\"\n}\n",
+    )
+    .unwrap();
+    let template = dir.join("stack.yaml");
+    std::fs::write(
+        &template,
+        "Outputs:\n  Secret:\n    Value: x\nResources:\n  Secret:\n    Type: AWS::SecretsManager::Secret\n    Metadata:\n      guardrails:\n        skip:\n          - id: CMK-SECRETS-CREATE\n            reason: migrated next quarter (SEC-7)\n  Stream:\n    Type: AWS::Kinesis::Stream\n",
+    )
+    .unwrap();
+    let paths = [tf.display().to_string(), template.display().to_string()];
+    let json_of = |extra: &[&str]| {
+        let mut args = vec!["iac", "check", &paths[0], &paths[1], "--output", "json"];
+        args.extend_from_slice(extra);
+        let out = guardrails(&args, &dir);
+        let findings: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), findings)
+    };
+    let (code, findings) = json_of(&[]);
+    assert_eq!(code, Some(1));
+    let by = |resource: &str| {
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["resource"] == resource)
+            .unwrap_or_else(|| panic!("no finding on {resource}: {findings:#}"))
+            .clone()
+    };
+    let plain = by("aws_kinesis_stream.plain");
+    assert_eq!(
+        (plain["line"].as_u64(), plain["endLine"].as_u64()),
+        (Some(1), Some(3))
+    );
+    assert!(plain["suppressed"].is_null());
+    let accepted = by("aws_kinesis_stream.accepted");
+    assert_eq!(accepted["line"], 6);
+    assert_eq!(accepted["suppressed"]["source"], "inline");
+    assert_eq!(
+        accepted["suppressed"]["reason"],
+        "load-test stream, no customer data"
+    );
+    let secret = by("Secret");
+    assert_eq!(
+        secret["line"], 5,
+        "the resource, not the output of the same name"
+    );
+    assert_eq!(
+        secret["suppressed"]["reason"],
+        "migrated next quarter (SEC-7)"
+    );
+    assert_eq!(by("Stream")["line"], 12);
+
+    // A baseline accepts the rest; the check then passes, every finding still reported.
+    let baseline = dir.join("baseline.json").display().to_string();
+    let created = guardrails(
+        &[
+            "iac",
+            "check",
+            &paths[0],
+            &paths[1],
+            "--create-baseline",
+            &baseline,
+            "--reason",
+            "adopted 2026-12 (SEC-1)",
+        ],
+        &dir,
+    );
+    assert_eq!(
+        created.status.code(),
+        Some(1),
+        "creating a baseline still reports"
+    );
+    let (code, findings) = json_of(&["--baseline", &baseline]);
+    assert_eq!(code, Some(0), "{findings:#}");
+    let all = findings.as_array().unwrap();
+    assert_eq!(all.len(), 5, "{findings:#}");
+    assert!(all.iter().all(|f| !f["suppressed"].is_null()));
+    let later = all
+        .iter()
+        .find(|f| f["resource"] == "aws_secretsmanager_secret.later")
+        .unwrap();
+    assert_eq!(later["suppressed"]["source"], "baseline");
+    assert_eq!(later["suppressed"]["reason"], "adopted 2026-12 (SEC-1)");
+
+    // SARIF: regions and suppressions; text: file:line; JUnit: failures only for what is not accepted.
+    let sarif = guardrails(&["iac", "check", &paths[0], "--output", "sarif"], &dir);
+    let sarif: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let region = &results[0]["locations"][0]["physicalLocation"]["region"];
+    assert!(region["startLine"].as_u64().is_some() && region["endLine"].as_u64().is_some());
+    assert!(
+        results
+            .iter()
+            .any(|r| r["suppressions"][0]["kind"] == "inSource"
+                && r["suppressions"][0]["justification"] == "load-test stream, no customer data")
+    );
+    let text = guardrails(&["iac", "check", &paths[0]], &dir);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains(&format!("{}:1: deny: [CMK-KINESIS-CREATE]", paths[0])),
+        "{text}"
+    );
+    assert!(
+        text.contains("deny (suppressed: load-test stream, no customer data)"),
+        "{text}"
+    );
+    let junit = guardrails(&["iac", "check", &paths[0], "--output", "junitxml"], &dir);
+    let junit = String::from_utf8_lossy(&junit.stdout).into_owned();
+    assert!(
+        junit.contains("failures=\"2\"") && junit.contains("skipped=\"1\""),
+        "{junit}"
+    );
+
+    // A suppression without a reason is an error naming the file and line.
+    std::fs::write(&tf, "resource \"aws_kinesis_stream\" \"x\" {\n  # guardrails:skip=CMK-KINESIS-CREATE\n  name = \"x\"\n}\n").unwrap();
+    let out = guardrails(&["iac", "check", &paths[0]], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("main.tf:2") && err.contains("no reason"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

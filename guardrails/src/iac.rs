@@ -6,6 +6,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+pub use crate::locate::Lines;
+pub use crate::suppress::Suppression;
+
 use crate::render::Artifact;
 
 /// What kind of document an input is.
@@ -42,6 +45,9 @@ pub enum IacError {
     /// The Rego engine failed (a policy that does not compile, or an evaluation error).
     #[error("rego: {0}")]
     Engine(String),
+    /// A suppression that cannot be used (no reason, malformed).
+    #[error(transparent)]
+    Suppression(#[from] crate::suppress::SuppressionError),
 }
 
 /// Findings of one input.
@@ -88,9 +94,19 @@ impl PolicySet {
         }
     }
 
-    /// An engine holding the policies, and their `*_test.rego` files when `with_tests`.
+    /// An engine holding the policies, and their `*_test.rego` files when `with_tests`. Without
+    /// the tests it is the checker's: findings a template's `Metadata` accepts are reported (and
+    /// marked suppressed by [`check_file`]) rather than dropped as conftest drops them.
     fn engine(&self, with_tests: bool) -> Result<regorus::Engine, IacError> {
         let mut engine = regorus::Engine::new();
+        if !with_tests {
+            engine
+                .add_data(
+                    regorus::Value::from_json_str(r#"{"cmk": {"report_suppressed": true}}"#)
+                        .map_err(engine_err)?,
+                )
+                .map_err(engine_err)?;
+        }
         for (path, text) in &self.files {
             if with_tests || !path.ends_with("_test.rego") {
                 engine
@@ -301,11 +317,20 @@ fn is_plan_shaped(value: &Value) -> bool {
 /// Reads an input file and tells what it is (or uses `forced`); a forced type the document does
 /// not have is an error.
 pub fn load_input(path: &Path, forced: Option<InputType>) -> Result<(InputType, Value), IacError> {
-    let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| IacError::Read {
-        path: name.clone(),
+        path: path.display().to_string(),
         source,
     })?;
+    parse_input(path, &text, forced)
+}
+
+/// Parses the text of the input file `path` (see [`load_input`]).
+pub fn parse_input(
+    path: &Path,
+    text: &str,
+    forced: Option<InputType>,
+) -> Result<(InputType, Value), IacError> {
+    let name = path.display().to_string();
     let bad = |message: String| IacError::Input {
         path: name.clone(),
         message,
@@ -315,14 +340,14 @@ pub fn load_input(path: &Path, forced: Option<InputType>) -> Result<(InputType, 
         .and_then(|e| e.to_str())
         .unwrap_or_default();
     if ext == "tf" || forced == Some(InputType::Hcl) {
-        let body = hcl::parse(&text).map_err(|e| bad(format!("not valid HCL: {e}")))?;
+        let body = hcl::parse(text).map_err(|e| bad(format!("not valid HCL: {e}")))?;
         return Ok((InputType::Hcl, hcl_to_json(body)));
     }
-    let value: Value = match serde_json::from_str(&text) {
+    let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(json_err) if ext == "json" => return Err(bad(format!("not valid JSON: {json_err}"))),
         Err(_) => {
-            let yaml: yaml_serde::Value = yaml_serde::from_str(&text)
+            let yaml: yaml_serde::Value = yaml_serde::from_str(text)
                 .map_err(|e| bad(format!("not valid JSON or YAML: {e}")))?;
             yaml_to_json(yaml).map_err(bad)?
         }
@@ -350,6 +375,111 @@ pub fn load_input(path: &Path, forced: Option<InputType>) -> Result<(InputType, 
             "neither a Terraform plan (resource_changes) nor a CloudFormation template (Resources)".to_owned(),
         )),
     }
+}
+
+/// `deny` or `warn`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// A `deny` rule: fails the check unless suppressed.
+    Deny,
+    /// A `warn` rule: reported, never fails.
+    Warn,
+}
+
+impl Level {
+    /// `deny` / `warn`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Deny => "deny",
+            Level::Warn => "warn",
+        }
+    }
+}
+
+/// One finding of one file, located and, when accepted, with its suppression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Deny or warn.
+    pub level: Level,
+    /// The control id (`CMK-KINESIS-CREATE`).
+    pub control: String,
+    /// The policy's message.
+    pub message: String,
+    /// The resource: logical id, `type.name`, or the plan's address.
+    pub resource: String,
+    /// The resource's lines in the file (HCL and CloudFormation; a plan has none).
+    pub lines: Option<Lines>,
+    /// Why it is accepted, when it is.
+    pub suppressed: Option<Suppression>,
+}
+
+/// The control id and the resource a policy message is about: `[ID] <resource> (Type)...`,
+/// `[ID] <resource> replica ...`, `[ID] <resource>: ...`.
+pub fn subject(message: &str) -> (&str, &str) {
+    let Some((id, rest)) = message.strip_prefix('[').and_then(|m| m.split_once("] ")) else {
+        return ("", "");
+    };
+    let end = [" (", " replica ", ": "]
+        .iter()
+        .filter_map(|sep| rest.find(sep))
+        .min()
+        .unwrap_or(rest.len());
+    (id, &rest[..end])
+}
+
+/// Checks one file: its findings, located, with inline suppressions applied. A suppression
+/// without a reason is an error naming the file and line.
+pub fn check_file(
+    policies: &PolicySet,
+    path: &Path,
+    forced: Option<InputType>,
+) -> Result<Vec<Finding>, IacError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| IacError::Read {
+        path: name.clone(),
+        source,
+    })?;
+    let (kind, input) = parse_input(path, &text, forced)?;
+    let (at, inline) = match kind {
+        InputType::Hcl => {
+            let at = crate::locate::terraform(&text);
+            let inline = crate::suppress::terraform(&name, &text, &at)?;
+            (at, inline)
+        }
+        InputType::Cloudformation => {
+            let at = crate::locate::cloudformation(&text);
+            let inline = crate::suppress::cloudformation(&name, &input, &at)?;
+            (at, inline)
+        }
+        InputType::Plan => Default::default(),
+    };
+    let found = policies.evaluate(&input)?;
+    let all = found
+        .deny
+        .into_iter()
+        .map(|m| (Level::Deny, m))
+        .chain(found.warn.into_iter().map(|m| (Level::Warn, m)));
+    Ok(all
+        .map(|(level, message)| {
+            let (control, resource) = subject(&message);
+            let (control, resource) = (control.to_owned(), resource.to_owned());
+            let suppressed = inline
+                .get(&(resource.clone(), control.clone()))
+                .map(|reason| Suppression {
+                    source: crate::suppress::Source::Inline,
+                    reason: reason.clone(),
+                });
+            Finding {
+                level,
+                lines: at.get(&resource).copied(),
+                control,
+                resource,
+                message,
+                suppressed,
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -15,5 +15,7 @@ pub mod deploy;
 pub mod generate;
 pub mod iac;
 pub mod iam;
+pub mod locate;
 pub mod render;
+pub mod suppress;
 pub mod validate;

@@ -49,6 +49,12 @@ test_cmk_secrets_create_aws_secretsmanager_secret_cfn_pass_replica_on_cmk if {
 	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","ReplicaRegions":[{"KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","Region":"us-west-2"}]},"Type":"AWS::SecretsManager::Secret"}}}
 }
 
+test_cmk_secrets_create_aws_secretsmanager_secret_cfn_warn_suppressed_in_metadata if {
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SecretsManager::Secret"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SecretsManager::Secret"}}}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+}
+
 test_cmk_secrets_create_aws_secretsmanager_secret_cfn_deny_null_key if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":null},"Type":"AWS::SecretsManager::Secret"}}}
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
@@ -93,6 +99,12 @@ test_cmk_kinesis_create_aws_kinesis_stream_cfn_deny_gate_closed if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"StreamEncryption":{"EncryptionType":false,"KeyId":{"Ref":"Key"}}},"Type":"AWS::Kinesis::Stream"}}}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 	contains(msg, "stream is not encrypted (StreamEncryption with EncryptionType KMS and a customer-managed KeyId)")
+}
+
+test_cmk_kinesis_create_aws_kinesis_stream_cfn_warn_suppressed_in_metadata if {
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"StreamEncryption":{"EncryptionType":"KMS"}},"Type":"AWS::Kinesis::Stream"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"StreamEncryption":{"EncryptionType":"KMS"}},"Type":"AWS::Kinesis::Stream"}}}
+	startswith(msg, "[CMK-KINESIS-CREATE] ")
 }
 
 test_cmk_kinesis_create_aws_kinesis_stream_cfn_deny_null_key if {
@@ -141,6 +153,12 @@ test_cmk_dynamodb_create_aws_dynamodb_table_cfn_deny_gate_closed if {
 	contains(msg, "SSESpecification.SSEEnabled is off: the table uses the AWS-owned key")
 }
 
+test_cmk_dynamodb_create_aws_dynamodb_table_cfn_warn_suppressed_in_metadata if {
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+}
+
 test_cmk_dynamodb_create_aws_dynamodb_table_cfn_deny_null_key if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"SSESpecification":{"KMSMasterKeyId":null,"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
@@ -185,6 +203,12 @@ test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_gate_closed if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":{"Ref":"Key"}}}],"SSESpecification":{"SSEEnabled":false}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "SSESpecification.SSEEnabled is off: the replicas use the AWS-owned key")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_warn_suppressed_in_metadata if {
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"Replicas":[{"Region":"us-east-1"}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"Replicas":[{"Region":"us-east-1"}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 }
 
 test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_null_key if {

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use guardrails::catalogue::CONTROLS;
-use guardrails::iac::{InputType, PolicySet, load_input};
+use guardrails::iac::{Finding, InputType, Level, PolicySet, Suppression, check_file};
 use guardrails::render::{Artifact, Options, render_all};
+use guardrails::suppress::{self, Accepted, Baseline};
 use serde_json::{Value, json};
 
 use crate::Outcome;
@@ -21,6 +22,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for code-scanning upload.
     Sarif,
+    /// JUnit XML: one test case per resource and control, a failure per unsuppressed deny.
+    Junitxml,
 }
 
 /// `--input-type`.
@@ -56,6 +59,15 @@ pub struct CheckArgs {
     /// Rego folder to use instead of the policies built into this binary.
     #[arg(long, value_name = "DIR")]
     policy: Option<PathBuf>,
+    /// Findings accepted in this baseline file are reported as suppressed, with its reasons.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write every unsuppressed finding to FILE as a baseline, each with `--reason`.
+    #[arg(long, value_name = "FILE", requires = "reason")]
+    create_baseline: Option<PathBuf>,
+    /// The reason recorded for each finding of `--create-baseline`.
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
 }
 
 /// Arguments of `guardrails policy test`.
@@ -131,14 +143,14 @@ fn inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, bool)>> {
     Ok(out)
 }
 
-fn control_of(message: &str) -> &str {
-    message
-        .strip_prefix('[')
-        .and_then(|m| m.split_once(']'))
-        .map_or("", |(id, _)| id)
+/// One file's findings.
+struct Checked {
+    file: String,
+    findings: Vec<Finding>,
 }
 
-/// Runs `iac check`. Exit: 0 no deny, 1 at least one deny, 2 unreadable or unrecognised input.
+/// Runs `iac check`. Exit: 0 no unsuppressed deny, 1 at least one, 2 unreadable or unrecognised
+/// input, or a suppression without a reason.
 pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
     let policies = policies_from(args.policy.as_deref())?;
     let forced = args.input_type.map(|k| match k {
@@ -146,11 +158,11 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
         Kind::Cloudformation => InputType::Cloudformation,
         Kind::Hcl => InputType::Hcl,
     });
-    let mut results: Vec<(String, &'static str, String)> = Vec::new();
-    let mut checked = 0;
+    let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
+    let mut checked = Vec::new();
     for (file, explicit) in inputs(&args.paths)? {
-        let input = match load_input(&file, forced) {
-            Ok((_, input)) => input,
+        let mut findings = match check_file(&policies, &file, forced) {
+            Ok(findings) => findings,
             // A folder holds other JSON and YAML too (package.json, CI files): skip what is neither.
             Err(e @ guardrails::iac::IacError::Input { .. }) if !explicit => {
                 eprintln!("skipped {e}");
@@ -158,56 +170,121 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
             }
             Err(e) => return Err(e.into()),
         };
-        checked += 1;
-        let findings = policies
-            .evaluate(&input)
-            .with_context(|| format!("{}", file.display()))?;
         let name = file.display().to_string();
-        results.extend(findings.deny.into_iter().map(|m| (name.clone(), "deny", m)));
-        results.extend(findings.warn.into_iter().map(|m| (name.clone(), "warn", m)));
+        if let Some(b) = &baseline {
+            for f in findings.iter_mut().filter(|f| f.suppressed.is_none()) {
+                if let Some(reason) = b.reason(&name, &f.control, &f.resource) {
+                    f.suppressed = Some(Suppression {
+                        source: suppress::Source::Baseline,
+                        reason: reason.to_owned(),
+                    });
+                }
+            }
+        }
+        checked.push(Checked {
+            file: name,
+            findings,
+        });
     }
-    let denies = results.iter().filter(|r| r.1 == "deny").count();
+    if let Some(path) = &args.create_baseline {
+        let reason = args.reason.clone().unwrap_or_default();
+        if reason.trim().is_empty() {
+            bail!("--create-baseline needs a --reason that says why the findings are accepted");
+        }
+        let accepted = checked
+            .iter()
+            .flat_map(|c| c.findings.iter().map(move |f| (c, f)))
+            .filter(|(_, f)| f.suppressed.is_none())
+            .map(|(c, f)| Accepted {
+                file: c.file.clone(),
+                control: f.control.clone(),
+                resource: f.resource.clone(),
+                reason: reason.clone(),
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&Baseline {
+            version: 1,
+            accepted,
+        })?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let all = || {
+        checked
+            .iter()
+            .flat_map(|c| c.findings.iter().map(move |f| (c.file.as_str(), f)))
+    };
+    let failing = all()
+        .filter(|(_, f)| f.level == Level::Deny && f.suppressed.is_none())
+        .count();
     match args.output {
         Format::Text => {
-            for (file, level, message) in &results {
-                println!("{file}: {level}: {message}");
+            for (file, f) in all() {
+                let at = f.lines.map_or(String::new(), |l| format!(":{}", l.start));
+                let level = match &f.suppressed {
+                    Some(s) => format!("{} (suppressed: {})", f.level.as_str(), s.reason),
+                    None => f.level.as_str().to_owned(),
+                };
+                println!("{file}{at}: {level}: {}", f.message);
             }
+            let count = |level: Level| all().filter(|(_, f)| f.level == level).count();
+            let suppressed = all().filter(|(_, f)| f.suppressed.is_some()).count();
             println!(
-                "{checked} file(s), {denies} deny, {} warn",
-                results.len() - denies
+                "{} file(s), {} deny, {} warn, {suppressed} suppressed",
+                checked.len(),
+                count(Level::Deny),
+                count(Level::Warn)
             );
         }
         Format::Json => {
-            let out: Vec<Value> = results
-                .iter()
-                .map(|(file, level, message)| json!({"file": file, "level": level, "control": control_of(message), "message": message}))
+            let out: Vec<Value> = all()
+                .map(|(file, f)| {
+                    json!({"file": file, "line": f.lines.map(|l| l.start), "endLine": f.lines.map(|l| l.end),
+                        "level": f.level, "control": f.control, "resource": f.resource,
+                        "message": f.message, "suppressed": f.suppressed})
+                })
                 .collect();
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
-        Format::Sarif => println!("{}", serde_json::to_string_pretty(&sarif(&results))?),
+        Format::Sarif => println!("{}", serde_json::to_string_pretty(&sarif(&checked))?),
+        Format::Junitxml => print!("{}", junit(&checked)),
     }
-    Ok(if denies > 0 {
+    Ok(if failing > 0 {
         Outcome::Findings
     } else {
         Outcome::Clean
     })
 }
 
-fn sarif(results: &[(String, &'static str, String)]) -> Value {
+fn sarif(checked: &[Checked]) -> Value {
     let rules: Vec<Value> = CONTROLS
         .iter()
         .filter(|c| c.key_layouts().next().is_some())
         .map(|c| json!({"id": c.id, "name": c.sid(), "shortDescription": {"text": format!("Prevents {}", c.prevents)}}))
         .collect();
-    let results: Vec<Value> = results
+    let results: Vec<Value> = checked
         .iter()
-        .map(|(file, level, message)| {
-            json!({
-                "ruleId": control_of(message),
-                "level": if *level == "deny" { "error" } else { "warning" },
-                "message": {"text": message},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": file}}}],
-            })
+        .flat_map(|c| c.findings.iter().map(move |f| (c.file.as_str(), f)))
+        .map(|(file, f)| {
+            let mut location = json!({"artifactLocation": {"uri": file}});
+            if let Some(l) = f.lines {
+                location["region"] = json!({"startLine": l.start, "endLine": l.end});
+            }
+            let mut result = json!({
+                "ruleId": f.control,
+                "level": if f.level == Level::Deny { "error" } else { "warning" },
+                "message": {"text": f.message},
+                "locations": [{"physicalLocation": location,
+                    "logicalLocations": [{"fullyQualifiedName": f.resource}]}],
+            });
+            if let Some(s) = &f.suppressed {
+                let kind = match s.source {
+                    suppress::Source::Inline => "inSource",
+                    suppress::Source::Baseline => "external",
+                };
+                result["suppressions"] = json!([{"kind": kind, "justification": s.reason}]);
+            }
+            result
         })
         .collect();
     json!({
@@ -218,6 +295,62 @@ fn sarif(results: &[(String, &'static str, String)]) -> Value {
             "results": results,
         }],
     })
+}
+
+/// Text as XML character data or attribute value.
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// JUnit XML: a test suite per file, a test case per finding; unsuppressed denies fail,
+/// suppressed findings are skipped with their reason, warnings pass with their message.
+fn junit(checked: &[Checked]) -> String {
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"cmk-guardrails iac check\">\n",
+    );
+    for c in checked {
+        let failures = c
+            .findings
+            .iter()
+            .filter(|f| f.level == Level::Deny && f.suppressed.is_none())
+            .count();
+        let skipped = c.findings.iter().filter(|f| f.suppressed.is_some()).count();
+        out.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
+            xml(&c.file),
+            c.findings.len()
+        ));
+        for f in &c.findings {
+            let line = f.lines.map_or(String::new(), |l| format!(":{}", l.start));
+            out.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{} {}\" file=\"{}{line}\">",
+                xml(&c.file),
+                xml(&f.control),
+                xml(&f.resource),
+                xml(&c.file)
+            ));
+            match (&f.suppressed, f.level) {
+                (Some(s), _) => out.push_str(&format!(
+                    "<skipped message=\"suppressed: {}\"/>",
+                    xml(&s.reason)
+                )),
+                (None, Level::Deny) => out.push_str(&format!(
+                    "<failure message=\"{}\" type=\"deny\"/>",
+                    xml(&f.message)
+                )),
+                (None, Level::Warn) => {
+                    out.push_str(&format!("<system-out>{}</system-out>", xml(&f.message)))
+                }
+            }
+            out.push_str("</testcase>\n");
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
 }
 
 /// Runs `policy test`. Exit: 0 all pass, 1 a test failed.

@@ -304,9 +304,13 @@ fn hcl_cases(l: &KeyLayout) -> Vec<Case> {
     out
 }
 
-/// The CloudFormation cases of a CloudFormation layout (shared with the Guard tests).
+/// The CloudFormation cases of a CloudFormation layout (shared with the Guard tests, which do not
+/// read `Metadata` suppressions).
 pub(crate) fn cloudformation_cases(l: &KeyLayout) -> Vec<Case> {
     cases(l)
+        .into_iter()
+        .filter(|c| c.name != "warn_suppressed_in_metadata")
+        .collect()
 }
 
 fn cases(l: &KeyLayout) -> Vec<Case> {
@@ -459,6 +463,18 @@ fn cases(l: &KeyLayout) -> Vec<Case> {
                 });
             }
             out.extend(replica_cases(l, &|props| template(l, props, json!({}))));
+            // Accepted in the resource's Metadata: no deny, a warn that says so (conftest).
+            let mut accepted = template(l, properties(l, None), json!({}));
+            let skip: Vec<Value> = crate::catalogue::CONTROLS
+                .iter()
+                .map(|c| json!({"id": c.id, "reason": "test data only"}))
+                .collect();
+            accepted["Resources"]["Test"]["Metadata"] = json!({"guardrails": {"skip": skip}});
+            out.push(Case {
+                name: "warn_suppressed_in_metadata",
+                input: accepted,
+                expect: Expect::Warn,
+            });
             out.extend(key_form_cases(l, &|props| template(l, props, json!({}))));
         }
     }

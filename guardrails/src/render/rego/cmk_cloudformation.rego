@@ -59,9 +59,30 @@ cmk_cfn_key_paths(props, layout) := paths if {
 
 cmk_cfn_name(id, layout) := sprintf("%s (%s)", [id, layout.type])
 
+# The reason the resource's Metadata gives for accepting the control's findings:
+# `Metadata: {guardrails: {skip: [{id: <control>, reason: <text>}]}}`. conftest honours it; the
+# `guardrails iac check` engine sets data.cmk.report_suppressed and marks such findings itself.
+cmk_cfn_suppression(id, control) := reason if {
+	not data.cmk.report_suppressed
+	some entry in input.Resources[id].Metadata.guardrails.skip
+	entry.id == control
+	is_string(entry.reason)
+	reason := trim_space(entry.reason)
+	reason != ""
+}
+
+# A suppression stays visible: one warn per suppressed control and resource.
+warn contains msg if {
+	some target in cmk_cfn_targets
+	[id, _, layout] := target
+	reason := cmk_cfn_suppression(id, layout.control)
+	msg := sprintf("[%s] %s: suppressed in Metadata: %s", [layout.control, cmk_cfn_name(id, layout), reason])
+}
+
 deny contains msg if {
 	some target in cmk_cfn_targets
 	[id, props, layout] := target
+	not cmk_cfn_suppression(id, layout.control)
 	not cmk_gate_open(props, layout.gate)
 	msg := sprintf("[%s] %s: %s", [layout.control, cmk_cfn_name(id, layout), layout.gate.message])
 }
@@ -69,6 +90,7 @@ deny contains msg if {
 deny contains msg if {
 	some target in cmk_cfn_targets
 	[id, props, layout] := target
+	not cmk_cfn_suppression(id, layout.control)
 	cmk_gate_open(props, layout.gate)
 	some kp in cmk_cfn_key_paths(props, layout)
 	status := cmk_cfn_key_status(props, kp.path)
@@ -80,6 +102,7 @@ deny contains msg if {
 warn contains msg if {
 	some target in cmk_cfn_targets
 	[id, props, layout] := target
+	not cmk_cfn_suppression(id, layout.control)
 	cmk_gate_open(props, layout.gate)
 	some kp in cmk_cfn_key_paths(props, layout)
 	cmk_cfn_key_status(props, kp.path) == "unknown"
