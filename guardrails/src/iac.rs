@@ -75,6 +75,9 @@ pub struct PolicySet {
     files: Vec<(String, String)>,
     /// The policies without their tests, parsed once; each evaluation runs on a copy.
     rules: std::sync::OnceLock<Result<regorus::Engine, String>>,
+    /// Copies already prepared by an evaluation (regorus prepares an engine on its first
+    /// evaluation and clears its state on each): reused, so a file costs its evaluation only.
+    idle: std::sync::Mutex<Vec<regorus::Engine>>,
 }
 
 fn engine_err(e: impl std::fmt::Display) -> IacError {
@@ -91,6 +94,7 @@ impl PolicySet {
                 .map(|a| (a.path.clone(), a.content.clone()))
                 .collect(),
             rules: std::sync::OnceLock::new(),
+            idle: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -138,16 +142,29 @@ impl PolicySet {
 
     /// Evaluates `data.main.deny` and `data.main.warn` on `input`.
     pub fn evaluate(&self, input: &Value) -> Result<Findings, IacError> {
-        let mut engine = self
-            .rules
-            .get_or_init(|| self.engine(false).map_err(|e| e.to_string()))
-            .clone()
-            .map_err(IacError::Engine)?;
+        let pooled = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let mut engine = match pooled {
+            Some(engine) => engine,
+            None => self
+                .rules
+                .get_or_init(|| self.engine(false).map_err(|e| e.to_string()))
+                .clone()
+                .map_err(IacError::Engine)?,
+        };
         engine.set_input(regorus::Value::from_json_str(&input.to_string()).map_err(engine_err)?);
-        Ok(Findings {
+        let findings = Findings {
             deny: Self::strings(&mut engine, "data.main.deny")?,
             warn: Self::strings(&mut engine, "data.main.warn")?,
-        })
+        };
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(engine);
+        Ok(findings)
     }
 
     /// Runs every `test_*` rule of the `*_test.rego` files (regorus has no test runner).

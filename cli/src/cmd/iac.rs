@@ -143,6 +143,41 @@ fn inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, bool)>> {
     Ok(out)
 }
 
+/// [`check_file`] of every file, on every core, in the files' order.
+fn check_all(
+    policies: &PolicySet,
+    files: &[(PathBuf, bool)],
+    forced: Option<InputType>,
+) -> Vec<Result<Vec<Finding>, guardrails::iac::IacError>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(files.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<Vec<Finding>, guardrails::iac::IacError>)> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((file, _)) = files.get(i) else {
+                                break out;
+                            };
+                            out.push((i, check_file(policies, file, forced)));
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// One file's findings.
 struct Checked {
     file: String,
@@ -159,9 +194,11 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
         Kind::Hcl => InputType::Hcl,
     });
     let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
+    let files = inputs(&args.paths)?;
     let mut checked = Vec::new();
-    for (file, explicit) in inputs(&args.paths)? {
-        let mut findings = match check_file(&policies, &file, forced) {
+    for ((file, explicit), result) in files.iter().zip(check_all(&policies, &files, forced)) {
+        let explicit = *explicit;
+        let mut findings = match result {
             Ok(findings) => findings,
             // A folder holds other JSON and YAML too (package.json, CI files): skip what is neither.
             Err(e @ guardrails::iac::IacError::Input { .. }) if !explicit => {
