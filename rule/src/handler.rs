@@ -413,7 +413,9 @@ where
                 // The inventory's clients are bound to the SDK's Region; the rule's ARN only helps
                 // when the SDK has none configured.
                 let region = if self.region.is_empty() {
-                    rule_arn.map(|arn| arn.region).unwrap_or_default()
+                    rule_arn
+                        .map(|arn| arn.region().to_owned())
+                        .unwrap_or_default()
                 } else {
                     self.region.clone()
                 };

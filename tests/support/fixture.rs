@@ -88,8 +88,8 @@ impl Fixture {
             .expect("fixture configRuleArn is an ARN");
         let home = ArnScope {
             partition: rule.partition,
-            region: rule.region,
-            account: rule.account,
+            region: rule.region().to_owned(),
+            account: rule.account().to_owned(),
         };
         FakeKeys::new(home, self.keys.clone()).expect("fixture keys are key references")
     }

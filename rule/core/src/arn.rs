@@ -90,84 +90,119 @@ pub struct ArnError {
 /// `arn:<partition>:<service>:<region>:<account>:<resource>`, parsed.
 ///
 /// Region and account may be empty (S3 buckets, IAM); the resource keeps any `:` and `/` it
-/// contains.
+/// contains. The text is kept once; the parts are slices of it.
 ///
 /// ```
 /// use cmk_core::arn::{Arn, Partition};
 /// let arn: Arn = "arn:aws-us-gov:kinesis:us-gov-west-1:111122223333:stream/orders".parse().unwrap();
 /// assert_eq!(arn.partition, Partition::AwsUsGov);
-/// assert_eq!(arn.resource, "stream/orders");
+/// assert_eq!(arn.resource(), "stream/orders");
 /// assert!("arn:aws-xyz:kinesis:r:111122223333:stream/orders".parse::<Arn>().is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Arn {
     /// The partition.
     pub partition: Partition,
+    text: Box<str>,
+    /// Byte offsets of the service, Region, account and resource in `text`.
+    starts: [usize; 4],
+}
+
+/// The parts of an ARN, checked, as slices of `value`: partition, service, Region, account and
+/// resource. Shared by [`Arn`] and the KMS key references, which need no copy of their own.
+pub(crate) fn split(value: &str) -> Result<(Partition, [&str; 4]), &'static str> {
+    let rest = value
+        .strip_prefix("arn:")
+        .ok_or("it does not start with `arn:`")?;
+    let mut parts = rest.splitn(5, ':');
+    let (Some(partition), Some(service), Some(region), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err("an ARN needs six `:`-separated parts");
+    };
+    let partition = partition.parse::<Partition>().map_err(|e| e.problem)?;
+    let name_like = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if service.is_empty() || !name_like(service) {
+        return Err("the service is not a service namespace");
+    }
+    if !name_like(region) {
+        return Err("the Region is not a Region name");
+    }
+    if !account.is_empty()
+        && account != "aws"
+        && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err("the account is not 12 digits");
+    }
+    if resource.is_empty() {
+        return Err("the resource part is empty");
+    }
+    Ok((partition, [service, region, account, resource]))
+}
+
+impl Arn {
+    fn part(&self, i: usize) -> &str {
+        let end = match self.starts.get(i + 1) {
+            Some(next) => next - 1,
+            None => self.text.len(),
+        };
+        &self.text[self.starts[i]..end]
+    }
+
     /// The service namespace (`kms`, `kinesis`, ...).
-    pub service: String,
+    pub fn service(&self) -> &str {
+        self.part(0)
+    }
+
     /// The Region; empty for global resources.
-    pub region: String,
+    pub fn region(&self) -> &str {
+        self.part(1)
+    }
+
     /// The 12-digit account; empty for resources without one.
-    pub account: String,
+    pub fn account(&self) -> &str {
+        self.part(2)
+    }
+
     /// Everything after the fifth `:`.
-    pub resource: String,
+    pub fn resource(&self) -> &str {
+        self.part(3)
+    }
+
+    /// The ARN as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
 }
 
 impl FromStr for Arn {
     type Err = ArnError;
 
     fn from_str(value: &str) -> Result<Arn, ArnError> {
-        let err = |problem| ArnError {
+        let (partition, parts) = split(value).map_err(|problem| ArnError {
             value: value.to_owned(),
             problem,
-        };
-        let rest = value
-            .strip_prefix("arn:")
-            .ok_or_else(|| err("it does not start with `arn:`"))?;
-        let parts: Vec<&str> = rest.splitn(5, ':').collect();
-        let [partition, service, region, account, resource] = parts[..] else {
-            return Err(err("an ARN needs six `:`-separated parts"));
-        };
-        let partition = partition.parse::<Partition>().map_err(|e| err(e.problem))?;
-        if service.is_empty()
-            || !service
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(err("the service is not a service namespace"));
-        }
-        if !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(err("the Region is not a Region name"));
-        }
-        if !account.is_empty()
-            && account != "aws"
-            && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err(err("the account is not 12 digits"));
-        }
-        if resource.is_empty() {
-            return Err(err("the resource part is empty"));
-        }
+        })?;
+        // Each part is a slice of `value`: its offset is where it starts in the text.
+        let starts = parts.map(|p| p.as_ptr() as usize - value.as_ptr() as usize);
         Ok(Arn {
             partition,
-            service: service.to_owned(),
-            region: region.to_owned(),
-            account: account.to_owned(),
-            resource: resource.to_owned(),
+            text: value.into(),
+            starts,
         })
     }
 }
 
 impl fmt::Display for Arn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "arn:{}:{}:{}:{}:{}",
-            self.partition, self.service, self.region, self.account, self.resource
-        )
+        f.write_str(&self.text)
     }
 }
 
@@ -196,11 +231,15 @@ mod tests {
         let arn: Arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-AbCdEf"
             .parse()
             .unwrap();
-        assert_eq!(arn.resource, "secret:db-AbCdEf");
+        assert_eq!(arn.resource(), "secret:db-AbCdEf");
+        assert_eq!(
+            (arn.service(), arn.region(), arn.account()),
+            ("secretsmanager", "eu-west-1", "111122223333")
+        );
         let bucket: Arn = "arn:aws:s3:::logs".parse().unwrap();
-        assert_eq!((bucket.region.as_str(), bucket.account.as_str()), ("", ""));
+        assert_eq!((bucket.region(), bucket.account()), ("", ""));
         let managed: Arn = "arn:aws:iam::aws:policy/ReadOnlyAccess".parse().unwrap();
-        assert_eq!(managed.account, "aws");
+        assert_eq!(managed.account(), "aws");
     }
 
     #[test]

@@ -142,9 +142,13 @@ impl ConfigEvent {
         // which reads the message type first and names the exact problem.
         if let Ok(whole) = serde_json::from_str::<RawInvoking>(&self.invoking_event)
             && let (CHANGE, Some(raw)) = (whole.message_type.as_str(), whole.configuration_item)
-            && let Ok(item) = raw.into_item()
-            && item.partition.is_some()
+            && let Ok(mut item) = raw.into_item()
         {
+            // An item without an ARN takes the rule's partition (a decode of the rule's ARN, not
+            // a second pass over the event).
+            if item.partition.is_none() {
+                item.partition = self.rule_arn()?.map(|arn| arn.partition);
+            }
             return Ok(InvokingEvent::Change { item });
         }
         self.invoking_event_checked()

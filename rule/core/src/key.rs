@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Deserialize;
 
-use crate::arn::{Arn, ArnError, Partition};
+use crate::arn::Partition;
 
 /// KMS reserves this alias prefix for AWS-managed keys; customers cannot create such aliases.
 pub const AWS_MANAGED_ALIAS_PREFIX: &str = "alias/aws/";
@@ -107,22 +107,23 @@ impl KeyRef {
             problem,
         };
         if value.starts_with("arn:") {
-            let arn: Arn = value.parse().map_err(|e: ArnError| err(e.problem))?;
-            if arn.service != "kms" {
+            let (partition, [service, region, account, resource]) =
+                crate::arn::split(value).map_err(err)?;
+            if service != "kms" {
                 return Err(err("the ARN is not a KMS ARN"));
             }
-            if arn.region.is_empty() {
+            if region.is_empty() {
                 return Err(err("the ARN has no Region"));
             }
-            if arn.account.len() != 12 {
+            if account.len() != 12 {
                 return Err(err("the ARN's account is not 12 digits"));
             }
             let scope = ArnScope {
-                partition: arn.partition,
-                region: arn.region,
-                account: arn.account,
+                partition,
+                region: region.to_owned(),
+                account: account.to_owned(),
             };
-            if let Some(id) = arn.resource.strip_prefix("key/") {
+            if let Some(id) = resource.strip_prefix("key/") {
                 if !is_key_id(id) {
                     return Err(err("malformed key id in the ARN"));
                 }
@@ -131,10 +132,10 @@ impl KeyRef {
                     key_id: id.to_owned(),
                 }));
             }
-            if is_alias_name(&arn.resource) {
+            if is_alias_name(resource) {
                 return Ok(KeyRef::AliasArn {
                     scope,
-                    alias: arn.resource,
+                    alias: resource.to_owned(),
                 });
             }
             return Err(err("the ARN names neither `key/<id>` nor `alias/<name>`"));
@@ -207,7 +208,17 @@ impl KeyRef {
     /// The full ARN this reference denotes when resolved in `ctx`, as text (see
     /// [`KeyRef::in_scope`]).
     pub fn qualified(&self, ctx: &ArnScope) -> String {
-        self.in_scope(ctx).to_string()
+        match self {
+            KeyRef::KeyId(id) => format!(
+                "arn:{}:kms:{}:{}:key/{id}",
+                ctx.partition, ctx.region, ctx.account
+            ),
+            KeyRef::AliasName(alias) => format!(
+                "arn:{}:kms:{}:{}:{alias}",
+                ctx.partition, ctx.region, ctx.account
+            ),
+            arn => arn.to_string(),
+        }
     }
 }
 
