@@ -427,6 +427,10 @@ pub struct Finding {
     pub resource: String,
     /// The resource's lines in the file (HCL and CloudFormation; a plan has none).
     pub lines: Option<Lines>,
+    /// For a plan's resource inside a module: the module's `source` as the plan's configuration
+    /// records it (`./modules/stream`), the nearest one for nested modules. A plan records no
+    /// file names or lines.
+    pub module_source: Option<String>,
     /// Why it is accepted, when it is.
     pub suppressed: Option<Suppression>,
 }
@@ -443,6 +447,31 @@ pub fn subject(message: &str) -> (&str, &str) {
         .min()
         .unwrap_or(rest.len());
     (id, &rest[..end])
+}
+
+/// `module.<name>.` address prefixes of a plan's module calls (nested ones too) and the `source`
+/// each call names, longest prefix first.
+fn module_sources(plan: &Value) -> Vec<(String, String)> {
+    fn walk(module: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
+        let Some(calls) = module.get("module_calls").and_then(Value::as_object) else {
+            return;
+        };
+        for (name, call) in calls {
+            let here = format!("{prefix}module.{name}.");
+            if let Some(source) = call.get("source").and_then(Value::as_str) {
+                out.push((here.clone(), source.to_owned()));
+            }
+            if let Some(inner) = call.get("module") {
+                walk(inner, &here, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(root) = plan.pointer("/configuration/root_module") {
+        walk(root, "", &mut out);
+    }
+    out.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+    out
 }
 
 /// Checks one file: its findings, located, with inline suppressions applied. A suppression
@@ -471,6 +500,10 @@ pub fn check_file(
         }
         InputType::Plan => Default::default(),
     };
+    let modules = match kind {
+        InputType::Plan => module_sources(&input),
+        _ => Vec::new(),
+    };
     let found = policies.evaluate(&input)?;
     let all = found
         .deny
@@ -487,9 +520,14 @@ pub fn check_file(
                     source: crate::suppress::Source::Inline,
                     reason: reason.clone(),
                 });
+            let module_source = modules
+                .iter()
+                .find(|(prefix, _)| resource.starts_with(prefix.as_str()))
+                .map(|(_, source)| source.clone());
             Finding {
                 level,
                 lines: at.get(&resource).copied(),
+                module_source,
                 control,
                 resource,
                 message,
@@ -504,6 +542,26 @@ mod tests {
     use super::*;
     use crate::catalogue::CONTROLS;
     use crate::render::rego::render_rego;
+
+    #[test]
+    fn nested_modules_name_their_own_source() {
+        let plan = serde_json::json!({"configuration": {"root_module": {"module_calls": {
+            "app": {"source": "./app", "module": {"module_calls": {
+                "db": {"source": "git::https://example.com/db.git", "module": {}}}}}}}}});
+        let sources = module_sources(&plan);
+        let find = |address: &str| {
+            sources
+                .iter()
+                .find(|(p, _)| address.starts_with(p.as_str()))
+                .map(|(_, s)| s.as_str())
+        };
+        assert_eq!(
+            find("module.app.module.db.aws_dynamodb_table.t"),
+            Some("git::https://example.com/db.git")
+        );
+        assert_eq!(find("module.app.aws_kinesis_stream.s"), Some("./app"));
+        assert_eq!(find("aws_kinesis_stream.s"), None);
+    }
 
     #[test]
     fn a_forced_input_type_the_document_does_not_have_is_an_error() {

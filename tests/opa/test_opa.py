@@ -167,8 +167,13 @@ def test_a_real_terraform_plan_gets_exactly_its_findings_from_opa_and_the_checke
     out = subprocess.run([str(checker), "iac", "check", str(plan), "--output", "json"],
                          capture_output=True, text=True)
     assert out.returncode == 1, out.stderr
-    by_checker = {kind: sorted(f["message"] for f in json.loads(out.stdout) if f["level"] == kind)
+    findings = json.loads(out.stdout)
+    by_checker = {kind: sorted(f["message"] for f in findings if f["level"] == kind)
                   for kind in ("deny", "warn")}
+    # A plan records no files or lines; a module's resources name the module's source.
+    module_stream = [f for f in findings if f["resource"] == "module.events.aws_kinesis_stream.this"]
+    assert [f["moduleSource"] for f in module_stream] == ["./modules/stream"], module_stream
+    assert all(f["moduleSource"] is None for f in findings if not f["resource"].startswith("module."))
     for kind in ("deny", "warn"):
         for engine_name, got in (("opa", rule_set(engine, f"main.{kind}", data)), ("checker", by_checker[kind])):
             for prefix in want[kind]:

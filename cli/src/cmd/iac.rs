@@ -262,7 +262,11 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
                     Some(s) => format!("{} (suppressed: {})", f.level.as_str(), s.reason),
                     None => f.level.as_str().to_owned(),
                 };
-                println!("{file}{at}: {level}: {}", f.message);
+                let module = f
+                    .module_source
+                    .as_ref()
+                    .map_or(String::new(), |m| format!(" (module source {m})"));
+                println!("{file}{at}: {level}: {}{module}", f.message);
             }
             let count = |level: Level| all().filter(|(_, f)| f.level == level).count();
             let suppressed = all().filter(|(_, f)| f.suppressed.is_some()).count();
@@ -278,6 +282,7 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
                 .map(|(file, f)| {
                     json!({"file": file, "line": f.lines.map(|l| l.start), "endLine": f.lines.map(|l| l.end),
                         "level": f.level, "control": f.control, "resource": f.resource,
+                        "moduleSource": f.module_source,
                         "message": f.message, "suppressed": f.suppressed})
                 })
                 .collect();
@@ -314,6 +319,9 @@ fn sarif(checked: &[Checked]) -> Value {
                 "locations": [{"physicalLocation": location,
                     "logicalLocations": [{"fullyQualifiedName": f.resource}]}],
             });
+            if let Some(m) = &f.module_source {
+                result["properties"] = json!({"moduleSource": m});
+            }
             if let Some(s) = &f.suppressed {
                 let kind = match s.source {
                     suppress::Source::Inline => "inSource",
