@@ -21,6 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import timed  # noqa: E402  (one way of timing a process for every benchmark)
+
 HERE = Path(__file__).resolve().parent
 CHECKS = "CKV_AWS_43,CKV_AWS_185,CKV_AWS_149,CKV_AWS_119,CKV_AWS_271"
 
@@ -59,18 +62,6 @@ resource "aws_dynamodb_table" "t{i}" {{
 '''
 
 
-def timed(cmd: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in KiB (GNU time) and stdout."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
-        start = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", t.name, *cmd], capture_output=True, text=True)
-        wall = time.perf_counter() - start
-        rss = int((Path(t.name).read_text().strip().splitlines() or ["0"])[-1])
-    if p.returncode not in (0, 1):
-        sys.exit(f"{cmd[0]} failed ({p.returncode}):\n{p.stderr[-2000:]}")
-    return wall, rss, p.stdout
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--guardrails", required=True)
@@ -92,8 +83,8 @@ def main() -> None:
                         "--output", "json", "--quiet", "--skip-download"]
     rows = {}
     for label, cmd in (("cmk-guardrails", ours), ("checkov", theirs)):
-        w1, r1, _ = timed(cmd(one))
-        wn, rn, out = timed(cmd(many))
+        w1, r1, _ = timed(cmd(one), dict(os.environ))
+        wn, rn, out = timed(cmd(many), dict(os.environ))
         rows[label] = (w1, wn, rn, out)
         print(f"{label}: 1 file {w1:.2f} s, {a.files} files {wn:.2f} s, {rn / 1000:.1f} MB", file=sys.stderr)
 

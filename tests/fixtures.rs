@@ -7,17 +7,25 @@ use cmk_integration_tests::emulator::workspace;
 use cmk_integration_tests::fixture::{Fixture, FixtureHistory, NoInventory, RecordingSink, files};
 use cmk_rule::{Handler, Options};
 
+/// The rule's handler over a fake KMS and a fixture's history, recording what it would put.
+fn fixture_handler(
+    keys: cmk_core::FakeKeys,
+    history: Option<cmk_integration_tests::fixture::HistoryItem>,
+) -> Handler<cmk_core::FakeKeys, FixtureHistory, NoInventory, RecordingSink> {
+    Handler {
+        keys,
+        items: FixtureHistory(history),
+        inventory: NoInventory,
+        sink: RecordingSink::default(),
+        region: "us-east-1".into(),
+    }
+}
+
 async fn check(path: &std::path::Path) -> Result<(), String> {
     let fx = Fixture::load(path)?;
     let event = ConfigEvent::from_value(fx.event.clone())
         .map_err(|e| format!("event does not decode: {e}"))?;
-    let handler = Handler {
-        keys: fx.fake_keys(),
-        items: FixtureHistory(fx.history.clone()),
-        inventory: NoInventory,
-        sink: RecordingSink::default(),
-        region: "us-east-1".into(),
-    };
+    let handler = fixture_handler(fx.fake_keys(), fx.history.clone());
     let result = handler.handle(&event, Options::default()).await;
     let put = handler.sink.0.lock().expect("sink").clone();
     let want = &fx.want;
@@ -194,13 +202,7 @@ async fn mutated_events_never_become_compliant_without_a_key_answer() {
             let Ok(event) = ConfigEvent::from_value(event) else {
                 continue;
             };
-            let handler = Handler {
-                keys: cmk_core::FakeKeys::default(),
-                items: FixtureHistory(None),
-                inventory: NoInventory,
-                sink: RecordingSink::default(),
-                region: "us-east-1".into(),
-            };
+            let handler = fixture_handler(cmk_core::FakeKeys::default(), None);
             let _ = handler.handle(&event, Options::default()).await;
             runs += 1;
             for e in handler.sink.0.lock().unwrap().iter() {
@@ -215,23 +217,6 @@ async fn mutated_events_never_become_compliant_without_a_key_answer() {
         }
     }
     assert!(runs > 1000, "only {runs} mutated events ran");
-}
-
-/// The peers' corpus beside the project (`../shared/conformance`, or `CMK_CONFORMANCE_DIR`);
-/// `None`, with a line on standard error, when this machine has no copy.
-fn conformance_dir() -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("CMK_CONFORMANCE_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/conformance"));
-    if dir.join("README.md").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "conformance corpus not found at {}: its tests check nothing here",
-            dir.display()
-        );
-        None
-    }
 }
 
 /// What the rule's contract gives a peer's Config event: one evaluation with this compliance and
@@ -393,7 +378,9 @@ const CONFIG_EVENTS: &[(&str, Sent, Outcome)] = {
 
 #[tokio::test]
 async fn peers_config_events_get_the_verdict_our_contract_gives() {
-    let Some(dir) = conformance_dir() else { return };
+    let Some(dir) = cmk_integration_tests::conformance::dir() else {
+        return;
+    };
     let mut failures = Vec::new();
     for (file, sent, want) in CONFIG_EVENTS {
         let path = dir.join(file);
@@ -406,13 +393,7 @@ async fn peers_config_events_get_the_verdict_our_contract_gives() {
             Sent::InScope => event["eventLeftScope"] = false.into(),
         }
         let event = ConfigEvent::from_value(event).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let handler = Handler {
-            keys: cmk_core::FakeKeys::default(),
-            items: FixtureHistory(None),
-            inventory: NoInventory,
-            sink: RecordingSink::default(),
-            region: "us-east-1".into(),
-        };
+        let handler = fixture_handler(cmk_core::FakeKeys::default(), None);
         let result = handler.handle(&event, Options::default()).await;
         let put = handler.sink.0.lock().expect("sink").clone();
         let got = match (&result, put.as_slice()) {

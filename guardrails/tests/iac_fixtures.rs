@@ -106,24 +106,6 @@ struct CorpusResource {
     parts: Vec<String>,
 }
 
-/// The peers' corpus beside the project (`../shared/conformance`, or `CMK_CONFORMANCE_DIR`).
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("CMK_CONFORMANCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")
-        });
-    if dir.join("README.md").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "conformance corpus not found at {}: this test checks nothing here",
-            dir.display()
-        );
-        None
-    }
-}
-
 /// Whether `message` is about the resource `name` (`[ID] name (Type): …`, `[ID] name: …`,
 /// `[ID] name replica …`).
 fn names(message: &str, name: &str) -> bool {
@@ -136,7 +118,9 @@ fn names(message: &str, name: &str) -> bool {
 
 #[test]
 fn peers_iac_files_get_the_verdict_our_contract_gives_each_resource() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = cmk_integration_tests::conformance::dir() else {
+        return;
+    };
     let table =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/iac_expected.json");
     let expected: CorpusExpectations =

@@ -2,6 +2,7 @@
 #![allow(missing_docs)]
 
 pub mod calls;
+pub mod conformance;
 pub mod emulator;
 pub mod fixture;
 pub mod organization;
