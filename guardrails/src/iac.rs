@@ -73,11 +73,43 @@ pub struct TestResult {
 /// The generated Rego policies, loaded into regorus.
 pub struct PolicySet {
     files: Vec<(String, String)>,
-    /// The policies without their tests, parsed once; each evaluation runs on a copy.
-    rules: std::sync::OnceLock<Result<regorus::Engine, String>>,
+    /// The policies without their tests, parsed once per input kind (see [`slot`]); each
+    /// evaluation runs on a copy.
+    rules: [std::sync::OnceLock<Result<regorus::Engine, String>>; 4],
     /// Copies already prepared by an evaluation (regorus prepares an engine on its first
     /// evaluation and clears its state on each): reused, so a file costs its evaluation only.
-    idle: std::sync::Mutex<Vec<regorus::Engine>>,
+    idle: [std::sync::Mutex<Vec<regorus::Engine>>; 4],
+}
+
+/// The generated rule files of each input kind: an engine for one kind leaves the other kinds'
+/// files out (their rules would only find nothing to judge). Other files are always loaded.
+const KIND_FILES: [(InputType, &str); 3] = [
+    (InputType::Plan, "cmk_terraform.rego"),
+    (InputType::Hcl, "cmk_terraform_hcl.rego"),
+    (InputType::Cloudformation, "cmk_cloudformation.rego"),
+];
+
+/// The engine slot of an input kind: 0 for every rule file, else one per kind.
+fn slot(kind: Option<InputType>) -> usize {
+    match kind {
+        None => 0,
+        Some(InputType::Plan) => 1,
+        Some(InputType::Hcl) => 2,
+        Some(InputType::Cloudformation) => 3,
+    }
+}
+
+/// Whether `path` is a generated rule file of a kind other than `kind`.
+fn other_kinds_file(path: &str, kind: Option<InputType>) -> bool {
+    let name = Path::new(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    kind.is_some_and(|k| {
+        KIND_FILES
+            .iter()
+            .any(|(other, file)| *other != k && *file == name)
+    })
 }
 
 fn engine_err(e: impl std::fmt::Display) -> IacError {
@@ -93,15 +125,19 @@ impl PolicySet {
                 .filter(|a| a.path.ends_with(".rego"))
                 .map(|a| (a.path.clone(), a.content.clone()))
                 .collect(),
-            rules: std::sync::OnceLock::new(),
-            idle: std::sync::Mutex::new(Vec::new()),
+            rules: Default::default(),
+            idle: Default::default(),
         }
     }
 
     /// An engine holding the policies, and their `*_test.rego` files when `with_tests`. Without
     /// the tests it is the checker's: findings a template's `Metadata` accepts are reported (and
     /// marked suppressed by [`check_file`]) rather than dropped as conftest drops them.
-    fn engine(&self, with_tests: bool) -> Result<regorus::Engine, IacError> {
+    fn engine(
+        &self,
+        with_tests: bool,
+        kind: Option<InputType>,
+    ) -> Result<regorus::Engine, IacError> {
         let mut engine = regorus::Engine::new();
         if !with_tests {
             engine
@@ -112,7 +148,7 @@ impl PolicySet {
                 .map_err(engine_err)?;
         }
         for (path, text) in &self.files {
-            if with_tests || !path.ends_with("_test.rego") {
+            if with_tests || !(path.ends_with("_test.rego") || other_kinds_file(path, kind)) {
                 engine
                     .add_policy(path.clone(), text.clone())
                     .map_err(engine_err)?;
@@ -142,16 +178,25 @@ impl PolicySet {
 
     /// Evaluates `data.main.deny` and `data.main.warn` on `input`.
     pub fn evaluate(&self, input: &Value) -> Result<Findings, IacError> {
-        let pooled = self
-            .idle
+        self.evaluate_as(None, input)
+    }
+
+    /// [`PolicySet::evaluate`] for an input known to be of `kind`: only that kind's rule files
+    /// (and every file that is not one of the generated kind files) are loaded.
+    pub fn evaluate_as(
+        &self,
+        kind: Option<InputType>,
+        input: &Value,
+    ) -> Result<Findings, IacError> {
+        let at = slot(kind);
+        let pooled = self.idle[at]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .pop();
         let mut engine = match pooled {
             Some(engine) => engine,
-            None => self
-                .rules
-                .get_or_init(|| self.engine(false).map_err(|e| e.to_string()))
+            None => self.rules[at]
+                .get_or_init(|| self.engine(false, kind).map_err(|e| e.to_string()))
                 .clone()
                 .map_err(IacError::Engine)?,
         };
@@ -160,7 +205,7 @@ impl PolicySet {
             deny: Self::strings(&mut engine, "data.main.deny")?,
             warn: Self::strings(&mut engine, "data.main.warn")?,
         };
-        self.idle
+        self.idle[at]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(engine);
@@ -169,7 +214,7 @@ impl PolicySet {
 
     /// Runs every `test_*` rule of the `*_test.rego` files (regorus has no test runner).
     pub fn run_tests(&self) -> Result<Vec<TestResult>, IacError> {
-        let mut engine = self.engine(true)?;
+        let mut engine = self.engine(true, None)?;
         let mut results = Vec::new();
         for (path, text) in self.files.iter().filter(|(p, _)| p.ends_with("_test.rego")) {
             for line in text.lines() {
@@ -504,7 +549,7 @@ pub fn check_file(
         InputType::Plan => module_sources(&input),
         _ => Vec::new(),
     };
-    let found = policies.evaluate(&input)?;
+    let found = policies.evaluate_as(Some(kind), &input)?;
     let all = found
         .deny
         .into_iter()
