@@ -2,6 +2,7 @@
 //! input detection and parsing (Terraform plan JSON, CloudFormation JSON/YAML), evaluation of the
 //! `deny`/`warn` rules, and a runner for the `*_test.rego` files.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -392,6 +393,17 @@ pub fn parse_input(
     text: &str,
     forced: Option<InputType>,
 ) -> Result<(InputType, Value), IacError> {
+    parse_and_locate(path, text, forced, false).map(|(kind, value, _)| (kind, value))
+}
+
+/// [`parse_input`], and with `locate` the line range of each resource (an HCL file is parsed once
+/// for both).
+fn parse_and_locate(
+    path: &Path,
+    text: &str,
+    forced: Option<InputType>,
+    locate: bool,
+) -> Result<(InputType, Value, HashMap<String, Lines>), IacError> {
     let name = path.display().to_string();
     let bad = |message: String| IacError::Input {
         path: name.clone(),
@@ -402,8 +414,14 @@ pub fn parse_input(
         .and_then(|e| e.to_str())
         .unwrap_or_default();
     if ext == "tf" || forced == Some(InputType::Hcl) {
-        let body = hcl::parse(text).map_err(|e| bad(format!("not valid HCL: {e}")))?;
-        return Ok((InputType::Hcl, hcl_to_json(body)));
+        let body =
+            hcl_edit::parser::parse_body(text).map_err(|e| bad(format!("not valid HCL: {e}")))?;
+        let at = if locate {
+            crate::locate::terraform(text, &body)
+        } else {
+            HashMap::new()
+        };
+        return Ok((InputType::Hcl, hcl_to_json(body.into()), at));
     }
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
@@ -432,7 +450,14 @@ pub fn parse_input(
                 "--input-type cloudformation, but this is not a CloudFormation template (no Resources object)".to_owned(),
             ))
         }
-        (Some(kind), _) | (None, Some(kind)) => Ok((kind, value)),
+        (Some(kind), _) | (None, Some(kind)) => {
+            let at = if locate && kind == InputType::Cloudformation {
+                crate::locate::cloudformation(text)
+            } else {
+                HashMap::new()
+            };
+            Ok((kind, value, at))
+        }
         (None, None) => Err(bad(
             "neither a Terraform plan (resource_changes) nor a CloudFormation template (Resources)".to_owned(),
         )),
@@ -531,19 +556,11 @@ pub fn check_file(
         path: name.clone(),
         source,
     })?;
-    let (kind, input) = parse_input(path, &text, forced)?;
-    let (at, inline) = match kind {
-        InputType::Hcl => {
-            let at = crate::locate::terraform(&text);
-            let inline = crate::suppress::terraform(&name, &text, &at)?;
-            (at, inline)
-        }
-        InputType::Cloudformation => {
-            let at = crate::locate::cloudformation(&text);
-            let inline = crate::suppress::cloudformation(&name, &input, &at)?;
-            (at, inline)
-        }
-        InputType::Plan => Default::default(),
+    let (kind, input, at) = parse_and_locate(path, &text, forced, true)?;
+    let inline = match kind {
+        InputType::Hcl => crate::suppress::terraform(&name, &text, &at)?,
+        InputType::Cloudformation => crate::suppress::cloudformation(&name, &input, &at)?,
+        InputType::Plan => HashMap::new(),
     };
     let modules = match kind {
         InputType::Plan => module_sources(&input),
