@@ -113,6 +113,9 @@ fn other_kinds_file(path: &str, kind: Option<InputType>) -> bool {
     })
 }
 
+/// The package of the checker's own rule that gathers `deny` and `warn` (not a generated file).
+const FINDINGS_PACKAGE: &str = "cmk_checker_findings";
+
 fn engine_err(e: impl std::fmt::Display) -> IacError {
     IacError::Engine(e.to_string())
 }
@@ -148,31 +151,74 @@ impl PolicySet {
                 )
                 .map_err(engine_err)?;
         }
+        let mut main_files = Vec::new();
         for (path, text) in &self.files {
             if with_tests || !(path.ends_with("_test.rego") || other_kinds_file(path, kind)) {
-                engine
+                let package = engine
                     .add_policy(path.clone(), text.clone())
                     .map_err(engine_err)?;
+                if package == "data.main" {
+                    main_files.push(path);
+                }
             }
         }
+        // One rule holding both results, so one evaluation computes what `deny` and `warn`
+        // share (the targets, each key's status) once. A rule no file declares is empty, as
+        // conftest treats it.
+        let mut results = Vec::new();
+        for rule in ["deny", "warn"] {
+            let mut declared = false;
+            for path in &main_files {
+                declared |= engine
+                    .has_declared_rule_rooted_at(path, rule)
+                    .map_err(engine_err)?;
+            }
+            results.push(if declared {
+                format!("{rule} := x if {{ x := data.main.{rule} }} else := set()\n")
+            } else {
+                format!("{rule} := set()\n")
+            });
+        }
+        engine
+            .add_policy(
+                "cmk_checker.rego".to_owned(),
+                format!(
+                    "package {FINDINGS_PACKAGE}\nimport rego.v1\nfindings := [deny, warn]\n{}{}",
+                    results[0], results[1]
+                ),
+            )
+            .map_err(engine_err)?;
         Ok(engine)
     }
 
-    fn strings(engine: &mut regorus::Engine, rule: &str) -> Result<Vec<String>, IacError> {
-        let value = engine.eval_rule(rule.to_owned()).map_err(engine_err)?;
-        if value == regorus::Value::Undefined {
-            return Ok(Vec::new());
+    /// The messages of one result (`deny` or `warn`): a set or array of strings, or of objects
+    /// with a `msg` string as conftest also accepts; anything else is an error naming the rule.
+    fn messages(value: &regorus::Value, rule: &str) -> Result<Vec<String>, IacError> {
+        let items: Vec<&regorus::Value> = match value {
+            regorus::Value::Set(set) => set.iter().collect(),
+            regorus::Value::Array(array) => array.iter().collect(),
+            other => {
+                return Err(IacError::Engine(format!(
+                    "data.main.{rule} must be a set of messages, not {other}"
+                )));
+            }
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let message = match item {
+                regorus::Value::String(s) => Some(s.to_string()),
+                regorus::Value::Object(fields) => fields
+                    .get(&regorus::Value::from("msg"))
+                    .and_then(|m| m.as_string().ok())
+                    .map(|m| m.to_string()),
+                _ => None,
+            };
+            out.push(message.ok_or_else(|| {
+                IacError::Engine(format!(
+                    "data.main.{rule} holds {item}: a message must be a string or an object with a `msg` string"
+                ))
+            })?);
         }
-        let json: Value =
-            serde_json::from_str(&value.to_json_str().map_err(engine_err)?).map_err(engine_err)?;
-        let mut out: Vec<String> = json
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
         out.sort();
         Ok(out)
     }
@@ -201,10 +247,21 @@ impl PolicySet {
                 .clone()
                 .map_err(IacError::Engine)?,
         };
-        engine.set_input(regorus::Value::from_json_str(&input.to_string()).map_err(engine_err)?);
+        engine.set_input(regorus::Value::from(input.clone()));
+        let both = engine
+            .eval_rule(format!("data.{FINDINGS_PACKAGE}.findings"))
+            .map_err(engine_err)?;
+        let (deny, warn) = match both.as_array() {
+            Ok(pair) if pair.len() == 2 => (&pair[0], &pair[1]),
+            _ => {
+                return Err(IacError::Engine(format!(
+                    "the checker's findings rule gave {both}, not [deny, warn]"
+                )));
+            }
+        };
         let findings = Findings {
-            deny: Self::strings(&mut engine, "data.main.deny")?,
-            warn: Self::strings(&mut engine, "data.main.warn")?,
+            deny: Self::messages(deny, "deny")?,
+            warn: Self::messages(warn, "warn")?,
         };
         self.idle[at]
             .lock()
@@ -604,6 +661,46 @@ mod tests {
     use super::*;
     use crate::catalogue::CONTROLS;
     use crate::render::rego::render_rego;
+
+    fn custom(rego: &str) -> PolicySet {
+        PolicySet::from_artifacts(&[Artifact {
+            path: "custom.rego".to_owned(),
+            content: rego.to_owned(),
+        }])
+    }
+
+    #[test]
+    fn custom_policies_may_omit_a_rule_and_give_conftest_message_objects() {
+        let only_deny = custom(
+            "package main\nimport rego.v1\ndeny contains {\"msg\": sprintf(\"[X] %s\", [input.n])} if input.n\n",
+        );
+        let findings = only_deny.evaluate(&serde_json::json!({"n": "a"})).unwrap();
+        assert_eq!(findings.deny, ["[X] a"]);
+        assert!(findings.warn.is_empty());
+        // Nothing matches: empty, on a pooled engine too.
+        let none = only_deny.evaluate(&serde_json::json!({})).unwrap();
+        assert_eq!(none, Findings::default());
+
+        let only_warn = custom("package main\nimport rego.v1\nwarn contains \"w\" if true\n");
+        let findings = only_warn.evaluate(&serde_json::json!({})).unwrap();
+        assert_eq!(
+            (findings.deny.len(), findings.warn),
+            (0, vec!["w".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_message_that_is_neither_text_nor_msg_is_an_error_naming_the_rule() {
+        let numbers = custom("package main\nimport rego.v1\nwarn contains 7 if true\n");
+        let err = numbers.evaluate(&serde_json::json!({})).unwrap_err();
+        assert!(err.to_string().contains("data.main.warn holds 7"), "{err}");
+        let scalar = custom("package main\nimport rego.v1\ndeny := 3\n");
+        let err = scalar.evaluate(&serde_json::json!({})).unwrap_err();
+        assert!(
+            err.to_string().contains("data.main.deny must be a set"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn nested_modules_name_their_own_source() {
