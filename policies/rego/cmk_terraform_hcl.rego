@@ -47,8 +47,8 @@ cmk_hcl_value_status(v) := "aws" if {
 	cmk_non_empty_string(v)
 } else := "absent"
 
-cmk_hcl_key_status(block, path) := status if {
-	status := cmk_hcl_value_status(cmk_at(block, path))
+cmk_hcl_key_status(owner, path) := status if {
+	status := cmk_hcl_value_status(cmk_at(owner, path))
 } else := "absent"
 
 # An expression in a gate is decided at apply: the key check still runs.
@@ -59,19 +59,42 @@ cmk_hcl_gate_open(block, gate) if {
 	cmk_hcl_is_expression(cmk_at(block, gate.path))
 }
 
+# An expression's source text ("${var.regions}" is `var.regions`), or a literal as written.
+cmk_hcl_source(v) := trim_suffix(trim_prefix(v, "${"), "}") if {
+	cmk_hcl_is_expression(v)
+} else := sprintf("%v", [v])
+
+# Where each key of a block sits: {"owner": the object holding it, "path": its path there,
+# "part": what the message names}. The block's own key, each replica block, and the template of
+# each `dynamic` replica block (every replica it makes has the template's key).
 cmk_hcl_key_paths(block, layout) := paths if {
-	own := [{"path": layout.key, "part": ""} | layout.key != null]
-	replicas := [{"path": array.concat(array.concat(layout.replicas.list, [i]), layout.replicas.key), "part": sprintf(" replica %v", [object.get(replica, layout.replicas.region, i)])} |
+	own := [{"owner": block, "path": layout.key, "part": ""} | layout.key != null]
+	replicas := [{"owner": replica, "path": layout.replicas.key, "part": sprintf(" replica %v", [object.get(replica, layout.replicas.region, i)])} |
 		layout.replicas != null
 		some i, replica in cmk_at(block, layout.replicas.list)
 	]
-	paths := array.concat(own, replicas)
+	dynamic := [{"owner": template, "path": layout.replicas.key, "part": sprintf(" replica (dynamic, for_each %s)", [cmk_hcl_source(object.get(generator, "for_each", "?"))])} |
+		layout.replicas != null
+		some generator in cmk_at(block.dynamic, layout.replicas.list)
+		some template in generator.content
+	]
+	paths := array.concat(array.concat(own, replicas), dynamic)
+}
+
+# A gate inside a block written as `dynamic` (`dynamic "server_side_encryption"`): whether the
+# block exists, and what it holds, follow from its for_each, which this file cannot know.
+cmk_hcl_dynamic_gate(block, gate) if {
+	gate != null
+	count(gate.path) > 1
+	not block[gate.path[0]]
+	block.dynamic[gate.path[0]]
 }
 
 deny contains msg if {
 	some target in cmk_hcl_targets
 	[address, block, layout] := target
 	not cmk_hcl_gate_open(block, layout.gate)
+	not cmk_hcl_dynamic_gate(block, layout.gate)
 	msg := sprintf("[%s] %s: %s", [layout.control, address, layout.gate.message])
 }
 
@@ -80,7 +103,7 @@ deny contains msg if {
 	[address, block, layout] := target
 	cmk_hcl_gate_open(block, layout.gate)
 	some kp in cmk_hcl_key_paths(block, layout)
-	status := cmk_hcl_key_status(block, kp.path)
+	status := cmk_hcl_key_status(kp.owner, kp.path)
 	status in {"aws", "absent"}
 	reason := {"aws": sprintf("uses an AWS-managed key (%s); use a customer-managed key", [layout.aws_alias]), "absent": layout.absent}[status]
 	msg := sprintf("[%s] %s%s: %s", [layout.control, address, kp.part, reason])
@@ -91,6 +114,13 @@ warn contains msg if {
 	[address, block, layout] := target
 	cmk_hcl_gate_open(block, layout.gate)
 	some kp in cmk_hcl_key_paths(block, layout)
-	cmk_hcl_key_status(block, kp.path) == "unknown"
+	cmk_hcl_key_status(kp.owner, kp.path) == "unknown"
 	msg := sprintf("[%s] %s%s: the KMS key is an expression this file cannot resolve (variable, local or module output); check the plan", [layout.control, address, kp.part])
+}
+
+warn contains msg if {
+	some target in cmk_hcl_targets
+	[address, block, layout] := target
+	cmk_hcl_dynamic_gate(block, layout.gate)
+	msg := sprintf("[%s] %s: %s is a dynamic block, decided by its for_each; check the plan", [layout.control, address, layout.gate.path[0]])
 }

@@ -60,6 +60,23 @@ test_cmk_secrets_create_aws_secretsmanager_secret_hcl_pass_replica_on_cmk if {
 	count(warn) == 0 with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","replica":[{"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region":"us-west-2"}]}]}}}
 }
 
+test_cmk_secrets_create_aws_secretsmanager_secret_hcl_deny_dynamic_replica_without_key if {
+	some msg in deny with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"dynamic":{"replica":[{"content":[{"region":"${replica.value}"}],"for_each":"${var.regions}"}]},"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}}}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+	contains(msg, "replica (dynamic, for_each var.regions)")
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_hcl_pass_dynamic_replica_on_cmk if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"dynamic":{"replica":[{"content":[{"kms_key_id":"${aws_kms_key.main.arn}","region":"${replica.value}"}],"for_each":"${var.regions}"}]},"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}}}
+	count(warn) == 0 with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"dynamic":{"replica":[{"content":[{"kms_key_id":"${aws_kms_key.main.arn}","region":"${replica.value}"}],"for_each":"${var.regions}"}]},"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}}}
+}
+
+test_cmk_secrets_create_aws_secretsmanager_secret_hcl_warn_dynamic_replica_on_variable if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"dynamic":{"replica":[{"content":[{"kms_key_id":"${var.replica_key}","region":"${replica.value}"}],"for_each":"${var.regions}"}]},"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}}}
+	some msg in warn with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"dynamic":{"replica":[{"content":[{"kms_key_id":"${var.replica_key}","region":"${replica.value}"}],"for_each":"${var.regions}"}]},"kms_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}}}
+	startswith(msg, "[CMK-SECRETS-CREATE] ")
+}
+
 test_cmk_secrets_create_aws_secretsmanager_secret_hcl_deny_null_key if {
 	some msg in deny with input as {"data":{},"resource":{"aws_secretsmanager_secret":{"test":[{"kms_key_id":null}]}}}
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
@@ -189,6 +206,29 @@ test_cmk_dynamodb_create_aws_dynamodb_table_hcl_deny_replica_on_aws_alias if {
 test_cmk_dynamodb_create_aws_dynamodb_table_hcl_pass_replica_on_cmk if {
 	count(deny) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"replica":[{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
 	count(warn) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"replica":[{"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","region_name":"us-west-2"}],"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_hcl_deny_dynamic_replica_without_key if {
+	some msg in deny with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"dynamic":{"replica":[{"content":[{"region_name":"${replica.value}"}],"for_each":"${var.regions}"}]},"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "replica (dynamic, for_each var.regions)")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_hcl_pass_dynamic_replica_on_cmk if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"dynamic":{"replica":[{"content":[{"kms_key_arn":"${aws_kms_key.main.arn}","region_name":"${replica.value}"}],"for_each":"${var.regions}"}]},"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
+	count(warn) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"dynamic":{"replica":[{"content":[{"kms_key_arn":"${aws_kms_key.main.arn}","region_name":"${replica.value}"}],"for_each":"${var.regions}"}]},"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_hcl_warn_dynamic_replica_on_variable if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"dynamic":{"replica":[{"content":[{"kms_key_arn":"${var.replica_key}","region_name":"${replica.value}"}],"for_each":"${var.regions}"}]},"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
+	some msg in warn with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"dynamic":{"replica":[{"content":[{"kms_key_arn":"${var.replica_key}","region_name":"${replica.value}"}],"for_each":"${var.regions}"}]},"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+}
+
+test_cmk_dynamodb_create_aws_dynamodb_table_hcl_warn_dynamic_gate_block if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"dynamic":{"server_side_encryption":[{"content":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}],"for_each":"${var.sse}"}]}}]}}}
+	some msg in warn with input as {"data":{},"resource":{"aws_dynamodb_table":{"test":[{"dynamic":{"server_side_encryption":[{"content":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}],"for_each":"${var.sse}"}]}}]}}}
+	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 }
 
 test_cmk_dynamodb_create_aws_dynamodb_table_hcl_deny_null_key if {

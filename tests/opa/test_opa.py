@@ -180,3 +180,23 @@ def test_a_real_terraform_plan_gets_exactly_its_findings_from_opa_and_the_checke
                 assert sum(m.startswith(prefix) for m in got) == 1, (engine_name, kind, prefix, got)
             for message in got:
                 assert any(message.startswith(p) for p in want[kind]), (engine_name, kind, message)
+
+
+def test_the_terraform_configuration_as_conftest_reads_it_gets_exactly_its_findings(engine):
+    """main.tf alone (no plan): what OPA decides on hcl2json's input and what the checker decides."""
+    want = json.loads((TERRAFORM_CONFIG / "expected_hcl.json").read_text())
+    main_tf = TERRAFORM_CONFIG / "main.tf"
+    data = conftest_inputs([main_tf])[str(main_tf)]
+    checker = ROOT / "target" / "debug" / "guardrails"
+    assert checker.is_file(), f"{checker} is missing: scripts/test builds it before these tests"
+    out = subprocess.run([str(checker), "iac", "check", str(main_tf), "--output", "json"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1, out.stderr
+    findings = json.loads(out.stdout)
+    for kind in ("deny", "warn"):
+        by_checker = [f["message"] for f in findings if f["level"] == kind]
+        for engine_name, got in (("opa", rule_set(engine, f"main.{kind}", data)), ("checker", by_checker)):
+            for prefix in want[kind]:
+                assert sum(m.startswith(prefix) for m in got) == 1, (engine_name, kind, prefix, got)
+            for message in got:
+                assert any(message.startswith(p) for p in want[kind]), (engine_name, kind, message)

@@ -128,6 +128,30 @@ resource "aws_dynamodb_table" "own_key" {
   }
 }
 
+# Replicas made by a dynamic block. The plan expands it into one replica per Region, each without
+# a key; the .tf file alone shows the block's template, which has no key either.
+resource "aws_dynamodb_table" "dynamic_replicas" {
+  name             = "dynamic-replicas"
+  billing_mode     = "PAY_PER_REQUEST"
+  hash_key         = "pk"
+  stream_enabled   = true
+  stream_view_type = "NEW_AND_OLD_IMAGES"
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.main.arn
+  }
+  dynamic "replica" {
+    for_each = toset(["eu-central-1", "eu-west-1"])
+    content {
+      region_name = replica.value
+    }
+  }
+}
+
 # A replica managed as its own resource, without a key: on aws/dynamodb in eu-west-1.
 resource "aws_dynamodb_table_replica" "without_key" {
   provider         = aws.eu

@@ -300,7 +300,62 @@ fn hcl_cases(l: &KeyLayout) -> Vec<Case> {
         });
     }
     out.extend(replica_cases(l, &|block| hcl(l, block, json!({}))));
+    out.extend(dynamic_cases(l));
     out.extend(key_form_cases(l, &|block| hcl(l, block, json!({}))));
+    out
+}
+
+/// `dynamic` blocks as conftest sees them (`dynamic.<name>` holds `for_each` and a `content`
+/// template): every replica a template makes has the template's key; a gate block written as
+/// `dynamic` is decided by its for_each, so it warns.
+fn dynamic_cases(l: &KeyLayout) -> Vec<Case> {
+    let mut out = Vec::new();
+    if let Some(r) = l.replicas.filter(|_| l.key.is_some()) {
+        let Some(Seg::K(name)) = r.list.first() else {
+            return out;
+        };
+        let with_template = |key: Option<Value>| {
+            let mut block = properties(l, Some(json!(TEST_CMK)));
+            let mut template = json!({r.region: "${replica.value}"});
+            if let Some(k) = key {
+                set(&mut template, r.key, k);
+            }
+            block["dynamic"] =
+                json!({*name: [{"for_each": "${var.regions}", "content": [template]}]});
+            hcl(l, block, json!({}))
+        };
+        out.extend([
+            Case {
+                name: "deny_dynamic_replica_without_key",
+                input: with_template(None),
+                expect: Expect::Deny("replica (dynamic, for_each var.regions)"),
+            },
+            Case {
+                name: "pass_dynamic_replica_on_cmk",
+                input: with_template(Some(json!("${aws_kms_key.main.arn}"))),
+                expect: Expect::Clean,
+            },
+            Case {
+                name: "warn_dynamic_replica_on_variable",
+                input: with_template(Some(json!("${var.replica_key}"))),
+                expect: Expect::Warn,
+            },
+        ]);
+    }
+    if let Some(g) = l.gate.filter(|g| g.path.len() > 1) {
+        let Some(Seg::K(name)) = g.path.first() else {
+            return out;
+        };
+        let mut block = properties(l, Some(json!(TEST_CMK)));
+        let written = block[*name].take();
+        block.as_object_mut().map(|b| b.remove(*name));
+        block["dynamic"] = json!({*name: [{"for_each": "${var.sse}", "content": written}]});
+        out.push(Case {
+            name: "warn_dynamic_gate_block",
+            input: hcl(l, block, json!({})),
+            expect: Expect::Warn,
+        });
+    }
     out
 }
 
