@@ -37,7 +37,8 @@ cmk_cfn_value_status(v) := "aws" if {
 } else := "cmk" if {
 	cmk_cfn_is_kms_resource(v["Fn::GetAtt"][0])
 } else := "cmk" if {
-	cmk_cfn_is_kms_resource(split(v["Fn::GetAtt"], ".")[0])
+	parts := split(v["Fn::GetAtt"], ".")
+	cmk_cfn_is_kms_resource(parts[0])
 } else := "cmk" if {
 	_ = v["Fn::ImportValue"]
 } else := "aws" if {
@@ -95,7 +96,8 @@ deny contains msg if {
 	some kp in cmk_cfn_key_paths(props, layout)
 	status := cmk_cfn_key_status(props, kp.path)
 	status in {"aws", "absent"}
-	reason := {"aws": sprintf("uses an AWS-managed key (%s); use a customer-managed key", [layout.aws_alias]), "absent": layout.absent}[status]
+	reasons := {"aws": sprintf("uses an AWS-managed key (%s); use a customer-managed key", [layout.aws_alias]), "absent": layout.absent}
+	reason := reasons[status]
 	msg := sprintf("[%s] %s%s: %s", [layout.control, cmk_cfn_name(id, layout), kp.part, reason])
 }
 

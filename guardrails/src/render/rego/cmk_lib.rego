@@ -5,14 +5,31 @@ package main
 import rego.v1
 
 # The value at `path` (keys and array indices) in `obj`; undefined when absent. Paths have at most
-# four segments, which every control's layout respects.
+# four segments, which every control's layout respects. Each step indexes a variable, not another
+# index expression: regorus evaluates `a[x][y]` by first trying (and failing, at a cost) to read
+# `a[x]` as a static path.
 cmk_at(obj, path) := obj[path[0]] if count(path) == 1
 
-cmk_at(obj, path) := obj[path[0]][path[1]] if count(path) == 2
+cmk_at(obj, path) := v if {
+	count(path) == 2
+	a := obj[path[0]]
+	v := a[path[1]]
+}
 
-cmk_at(obj, path) := obj[path[0]][path[1]][path[2]] if count(path) == 3
+cmk_at(obj, path) := v if {
+	count(path) == 3
+	a := obj[path[0]]
+	b := a[path[1]]
+	v := b[path[2]]
+}
 
-cmk_at(obj, path) := obj[path[0]][path[1]][path[2]][path[3]] if count(path) == 4
+cmk_at(obj, path) := v if {
+	count(path) == 4
+	a := obj[path[0]]
+	b := a[path[1]]
+	c := b[path[2]]
+	v := c[path[3]]
+}
 
 # KMS reserves alias/aws/ for AWS-managed keys, as a name or inside an alias ARN.
 cmk_is_aws_alias(v) if startswith(v, "alias/aws/")

@@ -166,7 +166,8 @@ deny contains msg if {
 	some kp in cmk_tf_key_paths(rc, layout)
 	status := cmk_tf_key_status(rc, kp)
 	status in {"aws", "absent"}
-	reason := {"aws": sprintf("uses an AWS-managed key (%s); use a customer-managed key", [layout.aws_alias]), "absent": layout.absent}[status]
+	reasons := {"aws": sprintf("uses an AWS-managed key (%s); use a customer-managed key", [layout.aws_alias]), "absent": layout.absent}
+	reason := reasons[status]
 	msg := sprintf("[%s] %s%s: %s", [layout.control, rc.address, kp.part, reason])
 }
 

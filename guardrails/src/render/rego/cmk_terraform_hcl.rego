@@ -24,7 +24,8 @@ cmk_hcl_value_status(v) := "aws" if {
 	cmk_hcl_is_expression(v)
 	some ref in regex.find_n(`data[.]aws_kms_(alias|key)[.][A-Za-z0-9_-]+`, v, -1)
 	parts := split(ref, ".")
-	some source in input.data[parts[1]][parts[2]]
+	sources := input.data[parts[1]]
+	some source in sources[parts[2]]
 	some attribute in ["name", "key_id"]
 	cmk_is_aws_alias(source[attribute])
 } else := "cmk" if {
@@ -32,7 +33,8 @@ cmk_hcl_value_status(v) := "aws" if {
 	cmk_hcl_is_expression(v)
 	some ref in regex.find_n(`data[.]aws_kms_(alias|key)[.][A-Za-z0-9_-]+`, v, -1)
 	parts := split(ref, ".")
-	some source in input.data[parts[1]][parts[2]]
+	sources := input.data[parts[1]]
+	some source in sources[parts[2]]
 	some attribute in ["name", "key_id"]
 	cmk_is_customer_alias(source[attribute])
 } else := "cmk" if {
@@ -105,7 +107,8 @@ deny contains msg if {
 	some kp in cmk_hcl_key_paths(block, layout)
 	status := cmk_hcl_key_status(kp.owner, kp.path)
 	status in {"aws", "absent"}
-	reason := {"aws": sprintf("uses an AWS-managed key (%s); use a customer-managed key", [layout.aws_alias]), "absent": layout.absent}[status]
+	reasons := {"aws": sprintf("uses an AWS-managed key (%s); use a customer-managed key", [layout.aws_alias]), "absent": layout.absent}
+	reason := reasons[status]
 	msg := sprintf("[%s] %s%s: %s", [layout.control, address, kp.part, reason])
 }
 
