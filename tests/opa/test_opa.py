@@ -138,14 +138,14 @@ def test_peers_terraform_files_as_conftest_reads_them_get_our_contracts_verdicts
 TERRAFORM_CONFIG = ROOT / "tests" / "terraform"
 
 
-def real_plan(tmp: pathlib.Path) -> pathlib.Path:
-    """`terraform show -json` of a real plan of tests/terraform, made offline."""
+def real_plan(tmp: pathlib.Path, config: pathlib.Path = TERRAFORM_CONFIG) -> pathlib.Path:
+    """`terraform show -json` of a real plan of `config` (and its terraform.tfstate), made offline."""
     terraform = shutil.which("terraform")
     plugins = os.environ.get("TF_PLUGIN_DIR", "/opt/tf-plugins")
     if not terraform or not pathlib.Path(plugins).is_dir():
         pytest.skip(f"TERRAFORM NOT AVAILABLE (terraform={terraform}, plugins={plugins}): the real-plan fixture was not run")
     work = tmp / "config"
-    shutil.copytree(TERRAFORM_CONFIG, work)
+    shutil.copytree(config, work)
     env = dict(os.environ, TF_CLI_CONFIG_FILE="/dev/null", TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
     for args in (["init", f"-plugin-dir={plugins}", "-input=false", "-no-color"],
                  ["plan", "-refresh=false", "-input=false", "-no-color", "-out=plan.out"]):
@@ -200,3 +200,19 @@ def test_the_terraform_configuration_as_conftest_reads_it_gets_exactly_its_findi
                 assert sum(m.startswith(prefix) for m in got) == 1, (engine_name, kind, prefix, got)
             for message in got:
                 assert any(message.startswith(p) for p in want[kind]), (engine_name, kind, message)
+
+
+PLAN_CONFIGS = sorted(p.parent.name for p in (FIXTURES / "terraform").glob("*/main.tf"))
+
+
+@pytest.mark.parametrize("name", PLAN_CONFIGS)
+def test_each_committed_plan_fixture_is_what_terraform_plans_from_its_configuration(name, tmp_path):
+    """tests/fixtures/iac/tf_<name>_plan.json is real: re-planned here, it may differ only in its
+    timestamp and the order of relevant_attributes."""
+    fresh = json.loads(real_plan(tmp_path, FIXTURES / "terraform" / name).read_text())
+    committed = json.loads((FIXTURES / f"tf_{name}_plan.json").read_text())
+    for plan in (fresh, committed):
+        plan.pop("timestamp", None)
+        # terraform lists these in no fixed order from one run to the next.
+        plan["relevant_attributes"] = sorted(plan.get("relevant_attributes", []), key=json.dumps)
+    assert fresh == committed, f"tf_{name}_plan.json differs from a fresh plan: run scripts/plan-fixtures"
