@@ -27,19 +27,30 @@ impl Env {
     }
 
     fn event(&self, key: &str, token: &str, params: &str) -> String {
+        event_of(&self.account, key, token, params)
+    }
+}
+
+/// A change event of a stream in `account`, as that account's rule sends it.
+fn event_of(account: &str, key: &str, token: &str, params: &str) -> String {
+    {
         let item = json!({
-            "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "awsAccountId": self.account,
+            "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "awsAccountId": account,
             "configurationItemStatus": "OK", "resourceType": "AWS::Kinesis::Stream", "resourceId": "orders-events",
             "awsRegion": REGION, "tags": {},
             "configuration": {"StreamEncryption": {"EncryptionType": "KMS", "KeyId": key}}
         });
         json!({
             "invokingEvent": json!({"messageType": "ConfigurationItemChangeNotification", "configurationItem": item}).to_string(),
-            "ruleParameters": params, "resultToken": token, "eventLeftScope": false, "accountId": self.account, "version": "1.0"
+            "ruleParameters": params, "resultToken": token, "eventLeftScope": false, "accountId": account, "version": "1.0",
+            "configRuleArn": format!("arn:aws:config:{REGION}:{account}:config-rule/config-rule-cmk01"),
+            "configRuleName": "cmk-guardrails-encryption"
         })
         .to_string()
     }
+}
 
+impl Env {
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_guardrails"));
         cmd.args(args)
@@ -194,4 +205,55 @@ async fn bad_input_exits_2_naming_what_and_where() {
     let out = env.run(&["evaluate", "/no/such/event.json"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/event.json"));
+}
+
+#[tokio::test]
+async fn a_member_accounts_event_is_evaluated_and_put_with_the_members_role() {
+    // The central account runs the CLI; the key and the rule live in the member account.
+    let central = env().await;
+    let member = Emulator::new_account();
+    let member_sdk = Emulator::shared().sdk(&member, REGION).await;
+    let key_id = aws_sdk_kms::Client::new(&member_sdk)
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    // A bare key id resolves only in the account whose credentials ask: the member's.
+    let f = file(&event_of(&member, &key_id, "member-token", "{}"));
+    let out = central.run(&["evaluate", f.path(), "--put", "--output", "json"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let evaluations: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        evaluations[0]["ComplianceType"], "COMPLIANT",
+        "{evaluations}"
+    );
+    let recorded = |sdk: aws_config::SdkConfig| async move {
+        aws_sdk_config::Client::new(&sdk)
+            .get_compliance_details_by_resource()
+            .resource_type("AWS::Kinesis::Stream")
+            .resource_id("orders-events")
+            .send()
+            .await
+            .unwrap()
+            .evaluation_results()
+            .len()
+    };
+    assert_eq!(
+        recorded(member_sdk.clone()).await,
+        1,
+        "put in the member's Config"
+    );
+    assert_eq!(
+        recorded(central.sdk().await).await,
+        0,
+        "nothing in the central account"
+    );
 }

@@ -163,6 +163,16 @@ pub enum HandlerError {
     /// Some resources got no evaluation; the others were put.
     #[error("{} resource(s) not evaluated: {}", .0.len(), summarise(.0))]
     Incomplete(Vec<NotEvaluated>),
+    /// The member account's execution role could not be assumed; nothing was put anywhere.
+    #[error("cannot evaluate account {account}: sts:AssumeRole of {role_arn} failed: {}", .source.detail)]
+    Member {
+        /// The member account the event came from.
+        account: String,
+        /// The role the function tried to assume there.
+        role_arn: String,
+        /// The failed call.
+        source: SourceError,
+    },
 }
 
 /// Longest text of failures in the invocation's error (Lambda keeps the whole message; Config's
@@ -198,6 +208,7 @@ impl HandlerError {
         match self {
             HandlerError::Fetch(e) => e.retryable,
             HandlerError::Incomplete(failures) => failures.iter().any(|f| f.retryable),
+            HandlerError::Member { source, .. } => source.retryable,
             _ => false,
         }
     }
@@ -209,6 +220,7 @@ impl HandlerError {
             HandlerError::Params(_) => "InvalidParameterValueException",
             HandlerError::Fetch(_) => "FetchFailed",
             HandlerError::Incomplete(_) => "ResourcesNotEvaluated",
+            HandlerError::Member { .. } => "MemberRoleNotAssumed",
         }
     }
 }
@@ -271,7 +283,8 @@ pub struct Failed {
 }
 
 impl Failed {
-    fn early(error: HandlerError) -> Box<Failed> {
+    /// A failure before anything was evaluated or put.
+    pub fn early(error: HandlerError) -> Box<Failed> {
         Box::new(Failed {
             report: Report::default(),
             error,

@@ -60,14 +60,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .with_target(false)
         .init();
     let sdk = aws::sdk_config().await;
-    let mut handler = aws::handler(&sdk, ConfigSink(aws_sdk_config::Client::new(&sdk)));
-    handler.inventory.rates = aws::Rates::from_env()?;
-    if let Ok(text) = std::env::var(CACHE_TTL_VAR) {
-        let seconds: u64 = text
-            .parse()
-            .map_err(|e| format!("{CACHE_TTL_VAR}=`{text}` is not a number of seconds: {e}"))?;
-        handler.keys = handler.keys.with_max_age(Duration::from_secs(seconds));
-    }
+    let rates = aws::Rates::from_env()?;
+    let max_age = match std::env::var(CACHE_TTL_VAR) {
+        Ok(text) => Some(Duration::from_secs(text.parse().map_err(|e| {
+            format!("{CACHE_TTL_VAR}=`{text}` is not a number of seconds: {e}")
+        })?)),
+        Err(_) => None,
+    };
     let reserve = match std::env::var(RESERVE_VAR) {
         Ok(text) => Duration::from_secs(
             text.parse()
@@ -75,14 +74,29 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ),
         Err(_) => Duration::from_secs(10),
     };
-    let handler = &handler;
+    // Events of the function's own account use its role; a member's events, the member's role.
+    let members = aws::Members::new(
+        sdk,
+        |sdk| ConfigSink(aws_sdk_config::Client::new(sdk)),
+        Box::new(move |handler| {
+            handler.inventory.rates = rates.clone();
+            if let Some(age) = max_age {
+                handler.keys.set_max_age(age);
+            }
+        }),
+    );
+    let members = &members;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        members.know_identity(&event.context.invoked_function_arn);
         let options = Options {
             collect: false,
             stop_at: stop_at(event.context.deadline, reserve),
         };
-        cmk_rule::handler::respond(handler.handle_json(event.payload, options).await)
-            .map_err(Failure)
+        let result = match members.handler_for(&event.payload).await {
+            Ok(handler) => handler.handle_json(event.payload, options).await,
+            Err(failed) => Err(failed),
+        };
+        cmk_rule::handler::respond(result).map_err(Failure)
     }))
     .await
 }

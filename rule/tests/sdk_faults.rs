@@ -711,3 +711,138 @@ async fn only_transient_errors_are_retryable() {
         );
     }
 }
+
+mod member_role {
+    use super::*;
+    use aws_sdk_sts::Client as Sts;
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    use cmk_rule::aws::Members;
+
+    const CENTRAL_ROLE: &str = "arn:aws:iam::111122223333:role/cmk-guardrails-function";
+    const MEMBER: &str = "222233334444";
+
+    fn sts(rules: &[&Rule]) -> Sts {
+        mock_client!(
+            aws_sdk_sts,
+            RuleMode::MatchAny,
+            rules,
+            |c: aws_sdk_sts::config::Builder| {
+                c.retry_config(
+                    RetryConfig::standard()
+                        .with_max_attempts(MAX_ATTEMPTS)
+                        .with_initial_backoff(Duration::from_millis(1)),
+                )
+            }
+        )
+    }
+
+    fn members(sts: Sts) -> Members<ConfigSink> {
+        let base = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        let members = Members::new(
+            base,
+            |sdk| ConfigSink(aws_sdk_config::Client::new(sdk)),
+            Box::new(|_| {}),
+        )
+        .with_sts(sts);
+        members.know_identity(CENTRAL_ROLE);
+        members
+    }
+
+    fn event(params: &str) -> serde_json::Value {
+        json!({"accountId": MEMBER, "ruleParameters": params, "resultToken": "t",
+               "configRuleArn": format!("arn:aws:config:us-east-1:{MEMBER}:config-rule/config-rule-1")})
+    }
+
+    fn refused(code: &str) -> AssumeRoleError {
+        AssumeRoleError::generic(
+            ErrorMetadata::builder()
+                .code(code)
+                .message("injected")
+                .build(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_role_that_cannot_be_assumed_is_a_permanent_error_naming_account_and_role() {
+        let rule = mock!(Sts::assume_role)
+            .match_requests(|r| r.role_arn() == Some("arn:aws:iam::222233334444:role/audit-reader"))
+            .then_error(|| refused("AccessDenied"));
+        let members = members(sts(&[&rule]));
+        let Err(failed) = members
+            .handler_for(&event(r#"{"executionRoleName":"audit-reader"}"#))
+            .await
+        else {
+            panic!("no handler for a member whose role is refused");
+        };
+        assert_eq!(failed.report.put, 0);
+        assert!(!failed.error.is_retryable(), "{}", failed.error);
+        let text = failed.error.to_string();
+        assert!(
+            text.contains(MEMBER)
+                && text.contains("role/audit-reader")
+                && text.contains("AccessDenied"),
+            "{text}"
+        );
+        assert_eq!(rule.num_calls(), 1, "a refusal is not retried");
+    }
+
+    #[tokio::test]
+    async fn a_throttled_assume_role_is_retried_and_its_credentials_are_reused() {
+        use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
+        use aws_sdk_sts::types::Credentials;
+        let granted = || {
+            AssumeRoleOutput::builder()
+                .credentials(
+                    Credentials::builder()
+                        .access_key_id("ASIAMEMBER")
+                        .secret_access_key("secret")
+                        .session_token("token")
+                        .expiration(aws_smithy_types::DateTime::from_secs(
+                            std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .unwrap()
+                                .as_secs() as i64
+                                + 3600,
+                        ))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        };
+        let rule = mock!(Sts::assume_role)
+            .match_requests(|r| {
+                r.role_arn() == Some("arn:aws:iam::222233334444:role/cmk-guardrails-member")
+            })
+            .sequence()
+            .error(|| refused("Throttling"))
+            .output(granted)
+            .build();
+        let members = members(sts(&[&rule]));
+        for _ in 0..3 {
+            members
+                .handler_for(&event("{}"))
+                .await
+                .map_err(|f| f.error.to_string())
+                .unwrap();
+        }
+        assert_eq!(
+            rule.num_calls(),
+            2,
+            "one throttled try, one grant, then the cache"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_assume_role_still_throttled_after_the_retries_is_retryable() {
+        let rule = mock!(Sts::assume_role).then_error(|| refused("Throttling"));
+        let members = members(sts(&[&rule]));
+        let Err(failed) = members.handler_for(&event("")).await else {
+            panic!("still throttled: no handler");
+        };
+        assert!(failed.error.is_retryable(), "{}", failed.error);
+        assert_eq!(failed.error.error_type(), "MemberRoleNotAssumed");
+    }
+}

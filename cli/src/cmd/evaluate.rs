@@ -48,11 +48,19 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     let (name, bytes) = read_input(args.file.as_ref())?;
     let event = cmk_core::ConfigEvent::from_slice(&bytes).with_context(|| name.clone())?;
     let sdk = aws::sdk_config().await;
-    let sink = args
-        .put
-        .then(|| ConfigSink(aws_sdk_config::Client::new(&sdk)));
-    let handler = aws::handler(&sdk, sink);
-    let result = handler.handle(&event, Options::collecting()).await;
+    // A member account's event is evaluated with the member's execution role, as the central
+    // function evaluates it.
+    let make_sink: aws::members::MakeSink<Option<ConfigSink>> = if args.put {
+        |sdk| Some(ConfigSink(aws_sdk_config::Client::new(sdk)))
+    } else {
+        |_| None
+    };
+    let members = aws::Members::new(sdk, make_sink, Box::new(|_| {}));
+    let raw: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| name.clone())?;
+    let result = match members.handler_for(&raw).await {
+        Ok(handler) => handler.handle(&event, Options::collecting()).await,
+        Err(failed) => Err(failed),
+    };
     let (report, error) = match result {
         Ok(report) => (report, None),
         Err(failed) => (failed.report, Some(failed.error)),

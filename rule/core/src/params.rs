@@ -16,11 +16,19 @@ pub const EXEMPT_TAG: &str = "exemptTag";
 /// `true`/`false`: a CMK without automatic rotation is NON_COMPLIANT.
 pub const REQUIRE_KEY_ROTATION: &str = "requireKeyRotation";
 
-const KNOWN: [&str; 4] = [
+/// The IAM role name the central function assumes in a member account to evaluate that account's
+/// resources (default [`DEFAULT_EXECUTION_ROLE`]).
+pub const EXECUTION_ROLE_NAME: &str = "executionRoleName";
+/// The member role's name when `executionRoleName` is not set: the role `guardrails deploy`
+/// creates in every member account.
+pub const DEFAULT_EXECUTION_ROLE: &str = "cmk-guardrails-member";
+
+const KNOWN: [&str; 5] = [
     ALLOWED_KEY_ARNS,
     ALLOWED_KEY_ACCOUNTS,
     EXEMPT_TAG,
     REQUIRE_KEY_ROTATION,
+    EXECUTION_ROLE_NAME,
 ];
 
 /// The tag that exempts a resource.
@@ -43,6 +51,8 @@ pub struct RuleParams {
     pub exempt_tag: Option<ExemptTag>,
     /// `requireKeyRotation`.
     pub require_rotation: bool,
+    /// `executionRoleName`; `None` means [`DEFAULT_EXECUTION_ROLE`].
+    pub execution_role: Option<String>,
 }
 
 /// A parameter that cannot be accepted.
@@ -99,6 +109,7 @@ impl RuleParams {
                 ALLOWED_KEY_ARNS => params.allowed_keys = allowed_keys(&text)?,
                 ALLOWED_KEY_ACCOUNTS => params.allowed_accounts = allowed_accounts(&text)?,
                 EXEMPT_TAG => params.exempt_tag = exempt_tag(&text)?,
+                EXECUTION_ROLE_NAME => params.execution_role = role_name(&text)?,
                 _ => params.require_rotation = boolean(known, &text)?,
             }
         }
@@ -183,6 +194,34 @@ fn exempt_tag(text: &str) -> Result<Option<ExemptTag>, ParamError> {
     }))
 }
 
+impl RuleParams {
+    /// The role name assumed in a member account.
+    pub fn execution_role(&self) -> &str {
+        self.execution_role
+            .as_deref()
+            .unwrap_or(DEFAULT_EXECUTION_ROLE)
+    }
+}
+
+/// An IAM role name: 1 to 64 of `A-Z a-z 0-9 + = , . @ _ -` (IAM's CreateRole `RoleName`).
+fn role_name(text: &str) -> Result<Option<String>, ParamError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let valid = text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    if !valid {
+        return Err(invalid(
+            EXECUTION_ROLE_NAME,
+            text,
+            "expected an IAM role name (1-64 of A-Z a-z 0-9 + = , . @ _ -), not a path or ARN",
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
 fn boolean(name: &'static str, text: &str) -> Result<bool, ParamError> {
     match text.to_ascii_lowercase().as_str() {
         "true" => Ok(true),
@@ -194,6 +233,23 @@ fn boolean(name: &'static str, text: &str) -> Result<bool, ParamError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_execution_role_is_a_role_name_with_a_default() {
+        let default = RuleParams::parse(None).unwrap();
+        assert_eq!(default.execution_role(), DEFAULT_EXECUTION_ROLE);
+        let named = RuleParams::parse(Some(r#"{"executionRoleName":"audit-reader"}"#)).unwrap();
+        assert_eq!(named.execution_role(), "audit-reader");
+        for bad in [
+            "arn:aws:iam::111122223333:role/x",
+            "team/reader",
+            &"r".repeat(65),
+        ] {
+            let text = format!(r#"{{"executionRoleName":"{bad}"}}"#);
+            let err = RuleParams::parse(Some(&text)).unwrap_err();
+            assert!(err.to_string().contains("executionRoleName"), "{err}");
+        }
+    }
 
     #[test]
     fn absent_empty_and_empty_object_mean_defaults() {

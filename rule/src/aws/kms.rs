@@ -92,8 +92,13 @@ impl KmsKeyResolver {
     /// Lets change notifications reuse key facts up to `max_age` old instead of
     /// [`DEFAULT_MAX_AGE`] (`Duration::ZERO`: never across invocations).
     pub fn with_max_age(mut self, max_age: Duration) -> KmsKeyResolver {
-        self.max_age = max_age;
+        self.set_max_age(max_age);
         self
+    }
+
+    /// [`KmsKeyResolver::with_max_age`] on a resolver in place.
+    pub fn set_max_age(&mut self, max_age: Duration) {
+        self.max_age = max_age;
     }
 
     /// Number of distinct references and keys cached so far.

@@ -12,11 +12,13 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 pub mod config;
 pub mod inventory;
 pub mod kms;
+pub mod members;
 pub mod rate;
 
 pub use config::{ConfigHistory, ConfigSink};
 pub use inventory::ServiceInventory;
 pub use kms::KmsKeyResolver;
+pub use members::Members;
 pub use rate::Rates;
 
 /// Attempts per AWS call (first try included); throttling and 5xx are retried with backoff.
