@@ -239,3 +239,47 @@ async fn bad_settings_and_targets_are_errors_before_any_change() {
     ]);
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
 }
+
+#[tokio::test]
+async fn without_settings_the_rule_goes_to_the_configured_region_and_the_plan_says_so() {
+    let o = org().await;
+    // No guardrails.toml: Regions come from AWS_REGION (us-east-1 in the test environment).
+    let out = o.run(&[
+        "deploy",
+        "--ou",
+        "sandbox",
+        "--dry-run",
+        "--code-bucket",
+        &o.bucket,
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let plan = text(&out.stdout);
+    assert!(
+        plan.contains("Regions: us-east-1 (the configured Region;"),
+        "{plan}"
+    );
+    // With no Region configured anywhere, the error says where one can come from.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_guardrails"));
+    cmd.args([
+        "deploy",
+        "--ou",
+        "sandbox",
+        "--dry-run",
+        "--code-bucket",
+        &o.bucket,
+    ])
+    .current_dir(&o.dir)
+    .env_remove("AWS_PROFILE")
+    .env_remove("AWS_DEFAULT_REGION")
+    .stdin(Stdio::null());
+    for (k, v) in o.vars.iter().filter(|(k, _)| *k != "AWS_REGION") {
+        cmd.env(k, v);
+    }
+    let out = cmd.env_remove("AWS_REGION").output().unwrap();
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no Region to deploy to"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -73,7 +73,25 @@ pub struct Common {
 
 impl Common {
     /// The settings file with the flags applied, validated (before any AWS call).
-    fn settings(&self) -> anyhow::Result<Settings> {
+    /// The settings, with Regions left unset defaulted to the configured Region, and the line
+    /// that says so when that happened.
+    async fn settings(&self) -> anyhow::Result<(Settings, Option<String>)> {
+        let mut s = self.settings_as_written()?;
+        let configured = cmk_rule::aws::sdk_config().await;
+        let configured = configured.region().map(|r| r.as_ref().to_owned());
+        let defaulted = s
+            .default_regions(configured.as_deref())
+            .map_err(|p| anyhow::anyhow!("{}", p.message))?;
+        let note = defaulted.then(|| {
+            format!(
+                "Regions: {} (the configured Region; set `regions` in guardrails.toml or pass --region for others)",
+                s.regions.join(", ")
+            )
+        });
+        Ok((s, note))
+    }
+
+    fn settings_as_written(&self) -> anyhow::Result<Settings> {
         let default = PathBuf::from("guardrails.toml");
         let path = match &self.settings {
             Some(p) => Some(p.clone()),
@@ -259,7 +277,7 @@ fn print_plan(title: &str, plan: &Plan) {
 
 /// Runs `guardrails deploy`.
 pub async fn deploy(args: DeployArgs) -> anyhow::Result<Outcome> {
-    let settings = args.common.settings()?;
+    let (settings, regions_note) = args.common.settings().await?;
     if settings.code.is_none() {
         bail!(
             "deploy needs the rule's code location: set `[code] bucket` in guardrails.toml or pass --code-bucket"
@@ -287,6 +305,9 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<Outcome> {
         },
         &plan,
     );
+    if let Some(note) = regions_note {
+        println!("  {note}");
+    }
     if args.dry_run || plan.is_empty() {
         return Ok(Outcome::Clean);
     }
@@ -297,7 +318,10 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<Outcome> {
 
 /// Runs `guardrails status`: exit 0 in sync, 1 drift.
 pub async fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
-    let settings = args.common.settings()?;
+    let (settings, regions_note) = args.common.settings().await?;
+    if let Some(note) = regions_note {
+        eprintln!("{note}");
+    }
     let engine = engine().await?;
     let plan = engine.plan(&settings, &args.common.ous).await?;
     let mut status = plan.status(&engine.caller);
@@ -360,7 +384,10 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
 
 /// Runs `guardrails destroy`.
 pub async fn destroy(args: DestroyArgs) -> anyhow::Result<Outcome> {
-    let settings = args.common.settings()?;
+    let (settings, regions_note) = args.common.settings().await?;
+    if let Some(note) = regions_note {
+        eprintln!("{note}");
+    }
     let engine = engine().await?;
     let log = OperationLog(Some(args.common.operation_log.clone()));
     let progress = CliProgress::new();

@@ -83,7 +83,9 @@ fn default_code_key() -> String {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Settings {
-    /// Regions the Config rule is deployed to.
+    /// Regions the Config rule is deployed to. Left out (and no `--region`), deploy uses the
+    /// configured Region ([`Settings::default_regions`]).
+    #[serde(default)]
     pub regions: Vec<String>,
     /// Principal ARN patterns exempt from every SCP Deny.
     #[serde(default = "default_break_glass")]
@@ -181,6 +183,18 @@ impl Settings {
                 None => invalid(line, e.message().to_owned()),
             }
         })?;
+        // Left out, `regions` means the configured Region; written empty, it is a mistake.
+        let written = toml::from_str::<toml::Table>(text).is_ok_and(|t| t.contains_key("regions"));
+        if written && settings.regions.is_empty() {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("regions"))
+                .map_or(1, |i| i + 1);
+            return Err(invalid(
+                line,
+                "`regions` is empty: list at least one Region, or leave it out to deploy to the configured Region".to_owned(),
+            ));
+        }
         // Semantic checks name the key and point at the line that sets it.
         if let Err(p) = settings.validate() {
             let line = text
@@ -223,6 +237,23 @@ impl Settings {
         }
     }
 
+    /// With no Regions set (by the file or flags), deploys to `configured`, the Region of the
+    /// caller's AWS configuration; returns whether it did. No Region anywhere is an error.
+    pub fn default_regions(&mut self, configured: Option<&str>) -> Result<bool, Problem> {
+        if !self.regions.is_empty() {
+            return Ok(false);
+        }
+        let Some(region) = configured.filter(|r| !r.is_empty()) else {
+            return Err(Problem {
+                message: "no Region to deploy to: set `regions` in guardrails.toml, pass --region, or configure a Region (AWS_REGION, or `region` in the AWS profile)".to_owned(),
+                value: String::new(),
+                line_key: "regions",
+            });
+        };
+        self.regions = vec![region.to_owned()];
+        self.validate().map(|()| true)
+    }
+
     /// The semantic checks (after flags override the file, too).
     pub fn validate(&self) -> Result<(), Problem> {
         let problem = |message: String, value: &str, line_key: &'static str| Problem {
@@ -230,13 +261,6 @@ impl Settings {
             value: value.to_owned(),
             line_key,
         };
-        if self.regions.is_empty() {
-            return Err(problem(
-                "`regions` needs at least one Region".to_owned(),
-                "",
-                "regions",
-            ));
-        }
         for r in &self.regions {
             if !is_region(r) {
                 return Err(problem(
@@ -378,6 +402,25 @@ failure-tolerance = 1
     }
 
     #[test]
+    fn regions_left_out_are_the_configured_region() {
+        let mut s = Settings::parse("g.toml", "controls = [\"CMK-SECRETS-CREATE\"]\n").unwrap();
+        assert!(s.regions.is_empty());
+        let err = s.clone().default_regions(None).unwrap_err();
+        assert!(
+            err.message.contains("no Region to deploy to"),
+            "{}",
+            err.message
+        );
+        assert!(s.default_regions(Some("eu-west-1")).unwrap());
+        assert_eq!(s.regions, ["eu-west-1"]);
+        // Set Regions are kept.
+        assert!(!s.default_regions(Some("us-east-1")).unwrap());
+        assert_eq!(s.regions, ["eu-west-1"]);
+        let mut bad = Settings::with_regions(Vec::new());
+        assert!(bad.default_regions(Some("Europe")).is_err());
+    }
+
+    #[test]
     fn errors_name_the_key_and_the_line() {
         let cases = [
             (
@@ -398,6 +441,7 @@ failure-tolerance = 1
             ),
             ("regions = \"eu-west-1\"\n", 1, "regions"),
             ("regions = []\n", 1, "regions"),
+            ("controls = []\nregions = [\n]\n", 2, "leave it out"),
         ];
         for (text, line, needle) in cases {
             let err = Settings::parse("g.toml", text).unwrap_err().to_string();
