@@ -71,6 +71,19 @@ impl Env {
     }
 }
 
+/// How many evaluations the Config of `sdk`'s account holds for the test stream.
+async fn recorded(sdk: &aws_config::SdkConfig) -> usize {
+    aws_sdk_config::Client::new(sdk)
+        .get_compliance_details_by_resource()
+        .resource_type("AWS::Kinesis::Stream")
+        .resource_id("orders-events")
+        .send()
+        .await
+        .unwrap()
+        .evaluation_results()
+        .len()
+}
+
 fn file(content: &str) -> tempfile_path::TempFile {
     tempfile_path::TempFile::new(content)
 }
@@ -158,18 +171,8 @@ async fn compliant_event_from_stdin_resolves_the_key_in_the_emulator_and_exits_0
 async fn put_flag_sends_the_evaluation_to_config() {
     let env = env().await;
     let f = file(&env.event("alias/aws/kinesis", "cli-rule", "{}"));
-    let config = aws_sdk_config::Client::new(&env.sdk().await);
-    let recorded = || async {
-        config
-            .get_compliance_details_by_resource()
-            .resource_type("AWS::Kinesis::Stream")
-            .resource_id("orders-events")
-            .send()
-            .await
-            .unwrap()
-            .evaluation_results()
-            .len()
-    };
+    let sdk = env.sdk().await;
+    let recorded = || recorded(&sdk);
     assert_eq!(
         env.run(&["evaluate", f.path()], None).status.code(),
         Some(1)
@@ -235,24 +238,9 @@ async fn a_member_accounts_event_is_evaluated_and_put_with_the_members_role() {
         evaluations[0]["ComplianceType"], "COMPLIANT",
         "{evaluations}"
     );
-    let recorded = |sdk: aws_config::SdkConfig| async move {
-        aws_sdk_config::Client::new(&sdk)
-            .get_compliance_details_by_resource()
-            .resource_type("AWS::Kinesis::Stream")
-            .resource_id("orders-events")
-            .send()
-            .await
-            .unwrap()
-            .evaluation_results()
-            .len()
-    };
+    assert_eq!(recorded(&member_sdk).await, 1, "put in the member's Config");
     assert_eq!(
-        recorded(member_sdk.clone()).await,
-        1,
-        "put in the member's Config"
-    );
-    assert_eq!(
-        recorded(central.sdk().await).await,
+        recorded(&central.sdk().await).await,
         0,
         "nothing in the central account"
     );

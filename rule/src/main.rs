@@ -92,9 +92,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             collect: false,
             stop_at: stop_at(event.context.deadline, reserve),
         };
-        let result = match members.handler_for(&event.payload).await {
-            Ok(handler) => handler.handle_json(event.payload, options).await,
-            Err(failed) => Err(failed),
+        let result = match cmk_core::ConfigEvent::from_value(event.payload) {
+            Ok(config_event) => match members.handler_for(&config_event).await {
+                Ok(handler) => handler.handle(&config_event, options).await,
+                Err(failed) => Err(failed),
+            },
+            Err(e) => Err(cmk_rule::Failed::early(e.into())),
         };
         cmk_rule::handler::respond(result).map_err(Failure)
     }))

@@ -751,9 +751,11 @@ mod member_role {
         members
     }
 
-    fn event(params: &str) -> serde_json::Value {
-        json!({"accountId": MEMBER, "ruleParameters": params, "resultToken": "t",
-               "configRuleArn": format!("arn:aws:config:us-east-1:{MEMBER}:config-rule/config-rule-1")})
+    fn event(params: &str) -> ConfigEvent {
+        ConfigEvent::from_value(json!({"accountId": MEMBER, "ruleParameters": params, "resultToken": "t",
+               "invokingEvent": "{}",
+               "configRuleArn": format!("arn:aws:config:us-east-1:{MEMBER}:config-rule/config-rule-1")}))
+        .unwrap()
     }
 
     fn refused(code: &str) -> AssumeRoleError {

@@ -56,8 +56,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         |_| None
     };
     let members = aws::Members::new(sdk, make_sink, Box::new(|_| {}));
-    let raw: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| name.clone())?;
-    let result = match members.handler_for(&raw).await {
+    let result = match members.handler_for(&event).await {
         Ok(handler) => handler.handle(&event, Options::collecting()).await,
         Err(failed) => Err(failed),
     };

@@ -103,16 +103,16 @@ impl<P> Members<P> {
     /// role when there are no fresh credentials for it.
     pub async fn handler_for(
         &self,
-        event: &serde_json::Value,
+        event: &cmk_core::ConfigEvent,
     ) -> Result<Arc<AwsHandler<P>>, Box<Failed>> {
-        let Some(account) = event["accountId"].as_str() else {
+        let Some(account) = event.account_id.as_deref() else {
             return Ok(self.own.clone());
         };
         let identity = self.identity().await.map_err(Failed::early)?;
         if account == identity.account() {
             return Ok(self.own.clone());
         }
-        let Ok(params) = RuleParams::parse(event["ruleParameters"].as_str()) else {
+        let Ok(params) = RuleParams::parse(event.rule_parameters.as_deref()) else {
             return Ok(self.own.clone());
         };
         // A member is in the function's partition: roles are not assumed across partitions.
