@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use anyhow::{Context, bail};
-use guardrails::deploy::cfn::{OperationLog, Progress};
-use guardrails::deploy::engine::{Engine, Plan};
-use guardrails::deploy::settings::{Code, Settings};
+use guardrails_deploy::cfn::{OperationLog, Progress};
+use guardrails_deploy::engine::{Engine, Plan};
+use guardrails_deploy::settings::{Code, Settings};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Outcome;

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::ou::OrgTree;
 use super::plan::{Observed, ObservedPolicy, Step};
-use crate::render::scp::minify;
+use guardrails::render::scp::minify;
 
 /// Tag marking the policies cmk-guardrails created.
 pub const MANAGED_BY_KEY: &str = "guardrails:managed-by";

@@ -118,7 +118,7 @@ impl OrgTree {
     /// Resolves one `--ou` value to an OU id.
     ///
     /// ```
-    /// use guardrails::deploy::ou::OrgTree;
+    /// use guardrails_deploy::ou::OrgTree;
     /// let mut t = OrgTree::new("r-ab12");
     /// t.add("ou-ab12-11111111", "Workloads", "r-ab12");
     /// t.add("ou-ab12-22222222", "Sandbox", "ou-ab12-11111111");

@@ -7,8 +7,8 @@ use cmk_integration_tests::calls::Calls;
 use cmk_integration_tests::emulator::Emulator;
 use cmk_integration_tests::organization::Organization as HandMade;
 use guardrails::catalogue::CONTROLS;
-use guardrails::deploy::org::{OrgError, Organization};
-use guardrails::deploy::plan::{Desired, Step, plan};
+use guardrails_deploy::org::{OrgError, Organization};
+use guardrails_deploy::plan::{Desired, Step, plan};
 use guardrails::render::scp::{ScpOptions, render_scps};
 
 struct Org {
@@ -65,7 +65,7 @@ fn desired(target: &str) -> Desired {
 async fn plan_for(
     org: &Organization,
     want: &Desired,
-) -> (Vec<Step>, guardrails::deploy::plan::Observed) {
+) -> (Vec<Step>, guardrails_deploy::plan::Observed) {
     let (_, enabled) = org.tree().await.unwrap();
     let names: Vec<String> = want.scps.iter().map(|(n, _)| n.clone()).collect();
     let observed = org.observe(&names, &want.targets, enabled).await.unwrap();

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::render::scp::SCP_SLOTS;
+use guardrails::render::scp::SCP_SLOTS;
 
 /// A policy as observed: id, name and minified content (normalised).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,7 +130,7 @@ pub enum PlanError {
 /// The ordered steps; an empty plan means "nothing to do".
 ///
 /// ```
-/// use guardrails::deploy::plan::{plan, Desired, Observed};
+/// use guardrails_deploy::plan::{plan, Desired, Observed};
 /// let want = Desired { scps: vec![("cmk-guardrails-1".into(), "{}".into())], targets: vec!["ou-ab12-11111111".into()] };
 /// let steps = plan(&want, &Observed::default()).unwrap();
 /// assert_eq!(steps.len(), 3); // enable SCPs, create, attach
@@ -138,7 +138,7 @@ pub enum PlanError {
 pub fn plan(desired: &Desired, observed: &Observed) -> Result<Vec<Step>, PlanError> {
     let mut steps = Vec::new();
     for (name, content) in &desired.scps {
-        if content.len() > crate::render::scp::SCP_MAX_BYTES {
+        if content.len() > guardrails::render::scp::SCP_MAX_BYTES {
             return Err(PlanError::TooLarge {
                 name: name.clone(),
                 bytes: content.len(),

@@ -147,7 +147,7 @@ impl fmt::Display for StackStep {
 /// The ordered StackSet steps of a deploy; empty means nothing to do.
 ///
 /// ```
-/// use guardrails::deploy::stackset::{plan_stack_set, DesiredStackSet, Members, StackStep};
+/// use guardrails_deploy::stackset::{plan_stack_set, DesiredStackSet, Members, StackStep};
 /// let want = DesiredStackSet {
 ///     template: "{}".into(), parameters: Default::default(),
 ///     regions: vec!["eu-west-1".into()], targets: vec!["ou-ab12-11111111".into()],

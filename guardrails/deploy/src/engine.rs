@@ -19,8 +19,8 @@ use super::settings::Settings;
 use super::stackset::{
     DesiredStackSet, Members, ObservedStackSet, StackStep, plan_stack_set, plan_stack_set_destroy,
 };
-use crate::catalogue::{CONTROLS, Control};
-use crate::render::scp::{ScpOptions, render_scps};
+use guardrails::catalogue::{CONTROLS, Control};
+use guardrails::render::scp::{ScpOptions, render_scps};
 
 /// Anything that stops a deploy, status or destroy.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +39,7 @@ pub enum DeployError {
     Target(#[from] TargetError),
     /// The SCPs cannot be rendered.
     #[error(transparent)]
-    Render(#[from] crate::render::RenderError),
+    Render(#[from] guardrails::render::RenderError),
     /// A step this caller cannot take.
     #[error("{0}")]
     Permission(String),
@@ -141,7 +141,7 @@ fn all_scp_names(settings: &Settings) -> Result<Vec<String>, DeployError> {
         .into_iter()
         .map(|(n, _)| n)
         .collect();
-    for i in 1..=crate::render::scp::SCP_SLOTS {
+    for i in 1..=guardrails::render::scp::SCP_SLOTS {
         let n = format!("cmk-guardrails-{i}");
         if !names.contains(&n) {
             names.push(n);
@@ -153,7 +153,7 @@ fn all_scp_names(settings: &Settings) -> Result<Vec<String>, DeployError> {
 /// The stack set the settings describe.
 pub fn desired_stack_set(settings: &Settings, targets: &[Target]) -> DesiredStackSet {
     DesiredStackSet {
-        template: normalise(&crate::render::cfn::config_rule(CONTROLS)),
+        template: normalise(&guardrails::render::cfn::config_rule(CONTROLS)),
         parameters: stack_set_parameters(settings),
         regions: settings.regions.clone(),
         targets: targets.iter().map(|t| t.id.clone()).collect(),
@@ -490,7 +490,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deploy::stackset::Instance;
+    use crate::stackset::Instance;
 
     const OU: &str = "ou-ab12-11111111";
 

@@ -20,9 +20,9 @@ use aws_sdk_cloudformation::types::{
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
-use guardrails::deploy::cfn::{OperationLog, Polling, Quiet, StackSetError, StackSets};
-use guardrails::deploy::settings::Rollout;
-use guardrails::deploy::stackset::{DesiredStackSet, StackStep};
+use guardrails_deploy::cfn::{OperationLog, Polling, Quiet, StackSetError, StackSets};
+use guardrails_deploy::settings::Rollout;
+use guardrails_deploy::stackset::{DesiredStackSet, StackStep};
 
 fn operation(
     status: StackSetOperationStatus,
@@ -220,8 +220,8 @@ async fn access_denied_names_the_missing_permission() {
 #[tokio::test]
 async fn a_concurrent_organizations_change_is_retried() {
     use aws_sdk_organizations::operation::attach_policy::{AttachPolicyError, AttachPolicyOutput};
-    use guardrails::deploy::org::Organization;
-    use guardrails::deploy::plan::{Observed, Step};
+    use guardrails_deploy::org::Organization;
+    use guardrails_deploy::plan::{Observed, Step};
 
     let attach = mock!(aws_sdk_organizations::Client::attach_policy)
         .sequence()

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::catalogue::CONTROLS;
+use guardrails::catalogue::CONTROLS;
 
 /// StackSet operation preferences (they do not apply to automatic deployments).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -105,7 +105,7 @@ pub struct Settings {
 }
 
 fn default_break_glass() -> Vec<String> {
-    vec![crate::render::scp::DEFAULT_BREAK_GLASS.to_owned()]
+    vec![guardrails::render::scp::DEFAULT_BREAK_GLASS.to_owned()]
 }
 
 /// A settings problem, with the file and line when known.
@@ -159,7 +159,7 @@ impl Settings {
     /// Parses and validates settings text; `file` names it in errors.
     ///
     /// ```
-    /// let err = guardrails::deploy::settings::Settings::parse("g.toml", "regions = [\"eu-west-1\"]\nregoins = []\n").unwrap_err();
+    /// let err = guardrails_deploy::settings::Settings::parse("g.toml", "regions = [\"eu-west-1\"]\nregoins = []\n").unwrap_err();
     /// assert!(err.to_string().starts_with("g.toml:2:"), "{err}");
     /// ```
     pub fn parse(file: &str, text: &str) -> Result<Settings, SettingsError> {

@@ -10,12 +10,12 @@ use aws_sdk_cloudformation::types::CallAs;
 use cmk_integration_tests::calls::Calls;
 use cmk_integration_tests::emulator::Emulator;
 use cmk_integration_tests::organization::Organization as HandMade;
-use guardrails::deploy::cfn::{OperationLog, Pending, Polling, Quiet, StackSets};
-use guardrails::deploy::engine::{DeployError, Engine};
-use guardrails::deploy::org::{Organization, Role};
-use guardrails::deploy::plan::PlanError;
-use guardrails::deploy::settings::Settings;
-use guardrails::deploy::stackset::STACK_SET_NAME;
+use guardrails_deploy::cfn::{OperationLog, Pending, Polling, Quiet, StackSets};
+use guardrails_deploy::engine::{DeployError, Engine};
+use guardrails_deploy::org::{Organization, Role};
+use guardrails_deploy::plan::PlanError;
+use guardrails_deploy::settings::Settings;
+use guardrails_deploy::stackset::STACK_SET_NAME;
 
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
