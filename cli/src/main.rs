@@ -57,8 +57,30 @@ pub enum Outcome {
     Findings,
 }
 
+/// The name the Lambda runtime starts a custom runtime's executable by (`provided.al2023`).
+const LAMBDA_BOOTSTRAP: &str = "bootstrap";
+
+/// Started as `bootstrap` (the zip `guardrails deploy` packages from this executable), the
+/// binary is the Config rule's Lambda function; under any other name it is the command line.
+fn started_as_lambda() -> bool {
+    std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .is_some_and(|path| path.file_name() == Some(std::ffi::OsStr::new(LAMBDA_BOOTSTRAP)))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    if started_as_lambda() {
+        cmk_rule::lambda::init_logging();
+        return match cmk_rule::lambda::serve().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",

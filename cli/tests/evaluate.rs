@@ -5,6 +5,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use cmk_integration_tests::emulator::Emulator;
+use cmk_integration_tests::lambda_api::{Answer, RuntimeApi};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -244,4 +245,53 @@ async fn a_member_accounts_event_is_evaluated_and_put_with_the_members_role() {
         0,
         "nothing in the central account"
     );
+}
+
+#[tokio::test]
+async fn the_binary_started_as_bootstrap_serves_the_lambda_runtime_api() {
+    // The package `deploy` builds is this executable named `bootstrap`; Lambda starts it with
+    // AWS_LAMBDA_RUNTIME_API and nothing on the command line.
+    let env = env().await;
+    let dir = std::env::temp_dir().join(format!("guardrails-bootstrap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bootstrap = dir.join("bootstrap");
+    let _ = std::fs::remove_file(&bootstrap);
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_guardrails"), &bootstrap).unwrap();
+    let api = RuntimeApi::start(
+        env.event("alias/aws/kinesis", "lambda-token", "{}"),
+        format!(
+            "arn:aws:lambda:{REGION}:{}:function:cmk-guardrails",
+            env.account
+        ),
+    );
+    let mut function = Command::new(&bootstrap);
+    function
+        .env_remove("AWS_PROFILE")
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "cmk-guardrails")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cmk-guardrails")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/12/01/[$LATEST]0123")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in &env.vars {
+        function.env(k, v);
+    }
+    let mut function = function.spawn().unwrap();
+    let answer = api.answer(std::time::Duration::from_secs(120));
+    function.kill().unwrap();
+    let out = function.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&out.stdout);
+    let Some(Answer::Response(body)) = answer else {
+        panic!(
+            "{answer:?}; logs: {logs} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body, json!({"put": 1, "nonCompliant": 1}), "{logs}");
+    assert_eq!(recorded(&env.sdk().await).await, 1, "put in Config");
+    assert!(logs.contains("NON_COMPLIANT"), "JSON log lines: {logs}");
+    let _ = std::fs::remove_dir_all(dir);
 }

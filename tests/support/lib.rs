@@ -5,5 +5,6 @@ pub mod calls;
 pub mod conformance;
 pub mod emulator;
 pub mod fixture;
+pub mod lambda_api;
 pub mod organization;
 pub mod resources;

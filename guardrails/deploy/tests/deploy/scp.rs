@@ -7,9 +7,9 @@ use cmk_integration_tests::calls::Calls;
 use cmk_integration_tests::emulator::Emulator;
 use cmk_integration_tests::organization::Organization as HandMade;
 use guardrails::catalogue::CONTROLS;
+use guardrails::render::scp::{ScpOptions, render_scps};
 use guardrails_deploy::org::{OrgError, Organization};
 use guardrails_deploy::plan::{Desired, Step, plan};
-use guardrails::render::scp::{ScpOptions, render_scps};
 
 struct Org {
     client: Client,

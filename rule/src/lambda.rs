@@ -1,0 +1,110 @@
+//! Serving the Lambda runtime API: the SDK configuration, clients and key cache are built once per
+//! container, then every event goes to the handler of its account ([`crate::aws::Members`]).
+//! Both the `bootstrap` binary and the `guardrails` binary (when started as `bootstrap`, as the
+//! package `guardrails deploy` builds from itself) run [`serve`].
+
+use crate::aws::{self, ConfigSink};
+use crate::{HandlerError, Options};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
+use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+/// How old a key's facts a change notification may reuse (seconds; default
+/// `aws::kms::DEFAULT_MAX_AGE`, 300). Sweeps always ask KMS afresh.
+const CACHE_TTL_VAR: &str = "CMK_KEY_CACHE_TTL_SECONDS";
+/// Seconds kept before the Lambda deadline for the last PutEvaluations (default 10).
+const RESERVE_VAR: &str = "CMK_DEADLINE_RESERVE_SECONDS";
+
+/// When the sweep must stop: the invocation's deadline (ms since the epoch) minus `reserve`.
+fn stop_at(deadline_ms: u64, reserve: Duration) -> Option<std::time::Instant> {
+    if deadline_ms == 0 {
+        return None; // no deadline given (local runs)
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    // A deadline already past (clock skew) stops the sweep at once; what is done is still put.
+    let left = Duration::from_millis(deadline_ms)
+        .checked_sub(now)
+        .unwrap_or_default();
+    Some(std::time::Instant::now() + left.saturating_sub(reserve))
+}
+
+/// A retryable failure as Lambda reports it (`errorType` `Retryable.*`).
+#[derive(Debug)]
+struct Failure(HandlerError);
+
+impl From<Failure> for Diagnostic {
+    fn from(Failure(err): Failure) -> Diagnostic {
+        let retry = if err.is_retryable() {
+            "Retryable"
+        } else {
+            "Permanent"
+        };
+        Diagnostic {
+            error_type: format!("{retry}.{}", err.error_type()),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// JSON log lines, one object per event, at `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .with_target(false)
+        .init();
+}
+
+/// Serves the Lambda runtime API (`AWS_LAMBDA_RUNTIME_API`) until the runtime stops the
+/// container; fails at start on a bad `CMK_*` environment variable.
+pub async fn serve() -> Result<(), lambda_runtime::Error> {
+    let sdk = aws::sdk_config().await;
+    let rates = aws::Rates::from_env()?;
+    let max_age = match std::env::var(CACHE_TTL_VAR) {
+        Ok(text) => Some(Duration::from_secs(text.parse().map_err(|e| {
+            format!("{CACHE_TTL_VAR}=`{text}` is not a number of seconds: {e}")
+        })?)),
+        Err(_) => None,
+    };
+    let reserve = match std::env::var(RESERVE_VAR) {
+        Ok(text) => Duration::from_secs(
+            text.parse()
+                .map_err(|e| format!("{RESERVE_VAR}=`{text}` is not a number of seconds: {e}"))?,
+        ),
+        Err(_) => Duration::from_secs(10),
+    };
+    // Events of the function's own account use its role; a member's events, the member's role.
+    let members = aws::Members::new(
+        sdk,
+        |sdk| ConfigSink(aws_sdk_config::Client::new(sdk)),
+        Box::new(move |handler| {
+            handler.inventory.rates = rates.clone();
+            if let Some(age) = max_age {
+                handler.keys.set_max_age(age);
+            }
+        }),
+    );
+    let members = &members;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        members.know_identity(&event.context.invoked_function_arn);
+        let options = Options {
+            collect: false,
+            stop_at: stop_at(event.context.deadline, reserve),
+        };
+        let result = match cmk_core::ConfigEvent::from_value(event.payload) {
+            Ok(config_event) => match members.handler_for(&config_event).await {
+                Ok(handler) => handler.handle(&config_event, options).await,
+                Err(failed) => Err(failed),
+            },
+            Err(e) => Err(crate::Failed::early(e.into())),
+        };
+        crate::handler::respond(result).map_err(Failure)
+    }))
+    .await
+}
