@@ -11,6 +11,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod artifact;
 pub mod cfn;
 pub mod engine;
 pub mod org;

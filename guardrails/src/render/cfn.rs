@@ -13,7 +13,7 @@ use crate::catalogue::{Control, IacFormat, Service};
 pub const DIR: &str = "cloudformation";
 
 /// The Config resource types the rule evaluates, from the catalogue's services.
-fn config_types(controls: &[Control]) -> Vec<&'static str> {
+pub(crate) fn config_types(controls: &[Control]) -> Vec<&'static str> {
     let mut types: Vec<&'static str> = controls
         .iter()
         .filter_map(|c| match c.service {
@@ -28,7 +28,7 @@ fn config_types(controls: &[Control]) -> Vec<&'static str> {
     types
 }
 
-fn skip(id: &str, comment: &str) -> Value {
+pub(crate) fn skip(id: &str, comment: &str) -> Value {
     json!({"id": id, "comment": comment})
 }
 
@@ -50,17 +50,17 @@ pub fn config_rule(controls: &[Control]) -> String {
 /// The change-triggered rule also receives key changes: a key disabled, scheduled for deletion,
 /// re-enabled or with rotation turned off re-evaluates the resources that use it within minutes
 /// (the recorder must record `AWS::KMS::Key`; otherwise the periodic sweep catches it).
-fn change_scope(types: &[&'static str]) -> Vec<&'static str> {
+pub(crate) fn change_scope(types: &[&'static str]) -> Vec<&'static str> {
     let mut scope = types.to_vec();
     scope.push("AWS::KMS::Key");
     scope.sort_unstable();
     scope
 }
 
-fn config_rule_template(controls: &[Control]) -> Value {
-    let types = config_types(controls);
-    let change_types = change_scope(&types);
-    let actions = json!([
+/// Every call the rule makes in the evaluated account: the function's role in per-account mode,
+/// the member role in central mode.
+pub(crate) fn rule_actions() -> Value {
+    json!([
         "config:PutEvaluations",
         "config:GetResourceConfigHistory",
         "config:GetComplianceDetailsByConfigRule",
@@ -75,15 +75,53 @@ fn config_rule_template(controls: &[Control]) -> Value {
         "dynamodb:ListTables",
         "dynamodb:DescribeTable",
         "dynamodb:ListTagsOfResource",
-    ]);
+    ])
+}
+
+/// The change-triggered and periodic rules' properties, their source being `function`.
+pub(crate) fn rule_properties(
+    suffix: &str,
+    types: &[&str],
+    details: Value,
+    function: Value,
+    parameters: Value,
+) -> Value {
+    json!({
+        "ConfigRuleName": {"Fn::Sub": format!("${{RuleName}}{suffix}")},
+        "Description": "Kinesis streams, Secrets Manager secrets and DynamoDB tables must use customer-managed KMS keys (cmk-guardrails).",
+        "InputParameters": parameters,
+        "Scope": {"ComplianceResourceTypes": types},
+        "Source": {"Owner": "CUSTOM_LAMBDA", "SourceIdentifier": function, "SourceDetails": details},
+    })
+}
+
+/// Both change message types, or oversized changes are never evaluated.
+pub(crate) fn change_details() -> Value {
+    json!([
+        {"EventSource": "aws.config", "MessageType": "ConfigurationItemChangeNotification"},
+        {"EventSource": "aws.config", "MessageType": "OversizedConfigurationItemChangeNotification"},
+    ])
+}
+
+/// The sweep, every `SweepFrequency`.
+pub(crate) fn periodic_details() -> Value {
+    json!([
+        {"EventSource": "aws.config", "MessageType": "ScheduledNotification", "MaximumExecutionFrequency": {"Ref": "SweepFrequency"}},
+    ])
+}
+
+fn config_rule_template(controls: &[Control]) -> Value {
+    let types = config_types(controls);
+    let change_types = change_scope(&types);
+    let actions = rule_actions();
     let rule_props = |name: &str, types: &[&str], details: Value| {
-        json!({
-            "ConfigRuleName": {"Fn::Sub": format!("${{RuleName}}{name}")},
-            "Description": "Kinesis streams, Secrets Manager secrets and DynamoDB tables must use customer-managed KMS keys (cmk-guardrails).",
-            "InputParameters": input_parameters(),
-            "Scope": {"ComplianceResourceTypes": types},
-            "Source": {"Owner": "CUSTOM_LAMBDA", "SourceIdentifier": {"Fn::GetAtt": ["RuleFunction", "Arn"]}, "SourceDetails": details},
-        })
+        rule_properties(
+            name,
+            types,
+            details,
+            json!({"Fn::GetAtt": ["RuleFunction", "Arn"]}),
+            input_parameters(),
+        )
     };
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -188,17 +226,12 @@ fn config_rule_template(controls: &[Control]) -> Value {
                 "Type": "AWS::Config::ConfigRule",
                 "DependsOn": ["ConfigInvokePermission"],
                 // Both change message types, or oversized changes are never evaluated.
-                "Properties": rule_props("", &change_types, json!([
-                    {"EventSource": "aws.config", "MessageType": "ConfigurationItemChangeNotification"},
-                    {"EventSource": "aws.config", "MessageType": "OversizedConfigurationItemChangeNotification"},
-                ])),
+                "Properties": rule_props("", &change_types, change_details()),
             },
             "PeriodicRule": {
                 "Type": "AWS::Config::ConfigRule",
                 "DependsOn": ["ConfigInvokePermission"],
-                "Properties": rule_props("-periodic", &types, json!([
-                    {"EventSource": "aws.config", "MessageType": "ScheduledNotification", "MaximumExecutionFrequency": {"Ref": "SweepFrequency"}},
-                ])),
+                "Properties": rule_props("-periodic", &types, periodic_details()),
             },
         },
         "Outputs": {
@@ -373,6 +406,12 @@ pub fn render_cfn(controls: &[Control], scp: &ScpOptions) -> Result<Vec<Artifact
         ),
         file("scp.json", &scp_template(controls, scp)?),
         file("guard-hook.json", &guard_hook_template(controls)),
+        file("code-bucket.json", &super::central::code_bucket()),
+        file(
+            "central-function.json",
+            &super::central::central_function(&[]),
+        ),
+        file("member.json", &super::central::member(controls)),
     ])
 }
 

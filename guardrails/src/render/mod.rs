@@ -2,6 +2,7 @@
 
 use crate::catalogue::Control;
 
+pub mod central;
 pub mod cfn;
 pub mod guard;
 pub mod rego;
