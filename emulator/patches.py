@@ -662,9 +662,61 @@ def secret_replica_keys() -> None:
     models.ReplicaSecret.to_dict = replica_to_dict
 
 
+def _config_may_invoke(statement: dict[str, Any], account: str) -> bool:
+    """Whether a function policy statement lets AWS Config of `account` invoke the function."""
+    principal = statement.get("Principal") or {}
+    service = principal.get("Service") if isinstance(principal, dict) else None
+    services = service if isinstance(service, list) else [service]
+    actions = statement.get("Action")
+    actions = actions if isinstance(actions, list) else [actions]
+    if statement.get("Effect") != "Allow" or "config.amazonaws.com" not in services:
+        return False
+    if not any(a in ("lambda:InvokeFunction", "lambda:*", "*") for a in actions):
+        return False
+    source = (statement.get("Condition") or {}).get("StringEquals", {}).get("AWS:SourceAccount")
+    return source in (None, account)
+
+
+def cross_account_rule_functions() -> None:
+    """A custom rule's source may be a Lambda function of another account: AWS Config invokes it
+    as the service principal `config.amazonaws.com`, so the function's resource-based policy must
+    allow that principal (AWS recommends the `SourceAccount` condition), and PutConfigRule
+    refuses a function it cannot invoke with InsufficientPermissionsException ("the AWS Lambda
+    function cannot be invoked. Check the function ARN, and check the function's permissions":
+    https://docs.aws.amazon.com/config/latest/APIReference/API_PutConfigRule.html; the
+    cross-account permission: https://docs.aws.amazon.com/lambda/latest/dg/permissions-function-cross-account.html
+    and https://docs.aws.amazon.com/config/latest/developerguide/evaluate-config_develop-rules_nodejs.html).
+    moto looks the function up in the rule's own account only, so every cross-account source
+    was refused. Same-account sources keep moto's own existence check."""
+    from moto.awslambda.utils import get_backend
+    from moto.config import models
+    from moto.config.exceptions import InsufficientPermissionsException
+
+    original = models.Source.__init__
+
+    def init(self: Any, account_id: str, region: str, owner: str, source_identifier: str,
+             source_details: Any = None) -> None:
+        arn = (source_identifier or "").split(":")
+        if owner == "CUSTOM_LAMBDA" and len(arn) >= 7 and arn[2] == "lambda" and arn[4] != account_id:
+            try:
+                wire = json.loads(get_backend(arn[4], arn[3]).get_policy(source_identifier))
+                policy = json.loads(wire["Policy"])  # GetPolicy's answer holds it as a string
+            except Exception:  # no such function, or a function without a policy
+                policy = {"Statement": []}
+            if not any(_config_may_invoke(st, account_id) for st in policy.get("Statement", [])):
+                raise InsufficientPermissionsException(
+                    f"The AWS Lambda function {source_identifier} cannot be invoked. Check the "
+                    f"specified function ARN, and check the function's permissions")
+            original(self, arn[4], arn[3], owner, source_identifier, source_details)
+            return
+        original(self, account_id, region, owner, source_identifier, source_details)
+
+    models.Source.__init__ = init
+
+
 PATCHES = (aws_managed_keys, cross_account_keys, recorded_evaluations, seeded_config_items,
            scp_attachment_rules, service_managed_stack_sets, organizations_access,
-           config_rule_resource, secret_replica_keys)
+           config_rule_resource, secret_replica_keys, cross_account_rule_functions)
 
 
 def apply() -> None:

@@ -15,6 +15,7 @@ struct Org {
     by_hand: Organization,
     sandbox: String,
     bucket: String,
+    member: String,
 }
 
 async fn org() -> Org {
@@ -24,7 +25,7 @@ async fn org() -> Org {
     let by_hand = Organization::create(&management, aws_sdk_organizations::Client::new(&sdk)).await;
     let workloads = by_hand.ou(&by_hand.root, "Workloads").await;
     let parent = by_hand.ou(&workloads, "Sandbox").await;
-    by_hand.account("member", &parent).await;
+    let member = by_hand.account("member", &parent).await;
     let bucket = format!("cli-rule-code-{management}");
     emulator.put_object(&bucket, "rule.zip", b"zip");
     let dir = std::env::temp_dir().join(format!("guardrails-deploy-{management}"));
@@ -35,6 +36,7 @@ async fn org() -> Org {
         by_hand,
         sandbox: parent,
         bucket,
+        member,
     }
 }
 
@@ -80,7 +82,7 @@ fn exists(dir: &Path, name: &str) -> bool {
 async fn deploy_status_destroy_from_the_command_line() {
     let o = org().await;
     o.settings(&format!(
-        "regions = [\"us-east-1\", \"eu-west-1\"]\n\n[rule]\nexempt-tag = \"cmk-exempt\"\n\n[code]\nbucket = \"{}\"\nkey = \"rule.zip\"\n",
+        "mode = \"per-account\"\nregions = [\"us-east-1\", \"eu-west-1\"]\n\n[rule]\nexempt-tag = \"cmk-exempt\"\n\n[code]\nbucket = \"{}\"\nkey = \"rule.zip\"\n",
         o.bucket
     ));
 
@@ -194,7 +196,7 @@ async fn bad_settings_and_targets_are_errors_before_any_change() {
 
     // A flag overrides the file and is checked the same way.
     o.settings(&format!(
-        "regions = [\"eu-west-1\"]\n[code]\nbucket = \"{}\"\n",
+        "mode = \"per-account\"\nregions = [\"eu-west-1\"]\n[code]\nbucket = \"{}\"\n",
         o.bucket
     ));
     let out = o.run(&[
@@ -229,14 +231,7 @@ async fn bad_settings_and_targets_are_errors_before_any_change() {
         text(&out.stderr)
     );
     // Flags alone are enough.
-    let out = o.run(&[
-        "deploy",
-        "--ou",
-        "sandbox",
-        "--dry-run",
-        "--code-bucket",
-        &o.bucket,
-    ]);
+    let out = o.run(&["deploy", "--ou", "sandbox", "--dry-run"]);
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
 }
 
@@ -244,14 +239,7 @@ async fn bad_settings_and_targets_are_errors_before_any_change() {
 async fn without_settings_the_rule_goes_to_the_configured_region_and_the_plan_says_so() {
     let o = org().await;
     // No guardrails.toml: Regions come from AWS_REGION (us-east-1 in the test environment).
-    let out = o.run(&[
-        "deploy",
-        "--ou",
-        "sandbox",
-        "--dry-run",
-        "--code-bucket",
-        &o.bucket,
-    ]);
+    let out = o.run(&["deploy", "--ou", "sandbox", "--dry-run"]);
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     let plan = text(&out.stdout);
     assert!(
@@ -260,18 +248,11 @@ async fn without_settings_the_rule_goes_to_the_configured_region_and_the_plan_sa
     );
     // With no Region configured anywhere, the error says where one can come from.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_guardrails"));
-    cmd.args([
-        "deploy",
-        "--ou",
-        "sandbox",
-        "--dry-run",
-        "--code-bucket",
-        &o.bucket,
-    ])
-    .current_dir(&o.dir)
-    .env_remove("AWS_PROFILE")
-    .env_remove("AWS_DEFAULT_REGION")
-    .stdin(Stdio::null());
+    cmd.args(["deploy", "--ou", "sandbox", "--dry-run"])
+        .current_dir(&o.dir)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_DEFAULT_REGION")
+        .stdin(Stdio::null());
     for (k, v) in o.vars.iter().filter(|(k, _)| *k != "AWS_REGION") {
         cmd.env(k, v);
     }
@@ -281,5 +262,134 @@ async fn without_settings_the_rule_goes_to_the_configured_region_and_the_plan_sa
         text(&out.stderr).contains("no Region to deploy to"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// The Config rules of `account` in us-east-1: name → source (the function's ARN).
+async fn rules_of(account: &str) -> Vec<(String, String)> {
+    let sdk = Emulator::shared().sdk(account, "us-east-1").await;
+    let out = aws_sdk_config::Client::new(&sdk)
+        .describe_config_rules()
+        .send()
+        .await
+        .unwrap();
+    let mut rules: Vec<(String, String)> = out
+        .config_rules()
+        .iter()
+        .map(|r| {
+            (
+                r.config_rule_name().unwrap_or_default().to_owned(),
+                r.source()
+                    .and_then(|s| s.source_identifier())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    rules.sort();
+    rules
+}
+
+#[tokio::test]
+async fn on_defaults_deploy_publishes_one_central_function_and_members_get_only_rules_and_a_role() {
+    // Nested OUs, three member accounts; no settings file, no bucket, no build step.
+    let o = org().await;
+    let team = o.by_hand.ou(&o.sandbox, "Team").await;
+    let second = o.by_hand.account("second", &o.sandbox).await;
+    let nested = o.by_hand.account("nested", &team).await;
+    let management = o.by_hand.management.clone();
+
+    let dry = o.run(&["deploy", "--ou", "sandbox", "--dry-run"]);
+    assert_eq!(code(&dry), 0, "{}", text(&dry.stderr));
+    let plan = text(&dry.stdout);
+    println!("{plan}");
+    let bucket = format!("cmk-guardrails-code-{management}-us-east-1");
+    assert!(
+        plan.contains(&format!("+ create code bucket {bucket}")),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("+ upload the rule package cmk-guardrails/rule-"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("+ create the central function (stack cmk-guardrails-central) in us-east-1, invocable by the Config of 3 member account(s)"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Regions: us-east-1 (the configured Region;"),
+        "{plan}"
+    );
+
+    let deploy = o.run(&["deploy", "--ou", "sandbox"]);
+    println!("{}", text(&deploy.stdout));
+    assert_eq!(
+        code(&deploy),
+        0,
+        "{}{}",
+        text(&deploy.stdout),
+        text(&deploy.stderr)
+    );
+
+    // One function, in the deploying account; each member's rules name it as their source.
+    let function = format!("arn:aws:lambda:us-east-1:{management}:function:cmk-guardrails");
+    let members = [o.member.clone(), second.clone(), nested.clone()];
+    for member in &members {
+        let rules = rules_of(member).await;
+        assert_eq!(
+            rules,
+            vec![
+                ("cmk-required".to_owned(), function.clone()),
+                ("cmk-required-periodic".to_owned(), function.clone()),
+            ],
+            "{member}"
+        );
+    }
+    assert!(
+        rules_of(&management).await.is_empty(),
+        "the management account gets no rule"
+    );
+
+    let again = o.run(&["deploy", "--ou", "sandbox"]);
+    assert_eq!(code(&again), 0, "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("nothing to do"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    let status = o.run(&["status", "--ou", "sandbox"]);
+    println!("{}", text(&status.stdout));
+    assert_eq!(
+        code(&status),
+        0,
+        "{}{}",
+        text(&status.stdout),
+        text(&status.stderr)
+    );
+
+    let destroy = o.run(&["destroy", "--ou", "sandbox", "--yes"]);
+    println!("{}", text(&destroy.stdout));
+    assert_eq!(
+        code(&destroy),
+        0,
+        "{}{}",
+        text(&destroy.stdout),
+        text(&destroy.stderr)
+    );
+    let gone = text(&destroy.stdout);
+    assert!(gone.contains("- delete the central function"), "{gone}");
+    assert!(
+        gone.contains(&format!("- delete code bucket {bucket}")),
+        "{gone}"
+    );
+    for member in &members {
+        assert!(rules_of(member).await.is_empty(), "{member}");
+    }
+    let after = o.run(&["status", "--ou", "sandbox"]);
+    assert_eq!(
+        code(&after),
+        1,
+        "after destroy, a deploy has everything to do again"
     );
 }

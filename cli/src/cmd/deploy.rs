@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use anyhow::{Context, bail};
+use guardrails_deploy::artifact;
 use guardrails_deploy::cfn::{OperationLog, Progress};
 use guardrails_deploy::engine::{Engine, Plan};
-use guardrails_deploy::settings::{Code, Settings};
+use guardrails_deploy::settings::{Code, Mode, Settings};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Outcome;
@@ -60,6 +61,14 @@ pub struct Common {
     /// `rollout.sequential-regions`.
     #[arg(long, value_name = "BOOL")]
     sequential_regions: Option<bool>,
+    /// `mode`: `central` (one function per Region in this account, the default) or
+    /// `per-account` (a function in every member account, code from `[code]`).
+    #[arg(long, value_enum)]
+    mode: Option<ModeArg>,
+    /// Central mode: the Linux executable of guardrails to publish as the rule's code
+    /// [default: this executable].
+    #[arg(long, value_name = "FILE")]
+    package: Option<PathBuf>,
     /// `code.bucket`.
     #[arg(long, value_name = "BUCKET")]
     code_bucket: Option<String>,
@@ -126,6 +135,12 @@ impl Common {
         if let Some(b) = self.sequential_regions {
             s.rollout.sequential_regions = b;
         }
+        if let Some(m) = self.mode {
+            s.mode = match m {
+                ModeArg::Central => Mode::Central,
+                ModeArg::PerAccount => Mode::PerAccount,
+            };
+        }
         if let Some(bucket) = &self.code_bucket {
             let mut code = s.code.take().unwrap_or(Code {
                 bucket: String::new(),
@@ -151,6 +166,15 @@ impl Common {
             .map_err(|p| anyhow::anyhow!("{origin}: {}", p.message))?;
         Ok(s)
     }
+}
+
+/// `--mode` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ModeArg {
+    /// One central function per Region in the deploying account.
+    Central,
+    /// A function in every member account and Region.
+    PerAccount,
 }
 
 /// Arguments of `guardrails deploy`.
@@ -259,6 +283,20 @@ async fn engine() -> anyhow::Result<Engine> {
         .context("reading the caller's identity and organization")
 }
 
+impl Common {
+    /// Central mode: the package of `--package` or of this executable, checked for Lambda.
+    fn package(&self, settings: &Settings) -> anyhow::Result<Option<artifact::Package>> {
+        if settings.mode != Mode::Central {
+            return Ok(None);
+        }
+        let path = match &self.package {
+            Some(p) => p.clone(),
+            None => std::env::current_exe().context("finding this executable to package it")?,
+        };
+        Ok(Some(artifact::package(&path)?))
+    }
+}
+
 fn print_plan(title: &str, plan: &Plan) {
     let mut out = std::io::stdout().lock();
     let targets: Vec<String> = plan
@@ -278,12 +316,14 @@ fn print_plan(title: &str, plan: &Plan) {
 /// Runs `guardrails deploy`.
 pub async fn deploy(args: DeployArgs) -> anyhow::Result<Outcome> {
     let (settings, regions_note) = args.common.settings().await?;
-    if settings.code.is_none() {
+    if settings.mode == Mode::PerAccount && settings.code.is_none() {
         bail!(
-            "deploy needs the rule's code location: set `[code] bucket` in guardrails.toml or pass --code-bucket"
+            "mode = \"per-account\" needs the rule's code location: set `[code] bucket` in guardrails.toml or pass --code-bucket"
         );
     }
-    let engine = engine().await?;
+    let package = args.common.package(&settings)?;
+    let mut engine = engine().await?;
+    engine.package = package;
     let log = OperationLog(Some(args.common.operation_log.clone()));
     let progress = CliProgress::new();
     if args.dry_run {
@@ -322,7 +362,9 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
     if let Some(note) = regions_note {
         eprintln!("{note}");
     }
-    let engine = engine().await?;
+    let package = args.common.package(&settings)?;
+    let mut engine = engine().await?;
+    engine.package = package;
     let plan = engine.plan(&settings, &args.common.ous).await?;
     let mut status = plan.status(&engine.caller);
     let log = OperationLog(Some(args.common.operation_log.clone()));

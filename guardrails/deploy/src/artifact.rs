@@ -275,7 +275,9 @@ mod tests {
     #[test]
     fn what_lambda_cannot_run_is_refused_naming_the_file_and_the_reason() {
         let path = Path::new("/opt/guardrails");
-        let err = inspect(path, b"\xcf\xfa\xed\xfe macho").unwrap_err().to_string();
+        let err = inspect(path, b"\xcf\xfa\xed\xfe macho")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("/opt/guardrails") && err.contains("not an ELF"),
             "{err}"
@@ -294,7 +296,11 @@ mod tests {
         while let Some(found) = bytes[at..].windows(8).position(|w| w == b"GLIBC_2.") {
             let start = at + found + 8;
             let end = start + bytes[start..].iter().position(|&b| b == 0).unwrap();
-            if end - start >= 2 && bytes[start..end].iter().all(|b| b.is_ascii_digit() || *b == b'.') {
+            if end - start >= 2
+                && bytes[start..end]
+                    .iter()
+                    .all(|b| b.is_ascii_digit() || *b == b'.')
+            {
                 bytes[start..start + 2].copy_from_slice(b"99");
                 bytes[start + 2..end].fill(0);
             }

@@ -2,24 +2,34 @@
 //! applying, checking (status) or removing (destroy) it.
 //!
 //! Order of operations (deploy): resume an operation an interrupted run left pending → read the
-//! OU tree, our SCPs and attachments, our stack set and its instances → plan → (apply:) activate
-//! StackSets trusted access → enable the SCP policy type → create/update SCPs → attach → create
-//! or update the stack set → create/redeploy instances, one operation at a time, polled to the end.
+//! OU tree, our SCPs and attachments, our stack set and its instances, and (central mode) the code
+//! bucket, package and central function of each Region → plan → (apply:) activate StackSets
+//! trusted access → per Region: code bucket, package upload, central function with the members'
+//! invoke permissions → enable the SCP policy type → create/update SCPs → attach → create or
+//! update the stack set → create/redeploy instances, one operation at a time, polled to the end.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudformation::types::CallAs;
 use serde::Serialize;
 
+use super::artifact::Package;
+use super::central::{
+    CentralError, CentralStep, DesiredCentral, ObservedCentral, Regional, plan_central,
+    plan_central_destroy,
+};
 use super::cfn::{OperationLog, Progress, StackSetError, StackSets, stack_set_parameters};
 use super::org::{Caller, OrgError, Organization, Role, normalise};
 use super::ou::{OrgTree, TargetError};
 use super::plan::{Desired, Observed, PlanError, Step, plan, plan_destroy};
-use super::settings::Settings;
+use super::settings::{Mode, Settings};
 use super::stackset::{
     DesiredStackSet, Members, ObservedStackSet, StackStep, plan_stack_set, plan_stack_set_destroy,
 };
 use guardrails::catalogue::{CONTROLS, Control};
+use guardrails::render::central::{
+    FUNCTION_NAME, MEMBER_ROLE, central_function, central_role_name, code_bucket, code_bucket_name,
+};
 use guardrails::render::scp::{ScpOptions, render_scps};
 
 /// Anything that stops a deploy, status or destroy.
@@ -31,6 +41,9 @@ pub enum DeployError {
     /// CloudFormation.
     #[error(transparent)]
     StackSet(#[from] StackSetError),
+    /// The central function, its bucket or its package.
+    #[error(transparent)]
+    Central(#[from] CentralError),
     /// An AWS limit would be exceeded; nothing was changed.
     #[error(transparent)]
     Plan(#[from] PlanError),
@@ -64,6 +77,14 @@ pub struct Plan {
     pub root: String,
     /// The target OUs.
     pub targets: Vec<Target>,
+    /// Central function or per-account functions.
+    pub mode: Mode,
+    /// Central function steps, Region by Region.
+    pub central: Vec<CentralStep>,
+    /// What each Region should hold (central mode).
+    pub desired_central: Vec<DesiredCentral>,
+    /// What each Region holds (central mode).
+    pub observed_central: BTreeMap<String, ObservedCentral>,
     /// StackSets trusted access must be activated first.
     pub activate_trusted_access: bool,
     /// SCP steps.
@@ -87,7 +108,10 @@ pub struct Plan {
 impl Plan {
     /// Nothing to do.
     pub fn is_empty(&self) -> bool {
-        !self.activate_trusted_access && self.scp.is_empty() && self.stack.is_empty()
+        !self.activate_trusted_access
+            && self.central.is_empty()
+            && self.scp.is_empty()
+            && self.stack.is_empty()
     }
 
     /// One line per change, in the order they would be made.
@@ -98,12 +122,13 @@ impl Plan {
                 "~ activate trusted access for CloudFormation StackSets ({STACKSETS_PRINCIPAL})"
             ));
         }
+        let central = self.central.iter().map(ToString::to_string);
         let scp = self.scp.iter().map(ToString::to_string);
         let stack = self.stack.iter().map(ToString::to_string);
         if self.destroying {
-            lines.extend(stack.chain(scp));
+            lines.extend(stack.chain(central).chain(scp));
         } else {
-            lines.extend(scp.chain(stack));
+            lines.extend(central.chain(scp).chain(stack));
         }
         lines
     }
@@ -150,13 +175,89 @@ fn all_scp_names(settings: &Settings) -> Result<Vec<String>, DeployError> {
     Ok(names)
 }
 
-/// The stack set the settings describe.
-pub fn desired_stack_set(settings: &Settings, targets: &[Target]) -> DesiredStackSet {
+/// The stack set the settings describe: in central mode the member template (rules sourced from
+/// the caller's central function, the member role trusting its roles), otherwise the
+/// per-account function.
+pub fn desired_stack_set(
+    settings: &Settings,
+    targets: &[Target],
+    caller: &Caller,
+) -> DesiredStackSet {
+    let (template, parameters) = match settings.mode {
+        Mode::PerAccount => (
+            normalise(&guardrails::render::cfn::config_rule(CONTROLS)),
+            stack_set_parameters(settings),
+        ),
+        Mode::Central => {
+            let mut p = stack_set_parameters(settings);
+            p.insert("CentralAccount".into(), caller.account.clone());
+            p.insert(
+                "CentralRoleArns".into(),
+                settings
+                    .regions
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "arn:{}:iam::{}:role/{}",
+                            caller.partition,
+                            caller.account,
+                            central_role_name(r)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            p.insert("FunctionName".into(), FUNCTION_NAME.into());
+            p.insert("ExecutionRoleName".into(), MEMBER_ROLE.into());
+            p.insert(
+                "RoleRegion".into(),
+                settings.regions.first().cloned().unwrap_or_default(),
+            );
+            (
+                normalise(&guardrails::render::central::member(CONTROLS).to_string()),
+                p,
+            )
+        }
+    };
     DesiredStackSet {
-        template: normalise(&guardrails::render::cfn::config_rule(CONTROLS)),
-        parameters: stack_set_parameters(settings),
+        template,
+        parameters,
         regions: settings.regions.clone(),
         targets: targets.iter().map(|t| t.id.clone()).collect(),
+    }
+}
+
+/// What the central mode wants in `region`: the code bucket, `package` in it, and the function
+/// invocable by the Config of `accounts`.
+pub fn desired_central(
+    region: &str,
+    caller: &Caller,
+    package: Option<&Package>,
+    accounts: &std::collections::BTreeSet<String>,
+) -> DesiredCentral {
+    let accounts: Vec<String> = accounts.iter().cloned().collect();
+    let bucket = code_bucket_name(&caller.account, region);
+    let key = package.map(Package::key).unwrap_or_default();
+    let function_parameters = BTreeMap::from([
+        ("CodeBucket".to_owned(), bucket.clone()),
+        ("CodeKey".to_owned(), key.clone()),
+        (
+            "Architecture".to_owned(),
+            package
+                .map_or("x86_64", |p| p.architecture.lambda_name())
+                .to_owned(),
+        ),
+        ("OrganizationId".to_owned(), caller.organization_id.clone()),
+    ]);
+    DesiredCentral {
+        region: region.to_owned(),
+        bucket,
+        code_template: normalise(&code_bucket().to_string()),
+        package_key: key,
+        package_bytes: package.map_or(0, |p| p.zip.len()),
+        function_template: normalise(&central_function(&accounts).to_string()),
+        function_parameters,
+        accounts: accounts.into_iter().collect(),
     }
 }
 
@@ -169,6 +270,10 @@ pub struct Engine {
     pub stacks: StackSets,
     /// Who we are.
     pub caller: Caller,
+    /// The caller's configuration, for the clients of each Region.
+    pub sdk: aws_config::SdkConfig,
+    /// The rule package the central function should run (central mode).
+    pub package: Option<Package>,
 }
 
 impl Engine {
@@ -185,7 +290,13 @@ impl Engine {
                 detail: super::cfn::describe("sts", "GetCallerIdentity", &e),
             })?;
         let org = Organization(aws_sdk_organizations::Client::new(sdk));
-        let caller = org.caller(identity.account().unwrap_or_default()).await?;
+        let partition = identity
+            .arn()
+            .and_then(|arn| arn.split(':').nth(1))
+            .unwrap_or("aws");
+        let caller = org
+            .caller(identity.account().unwrap_or_default(), partition)
+            .await?;
         let mut stacks = StackSets::new(aws_sdk_cloudformation::Client::new(sdk));
         if caller.role == Role::DelegatedAdmin {
             stacks.call_as = CallAs::DelegatedAdmin;
@@ -194,7 +305,83 @@ impl Engine {
             org,
             stacks,
             caller,
+            sdk: sdk.clone(),
+            package: None,
         })
+    }
+
+    /// Accounts below every OU the stack set targets now and will target: the Config rules that
+    /// may invoke the central function.
+    async fn covered(
+        &self,
+        tree: &OrgTree,
+        targets: &[Target],
+        observed: Option<&ObservedStackSet>,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<std::collections::BTreeSet<String>, DeployError> {
+        let mut ous: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
+        ous.extend(
+            observed
+                .map(|o| o.ous.iter().cloned().collect::<Vec<_>>())
+                .unwrap_or_default(),
+        );
+        ous.sort();
+        ous.dedup();
+        let mut accounts = std::collections::BTreeSet::new();
+        for ou in ous.iter().filter(|ou| tree.contains(ou) && keep(ou)) {
+            accounts.extend(self.org.accounts_under(&tree.subtree(ou)).await?);
+        }
+        accounts.remove(&self.caller.management_account);
+        Ok(accounts)
+    }
+
+    /// Observes every Region's central function and plans its steps.
+    async fn plan_regions(
+        &self,
+        settings: &Settings,
+        accounts: &std::collections::BTreeSet<String>,
+        destroy_keeping: Option<Option<&std::collections::BTreeSet<String>>>,
+    ) -> Result<
+        (
+            Vec<CentralStep>,
+            Vec<DesiredCentral>,
+            BTreeMap<String, ObservedCentral>,
+        ),
+        DeployError,
+    > {
+        let (mut steps, mut desired, mut observed) = (Vec::new(), Vec::new(), BTreeMap::new());
+        if settings.mode != Mode::Central {
+            return Ok((steps, desired, observed));
+        }
+        for region in &settings.regions {
+            let want = desired_central(region, &self.caller, self.package.as_ref(), accounts);
+            let have = Regional::new(&self.sdk, region).observe(&want).await?;
+            steps.extend(match destroy_keeping {
+                None => plan_central(&want, &have)?,
+                Some(keep) => plan_central_destroy(&want, &have, keep),
+            });
+            desired.push(want);
+            observed.insert(region.clone(), have);
+        }
+        Ok((steps, desired, observed))
+    }
+
+    /// Applies the central steps, Region by Region.
+    async fn apply_regions(&self, plan: &Plan) -> Result<Vec<String>, DeployError> {
+        let mut done = Vec::new();
+        for want in &plan.desired_central {
+            let have = plan
+                .observed_central
+                .get(&want.region)
+                .cloned()
+                .unwrap_or_default();
+            done.extend(
+                Regional::new(&self.sdk, &want.region)
+                    .apply(&plan.central, want, &have, self.package.as_ref())
+                    .await?,
+            );
+        }
+        Ok(done)
     }
 
     /// Resolves `--ou` values (ids, paths or names) against the tree.
@@ -241,13 +428,22 @@ impl Engine {
             &observed,
         )?;
         let members = self.members(&tree, &targets).await?;
-        let desired_stack = desired_stack_set(settings, &targets);
+        let desired_stack = desired_stack_set(settings, &targets, &self.caller);
         let observed_stack = self.stacks.observe().await?;
         let stack = plan_stack_set(&desired_stack, observed_stack.as_ref(), &members);
         let activate_trusted_access = !self.stacks.trusted_access().await?;
+        let covered = self
+            .covered(&tree, &targets, observed_stack.as_ref(), |_| true)
+            .await?;
+        let (central, desired_central, observed_central) =
+            self.plan_regions(settings, &covered, None).await?;
         let plan = Plan {
             root: tree.root.clone(),
             targets,
+            mode: settings.mode,
+            central,
+            desired_central,
+            observed_central,
             activate_trusted_access,
             scp,
             stack,
@@ -297,6 +493,7 @@ impl Engine {
             self.stacks.activate_trusted_access().await?;
             done.push(plan.lines()[0].clone());
         }
+        done.extend(self.apply_regions(plan).await?);
         done.extend(
             self.org
                 .apply(&plan.root, &plan.observed, &plan.scp)
@@ -340,10 +537,29 @@ impl Engine {
             &members,
         );
         let scp = plan_destroy(&scp_names, &target_ids, &observed);
+        // The central function goes with the stack set; while other OUs keep the stack set, only
+        // the invoke permissions of the destroyed OUs' accounts go.
+        let keeping = if stack.contains(&StackStep::DeleteStackSet) || observed_stack.is_none() {
+            None
+        } else {
+            Some(
+                self.covered(&tree, &[], observed_stack.as_ref(), |ou| {
+                    !target_ids.iter().any(|t| t == ou)
+                })
+                .await?,
+            )
+        };
+        let (central, desired_central, observed_central) = self
+            .plan_regions(settings, &Default::default(), Some(keeping.as_ref()))
+            .await?;
         Ok(Plan {
             root: tree.root.clone(),
-            desired_stack: desired_stack_set(settings, &targets),
+            desired_stack: desired_stack_set(settings, &targets, &self.caller),
             targets,
+            mode: settings.mode,
+            central,
+            desired_central,
+            observed_central,
             activate_trusted_access: false,
             scp,
             stack,
@@ -374,6 +590,7 @@ impl Engine {
                 progress,
             )
             .await?;
+        done.extend(self.apply_regions(plan).await?);
         done.extend(
             self.org
                 .apply(&plan.root, &plan.observed, &plan.scp)
@@ -537,6 +754,10 @@ mod tests {
                 id: OU.into(),
                 path: "Root/Sandbox".into(),
             }],
+            mode: Mode::PerAccount,
+            central: Vec::new(),
+            desired_central: Vec::new(),
+            observed_central: BTreeMap::new(),
             activate_trusted_access: false,
             scp: Vec::new(),
             stack,
@@ -551,6 +772,8 @@ mod tests {
             account: "999999999999".into(),
             management_account: "999999999999".into(),
             role: Role::Management,
+            organization_id: "o-exampleorgid".into(),
+            partition: "aws".into(),
         };
         let status = plan.status(&caller);
         let t = &status.targets[0];

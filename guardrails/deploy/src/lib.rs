@@ -12,6 +12,7 @@
 )]
 
 pub mod artifact;
+pub mod central;
 pub mod cfn;
 pub mod engine;
 pub mod org;

@@ -357,11 +357,15 @@ pub struct Caller {
     pub management_account: String,
     /// Which of the two.
     pub role: Role,
+    /// `o-…`.
+    pub organization_id: String,
+    /// The caller's partition (`aws`, `aws-cn`, …), from its ARN.
+    pub partition: String,
 }
 
 impl Organization {
-    /// Which account we are, from DescribeOrganization and the caller's account.
-    pub async fn caller(&self, account: &str) -> Result<Caller, OrgError> {
+    /// Which account we are, from DescribeOrganization and the caller's account and partition.
+    pub async fn caller(&self, account: &str, partition: &str) -> Result<Caller, OrgError> {
         let out = self
             .0
             .describe_organization()
@@ -374,6 +378,12 @@ impl Organization {
             .unwrap_or_default()
             .to_owned();
         Ok(Caller {
+            organization_id: out
+                .organization()
+                .and_then(|o| o.id())
+                .unwrap_or_default()
+                .to_owned(),
+            partition: partition.to_owned(),
             role: if management == account {
                 Role::Management
             } else {

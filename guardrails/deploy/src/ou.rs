@@ -83,6 +83,11 @@ impl OrgTree {
         );
     }
 
+    /// Whether the tree holds this OU (or root) id.
+    pub fn contains(&self, id: &str) -> bool {
+        self.ous.contains_key(id)
+    }
+
     /// The OU and every OU below it, at any depth.
     pub fn subtree(&self, id: &str) -> Vec<String> {
         let mut out = vec![id.to_owned()];

@@ -79,10 +79,26 @@ fn default_code_key() -> String {
     "cmk-guardrails/rule.zip".to_owned()
 }
 
+/// Where the rule's function runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// One function per Region in the deploying account, published by deploy; members get the
+    /// rules and a role the function assumes.
+    #[default]
+    Central,
+    /// A function in every member account and Region, reading its code from `[code]` (for
+    /// organisations that forbid cross-account invocation).
+    PerAccount,
+}
+
 /// Everything `guardrails deploy` needs besides the target OUs.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Settings {
+    /// Central function (default) or a function per member account.
+    #[serde(default)]
+    pub mode: Mode,
     /// Regions the Config rule is deployed to. Left out (and no `--region`), deploy uses the
     /// configured Region ([`Settings::default_regions`]).
     #[serde(default)]
@@ -99,7 +115,8 @@ pub struct Settings {
     /// StackSet operation preferences.
     #[serde(default)]
     pub rollout: Rollout,
-    /// The rule's code location; required by `deploy` (not by `status` or `destroy`).
+    /// The rule's code location in `per-account` mode; required by its `deploy` (not by `status`
+    /// or `destroy`).
     #[serde(default)]
     pub code: Option<Code>,
 }
@@ -228,6 +245,7 @@ impl Settings {
     /// Settings with defaults everywhere and these Regions (when there is no settings file).
     pub fn with_regions(regions: Vec<String>) -> Settings {
         Settings {
+            mode: Mode::Central,
             regions,
             break_glass: default_break_glass(),
             controls: Vec::new(),
@@ -304,6 +322,13 @@ impl Settings {
             ));
         }
         if let Some(code) = &self.code {
+            if self.mode == Mode::Central {
+                return Err(problem(
+                    "`[code]` is for `mode = \"per-account\"`: in the default central mode deploy publishes the rule's code itself".to_owned(),
+                    "",
+                    "[code]",
+                ));
+            }
             let valid_bucket = (3..=63).contains(&code.bucket.len())
                 && code.bucket.bytes().all(|b| {
                     b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'

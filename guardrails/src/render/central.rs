@@ -299,8 +299,8 @@ mod tests {
             .filter(|r| r["Type"] == "AWS::Lambda::Permission")
             .count();
         assert_eq!(permissions, 2);
-        let assume = &t["Resources"]["RuleRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-            ["Statement"][1];
+        let assume = &t["Resources"]["RuleRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            [1];
         assert_eq!(assume["Action"], "sts:AssumeRole");
         assert!(assume["Condition"]["StringEquals"]["aws:ResourceOrgID"].is_object());
     }

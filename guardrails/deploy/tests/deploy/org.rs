@@ -43,7 +43,7 @@ fn settings(bucket: &str, exempt: &str) -> Settings {
     Settings::parse(
         "test.toml",
         &format!(
-            "regions = [\"us-east-1\", \"eu-west-1\"]\n[rule]\nexempt-tag = \"{exempt}\"\n[code]\nbucket = \"{bucket}\"\nkey = \"rule.zip\"\n"
+            "mode = \"per-account\"\nregions = [\"us-east-1\", \"eu-west-1\"]\n[rule]\nexempt-tag = \"{exempt}\"\n[code]\nbucket = \"{bucket}\"\nkey = \"rule.zip\"\n"
         ),
     )
     .unwrap()
@@ -79,7 +79,7 @@ async fn world() -> World {
         b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
     );
     let org = Organization(orgs.clone());
-    let caller = org.caller(&management).await.unwrap();
+    let caller = org.caller(&management, "aws").await.unwrap();
     assert_eq!(caller.role, Role::Management);
     let engine = Engine {
         org,
@@ -93,6 +93,8 @@ async fn world() -> World {
             },
         },
         caller,
+        sdk: sdk.clone(),
+        package: None,
     };
     calls.clear();
     World {
