@@ -322,3 +322,29 @@ def test_secret_replicas_keep_the_key_their_request_names(endpoint):
     assert [s.get("KmsKeyId") for s in eu.list_secrets()["SecretList"]] == [eu_key]
     west = client(endpoint, "secretsmanager", account, region="us-west-2")
     assert "KmsKeyId" not in west.describe_secret(SecretId=arn.replace("us-east-1", "us-west-2"))
+
+
+def test_a_rule_may_use_another_accounts_function_whose_policy_lets_config_invoke_it(endpoint):
+    central, member, stranger = "210000000100", "210000000101", "210000000102"
+    iam = client(endpoint, "iam", central)
+    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}))
+    fn = client(endpoint, "lambda", central).create_function(
+        FunctionName="rule", Runtime="provided.al2023", Handler="bootstrap",
+        Role=role["Role"]["Arn"], Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18})["FunctionArn"]
+    client(endpoint, "lambda", central).add_permission(
+        FunctionName="rule", StatementId="member", Action="lambda:InvokeFunction",
+        Principal="config.amazonaws.com", SourceAccount=member)
+
+    def put(account):
+        client(endpoint, "config", account).put_config_rule(ConfigRule={
+            "ConfigRuleName": "cmk", "Source": {"Owner": "CUSTOM_LAMBDA", "SourceIdentifier": fn,
+                                                "SourceDetails": [{"EventSource": "aws.config", "MessageType": "ScheduledNotification"}]}})
+
+    put(member)
+    assert [r["Source"]["SourceIdentifier"] for r in
+            client(endpoint, "config", member).describe_config_rules()["ConfigRules"]] == [fn]
+    with pytest.raises(ClientError) as refused:
+        put(stranger)  # the policy admits only the member's Config
+    assert refused.value.response["Error"]["Code"] == "InsufficientPermissionsException"
