@@ -1,9 +1,5 @@
 """Creates an organization for `scripts/demo`: Root/Workloads/Sandbox/Team with one member account
-in Sandbox and one in Team, and the rule's code zip in an S3 bucket (boto3, default account).
-Prints the bucket name."""
-
-import io
-import zipfile
+in Sandbox and one in Team (boto3, default account)."""
 
 import boto3
 
@@ -22,14 +18,6 @@ def main() -> None:
     for name, ou in (("sandbox-app", ous["Sandbox"]), ("team-app", ous["Team"])):
         account = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]["AccountId"]
         org.move_account(AccountId=account, SourceParentId=root, DestinationParentId=ou)
-    bucket = "demo-cmk-rule-code"
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=bucket)
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as z:
-        z.writestr("bootstrap", "built by scripts/build-lambda")
-    s3.put_object(Bucket=bucket, Key="cmk-guardrails/rule.zip", Body=code.getvalue())
-    print(bucket)
 
 
 if __name__ == "__main__":
