@@ -714,9 +714,86 @@ def cross_account_rule_functions() -> None:
     models.Source.__init__ = init
 
 
+def _trust_allows(document: str, caller_arn: str, caller_account: str) -> bool:
+    """Whether a role's trust policy lets `caller_arn` call sts:AssumeRole. Principals: `*`, an
+    account id or its `root` ARN (any principal of that account), a role ARN (that role's
+    sessions), a user ARN. A statement with a Condition is not evaluated and grants nothing."""
+    try:
+        statements = json.loads(document).get("Statement", [])
+    except (TypeError, ValueError):
+        return False
+    statements = statements if isinstance(statements, list) else [statements]
+    session_role = None
+    parts = caller_arn.split(":")
+    if len(parts) >= 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        session_role = f"arn:{parts[1]}:iam::{parts[4]}:role/{parts[5].split('/')[1]}"
+    for st in statements:
+        actions = st.get("Action", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        if st.get("Effect") != "Allow" or st.get("Condition"):
+            continue
+        if not any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions):
+            continue
+        principal = st.get("Principal")
+        aws = principal.get("AWS", []) if isinstance(principal, dict) else principal
+        aws = aws if isinstance(aws, list) else [aws]
+        for p in aws:
+            if p == "*" or p == caller_account or p == caller_arn:
+                return True
+            if isinstance(p, str) and p.endswith(f":iam::{caller_account}:root"):
+                return True
+            if session_role is not None and isinstance(p, str) and \
+                    p.split(":role/")[0] == session_role.split(":role/")[0] and \
+                    p.rsplit("/", 1)[-1] == session_role.rsplit("/", 1)[-1]:
+                return True
+    return False
+
+
+def assume_role_trust() -> None:
+    """AssumeRole succeeds only for a role that exists and whose trust policy names the caller:
+    "The trust policy of the role … specifies who can assume the role", and a caller the trust
+    policy does not allow gets AccessDenied
+    (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_manage-assume.html). moto issues
+    credentials for any role ARN, existing or not, so a member account without our role could
+    never fail as it does in AWS. (The refusal carries AWS's code and message; moto serialises it
+    with status 400 where AWS sends 403: clients classify by the code.)"""
+    from moto.core.exceptions import ServiceException
+    from moto.iam.models import iam_backends
+    from moto.sts import responses
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    class AccessDenied(ServiceException):
+        code = "AccessDenied"
+
+    original = responses.TokenResponse.assume_role
+
+    def assume_role(self: Any) -> Any:
+        role_arn = self._get_param("RoleArn") or ""
+        partition = get_partition(self.region)
+        _, caller_arn, caller_account = sts_backends[self.current_account][partition] \
+            .get_caller_identity(self.get_access_key(), self.region)
+        parts = role_arn.split(":")
+        role = None
+        if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
+            try:
+                role = iam_backends[parts[4]][parts[1]].get_role_by_arn(role_arn)
+            except Exception:  # no such role
+                role = None
+        if role is None or not _trust_allows(role.assume_role_policy_document, caller_arn, caller_account):
+            error = AccessDenied(
+                f"User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}")
+            raise error
+        return original(self)
+
+    responses.TokenResponse.assume_role = assume_role
+
+
 PATCHES = (aws_managed_keys, cross_account_keys, recorded_evaluations, seeded_config_items,
            scp_attachment_rules, service_managed_stack_sets, organizations_access,
-           config_rule_resource, secret_replica_keys, cross_account_rule_functions)
+           config_rule_resource, secret_replica_keys, cross_account_rule_functions,
+           assume_role_trust)
 
 
 def apply() -> None:

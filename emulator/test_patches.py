@@ -33,6 +33,17 @@ def client(endpoint: str, service: str, account: str | None = None, region: str 
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
     if account is None:
         return session.client(service, endpoint_url=endpoint, config=config)
+    # The role must exist (assume_role_trust): create it in that account through moto's
+    # x-moto-account-id header, then assume it.
+    iam = session.client("iam", endpoint_url=endpoint)
+    iam.meta.events.register("before-sign.iam.CreateRole",
+                             lambda request, **_: request.headers.__setitem__("x-moto-account-id", account))
+    try:
+        iam.create_role(RoleName="test", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "*"}}]}))
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "EntityAlreadyExists":
+            raise
     sts = session.client("sts", endpoint_url=endpoint)
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/test", RoleSessionName="patch-test")["Credentials"]
     return boto3.client(
@@ -348,3 +359,28 @@ def test_a_rule_may_use_another_accounts_function_whose_policy_lets_config_invok
     with pytest.raises(ClientError) as refused:
         put(stranger)  # the policy admits only the member's Config
     assert refused.value.response["Error"]["Code"] == "InsufficientPermissionsException"
+
+
+def test_assume_role_needs_an_existing_role_whose_trust_policy_names_the_caller(endpoint):
+    central, member = "210000000110", "210000000111"
+    caller = client(endpoint, "sts", central).get_caller_identity()["Arn"]
+    sts = client(endpoint, "sts", central)
+    with pytest.raises(ClientError) as missing:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/absent", RoleSessionName="s1")
+    assert missing.value.response["Error"]["Code"] == "AccessDenied"
+    assert caller in missing.value.response["Error"]["Message"]
+
+    member_iam = client(endpoint, "iam", member)
+    trust = lambda principal: json.dumps({"Version": "2012-10-17", "Statement": [  # noqa: E731
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": principal}}]})
+    member_iam.create_role(RoleName="only-other", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{central}:role/other"))
+    with pytest.raises(ClientError) as untrusted:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/only-other", RoleSessionName="s2")
+    assert untrusted.value.response["Error"]["Code"] == "AccessDenied"
+
+    # The caller is a session of the central account's `test` role: its ARN, or the account.
+    member_iam.create_role(RoleName="by-role", AssumeRolePolicyDocument=trust([f"arn:aws:iam::{central}:role/test"]))
+    member_iam.create_role(RoleName="by-account", AssumeRolePolicyDocument=trust(central))
+    for name in ("by-role", "by-account"):
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/{name}", RoleSessionName="s3")
+        assert creds["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{member}:assumed-role/{name}/")

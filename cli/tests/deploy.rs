@@ -46,6 +46,11 @@ impl Org {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        self.run_as(args, &[])
+    }
+
+    /// With some of the environment replaced (other credentials).
+    fn run_as(&self, args: &[&str], replaced: &[(&'static str, String)]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_guardrails"));
         cmd.args(args)
             .current_dir(&self.dir)
@@ -53,7 +58,7 @@ impl Org {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for (k, v) in &self.vars {
+        for (k, v) in self.vars.iter().chain(replaced) {
             cmd.env(k, v);
         }
         cmd.output().expect("guardrails runs")
@@ -222,7 +227,7 @@ async fn bad_settings_and_targets_are_errors_before_any_change() {
         "{err}"
     );
 
-    o.settings("regions = [\"eu-west-1\"]\n");
+    o.settings("mode = \"per-account\"\nregions = [\"eu-west-1\"]\n");
     let out = o.run(&["deploy", "--ou", "sandbox"]);
     assert_eq!(code(&out), 2);
     assert!(
@@ -230,8 +235,29 @@ async fn bad_settings_and_targets_are_errors_before_any_change() {
         "{}",
         text(&out.stderr)
     );
-    // Flags alone are enough.
+    // `[code]` belongs to the per-account mode: in the default central mode it is an error.
+    o.settings(&format!(
+        "regions = [\"eu-west-1\"]\n[code]\nbucket = \"{}\"\n",
+        o.bucket
+    ));
     let out = o.run(&["deploy", "--ou", "sandbox", "--dry-run"]);
+    assert_eq!(code(&out), 2);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("guardrails.toml:2")
+            && err.contains("`[code]` is for `mode = \"per-account\"`"),
+        "{err}"
+    );
+    o.settings("mode = \"per-account\"\nregions = [\"eu-west-1\"]\n");
+    // Flags alone are enough.
+    let out = o.run(&[
+        "deploy",
+        "--ou",
+        "sandbox",
+        "--dry-run",
+        "--code-bucket",
+        &o.bucket,
+    ]);
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
 }
 

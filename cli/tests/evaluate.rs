@@ -217,6 +217,9 @@ async fn a_member_accounts_event_is_evaluated_and_put_with_the_members_role() {
     let central = env().await;
     let member = Emulator::new_account();
     let member_sdk = Emulator::shared().sdk(&member, REGION).await;
+    // The member role, trusting the central account (the role of member.json trusts exactly the
+    // central function's roles; here the CLI runs as a test role of the central account).
+    Emulator::shared().create_role(&member, "cmk-guardrails-member", &central.account);
     let key_id = aws_sdk_kms::Client::new(&member_sdk)
         .create_key()
         .send()

@@ -162,8 +162,71 @@ impl Emulator {
         self.base(region, creds)
     }
 
-    /// Temporary credentials of `account` (moto maps them to that account).
+    /// Creates the IAM role `name` in `account`, trusting `principal` (an ARN, an account id or
+    /// `*`). An existing role is left as it is.
+    pub fn create_role(&self, account: &str, name: &str, principal: &str) {
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": principal}}]});
+        let response = self.iam(
+            account,
+            &[
+                ("Action", "CreateRole"),
+                ("RoleName", name),
+                ("AssumeRolePolicyDocument", &trust.to_string()),
+            ],
+        );
+        assert!(
+            response.starts_with("HTTP/1.1 200") || response.contains("EntityAlreadyExists"),
+            "CreateRole {name} in {account}: {response}"
+        );
+    }
+
+    /// One IAM query-API request in `account`, named by moto's `x-moto-account-id` header (test
+    /// setup, as with [`Emulator::put_object`]: it needs no credentials of that account); returns
+    /// the raw HTTP response.
+    pub fn iam(&self, account: &str, params: &[(&str, &str)]) -> String {
+        use std::io::{Read, Write};
+        let encode = |s: &str| {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect::<String>()
+        };
+        let mut body = "Version=2010-05-08".to_owned();
+        for (k, v) in params {
+            body.push_str(&format!("&{k}={}", encode(v)));
+        }
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(host).expect("emulator reachable");
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\n\
+             x-moto-account-id: {account}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+
+    /// Temporary credentials of `account` (moto maps them to that account), from AssumeRole of a
+    /// test role created there first (the emulator, as AWS, refuses roles that do not exist).
     pub async fn credentials(&self, account: &str) -> Credentials {
+        static ROLES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+        {
+            // Held while the role is created: no test assumes it before it exists.
+            let mut made = ROLES.lock().unwrap();
+            if !made.iter().any(|a| a == account) {
+                self.create_role(account, "cmk-test", "*");
+                made.push(account.to_owned());
+            }
+        }
         let root = self.base(
             "us-east-1",
             Credentials::new("testing", "testing", None, None, "test"),
