@@ -790,10 +790,117 @@ def assume_role_trust() -> None:
     responses.TokenResponse.assume_role = assume_role
 
 
+def organization_aggregator() -> None:
+    """An organization aggregator (`OrganizationAggregationSource`) collects the Config data of
+    every account in the organization, in its Regions (all with `AllAwsRegions`), and
+    GetAggregateComplianceDetailsByConfigRule returns the evaluation results of one rule in one of
+    those accounts and Regions: `ConfigurationAggregatorName`, `ConfigRuleName`, `AccountId`,
+    `AwsRegion` required, `ComplianceType` optional (COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE),
+    `Limit` 0-100 ("The default is 50"), `NextToken`; results carry `AccountId` and `AwsRegion`;
+    an unknown aggregator is NoSuchConfigurationAggregatorException
+    (https://docs.aws.amazon.com/config/latest/APIReference/API_GetAggregateComplianceDetailsByConfigRule.html,
+    https://docs.aws.amazon.com/config/latest/developerguide/aggregate-data.html). moto has the
+    aggregator but not this call, and no CloudFormation model for
+    `AWS::Config::ConfigurationAggregator`
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-configurationaggregator.html).
+    Results are the evaluations recorded by `recorded_evaluations` (moto issues no result tokens:
+    the token stands in for the rule's name). Aggregators in AWS lag behind the members' data; here
+    they do not."""
+    from moto.cloudformation import parsing
+    from moto.config.exceptions import (
+        InvalidNextTokenException,
+        InvalidParameterValueException,
+        NoSuchConfigurationAggregatorException,
+    )
+    from moto.config.models import config_backends
+    from moto.config.responses import ConfigResponse
+    from moto.core.common_models import CloudFormationModel
+
+    def covers(aggregator: Any, owner: str, account: str, region: str) -> bool:
+        source = aggregator.organization_aggregation_source
+        if source is None:
+            sources = aggregator.account_aggregation_sources or []
+            return any(account in s.account_ids and (s.all_aws_regions or region in (s.aws_regions or []))
+                       for s in sources)
+        if not (source.all_aws_regions or region in (source.aws_regions or [])):
+            return False
+        members = {a.id for a in _org_of(owner).accounts}
+        return account in members or account == owner
+
+    def get_aggregate_compliance_details_by_config_rule(self: Any) -> str:
+        name = self._get_param("ConfigurationAggregatorName")
+        rule = self._get_param("ConfigRuleName")
+        account = self._get_param("AccountId")
+        region = self._get_param("AwsRegion")
+        wanted = self._get_param("ComplianceType")
+        limit = self._get_param("Limit") or 50
+        token = self._get_param("NextToken")
+        aggregator = self.config_backend.config_aggregators.get(name)
+        if aggregator is None:
+            raise NoSuchConfigurationAggregatorException()
+        if not isinstance(limit, int) or not 0 <= limit <= 100:
+            raise InvalidParameterValueException("Limit must be between 0 and 100.")
+        results = []
+        if covers(aggregator, self.current_account, account, region):
+            store = config_backends[account][region].__dict__.get("cmk_evaluations", {})
+            for (token_rule, _, _), r in sorted(store.items()):
+                if token_rule == rule and (not wanted or r["ComplianceType"] == wanted):
+                    results.append({**r, "AccountId": account, "AwsRegion": region})
+        start = 0
+        if token:
+            if not token.isdigit() or int(token) > len(results):
+                raise InvalidNextTokenException()
+            start = int(token)
+        end = start + limit
+        body: dict[str, Any] = {"AggregateEvaluationResults": results[start:end]}
+        if end < len(results):
+            body["NextToken"] = str(end)
+        return json.dumps(body)
+
+    class CfnConfigurationAggregator(CloudFormationModel):
+        __module__ = "moto.config.cmk_guardrails_aggregator"
+
+        def __init__(self, account_id: str, region: str, name: str) -> None:
+            self.account_id, self.region, self.name = account_id, region, name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Config::ConfigurationAggregator"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "ConfigurationAggregatorName"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                            account_id: str, region_name: str, **kwargs: Any) -> Any:
+            props = dict(cloudformation_json.get("Properties", {}))
+            props["ConfigurationAggregatorName"] = resource_name
+            config_backends[account_id][region_name].put_configuration_aggregator(props)
+            return cls(account_id, region_name, resource_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            config_backends[self.account_id][self.region].delete_configuration_aggregator(self.name)
+
+    ConfigResponse.get_aggregate_compliance_details_by_config_rule = \
+        get_aggregate_compliance_details_by_config_rule
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+    _ = CfnConfigurationAggregator
+
+
 PATCHES = (aws_managed_keys, cross_account_keys, recorded_evaluations, seeded_config_items,
            scp_attachment_rules, service_managed_stack_sets, organizations_access,
            config_rule_resource, secret_replica_keys, cross_account_rule_functions,
-           assume_role_trust)
+           assume_role_trust, organization_aggregator)
 
 
 def apply() -> None:

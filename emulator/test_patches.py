@@ -384,3 +384,41 @@ def test_assume_role_needs_an_existing_role_whose_trust_policy_names_the_caller(
     for name in ("by-role", "by-account"):
         creds = sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/{name}", RoleSessionName="s3")
         assert creds["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{member}:assumed-role/{name}/")
+
+
+def test_an_organization_aggregator_serves_each_members_rule_results(endpoint):
+    manager, stranger = "210000000120", "210000000122"
+    org = client(endpoint, "organizations", manager)
+    org.create_organization(FeatureSet="ALL")
+    created = org.create_account(Email="m@example.com", AccountName="m")["CreateAccountStatus"]["AccountId"]
+    cfn = client(endpoint, "cloudformation", manager)
+    cfn.create_stack(StackName="agg", TemplateBody=json.dumps({"Resources": {"A": {
+        "Type": "AWS::Config::ConfigurationAggregator", "Properties": {
+            "ConfigurationAggregatorName": "cmk-guardrails",
+            "OrganizationAggregationSource": {"RoleArn": f"arn:aws:iam::{manager}:role/agg", "AllAwsRegions": True}}}}}))
+    config = client(endpoint, "config", manager)
+    assert [a["ConfigurationAggregatorName"] for a in config.describe_configuration_aggregators()["ConfigurationAggregators"]] == ["cmk-guardrails"]
+    for account in (created, stranger):
+        client(endpoint, "config", account).put_evaluations(ResultToken="cmk-required", Evaluations=[
+            {"ComplianceResourceType": "AWS::Kinesis::Stream", "ComplianceResourceId": f"s{i}",
+             "ComplianceType": kind, "OrderingTimestamp": "2026-12-01T00:00:00Z"}
+            for i, kind in enumerate(["COMPLIANT", "NON_COMPLIANT", "NON_COMPLIANT"])])
+
+    def details(account, **extra):
+        return config.get_aggregate_compliance_details_by_config_rule(
+            ConfigurationAggregatorName="cmk-guardrails", ConfigRuleName="cmk-required",
+            AccountId=account, AwsRegion=REGION, **extra)
+
+    got = details(created)["AggregateEvaluationResults"]
+    assert sorted(r["ComplianceType"] for r in got) == ["COMPLIANT", "NON_COMPLIANT", "NON_COMPLIANT"]
+    assert {(r["AccountId"], r["AwsRegion"]) for r in got} == {(created, REGION)}
+    page = details(created, ComplianceType="NON_COMPLIANT", Limit=1)
+    assert len(page["AggregateEvaluationResults"]) == 1 and page["NextToken"]
+    assert details(stranger)["AggregateEvaluationResults"] == [], "not in the organization"
+    with pytest.raises(ClientError) as missing:
+        config.get_aggregate_compliance_details_by_config_rule(
+            ConfigurationAggregatorName="other", ConfigRuleName="cmk-required", AccountId=created, AwsRegion=REGION)
+    assert missing.value.response["Error"]["Code"] == "NoSuchConfigurationAggregatorException"
+    cfn.delete_stack(StackName="agg")
+    assert config.describe_configuration_aggregators()["ConfigurationAggregators"] == []
+

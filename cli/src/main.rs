@@ -43,7 +43,8 @@ enum Command {
     /// Roll the guardrails out to OUs: SCPs attached, the Config rule StackSet deployed (plan
     /// first; --dry-run changes nothing).
     Deploy(cmd::deploy::DeployArgs),
-    /// What is deployed on OUs and any drift (exit 0 in sync, 1 drift).
+    /// What is deployed on OUs, any drift, and the rule's results per member account and Region
+    /// (exit 0 in sync and compliant, 1 drift, 3 in sync with NON_COMPLIANT resources).
     Status(cmd::deploy::StatusArgs),
     /// Remove exactly what deploy put on OUs (asks first; --yes to skip).
     Destroy(cmd::deploy::DestroyArgs),
@@ -55,6 +56,8 @@ pub enum Outcome {
     Clean,
     /// Findings (NON_COMPLIANT resources, drift).
     Findings,
+    /// `status`: in sync, but the rule found NON_COMPLIANT resources (exit 3).
+    NonCompliant,
 }
 
 /// The name the Lambda runtime starts a custom runtime's executable by (`provided.al2023`).
@@ -107,6 +110,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
+        Ok(Outcome::NonCompliant) => ExitCode::from(3),
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)

@@ -376,22 +376,181 @@ async fn on_defaults_deploy_publishes_one_central_function_and_members_get_only_
         "the management account gets no rule"
     );
 
+    // The function's handler on a member's event exactly as Config sends it, run with the central
+    // function's role: it assumes the member role the StackSet created (which trusts only that
+    // role), resolves the member's key by its bare id there, and the evaluation lands in the
+    // member's Config. Lambda's service is what assumes the central role in AWS; here the test
+    // lets its own role assume it too (the member role is left as deployed).
+    let central_role = "cmk-guardrails-central-us-east-1";
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "sts:AssumeRole", "Principal": {"AWS": format!("arn:aws:iam::{management}:role/cmk-test")}}]});
+    let updated = Emulator::shared().iam(
+        &management,
+        &[
+            ("Action", "UpdateAssumeRolePolicy"),
+            ("RoleName", central_role),
+            ("PolicyDocument", &trust.to_string()),
+        ],
+    );
+    assert!(updated.starts_with("HTTP/1.1 200"), "{updated}");
+    let management_sdk = Emulator::shared().sdk(&management, "us-east-1").await;
+    let session = aws_sdk_sts::Client::new(&management_sdk)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{management}:role/{central_role}"))
+        .role_session_name("cmk-guardrails")
+        .send()
+        .await
+        .unwrap();
+    let c = session.credentials().unwrap();
+    let as_function = [
+        ("AWS_ACCESS_KEY_ID", c.access_key_id().to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", c.secret_access_key().to_owned()),
+        ("AWS_SESSION_TOKEN", c.session_token().to_owned()),
+    ];
+    let nested_sdk = Emulator::shared().sdk(&nested, "us-east-1").await;
+    let key_id = aws_sdk_kms::Client::new(&nested_sdk)
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let event_of = |account: &str, stream: &str, key: &str| {
+        serde_json::json!({
+            "invokingEvent": serde_json::json!({"messageType": "ConfigurationItemChangeNotification", "configurationItem": {
+                "configurationItemCaptureTime": "2026-12-01T09:59:58.123Z", "awsAccountId": account,
+                "configurationItemStatus": "OK", "resourceType": "AWS::Kinesis::Stream", "resourceId": stream,
+                "ARN": format!("arn:aws:kinesis:us-east-1:{account}:stream/{stream}"), "awsRegion": "us-east-1", "tags": {},
+                "configuration": {"StreamEncryption": {"EncryptionType": "KMS", "KeyId": key}}}}).to_string(),
+            // The emulator files evaluations under their result token, standing in for the rule.
+            "ruleParameters": "{\"executionRoleName\":\"cmk-guardrails-member\"}", "resultToken": "cmk-required",
+            "eventLeftScope": false, "accountId": account, "version": "1.0",
+            "executionRoleArn": format!("arn:aws:iam::{account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"),
+            "configRuleArn": format!("arn:aws:config:us-east-1:{account}:config-rule/config-rule-ab12cd"),
+            "configRuleName": "cmk-required",
+        })
+        .to_string()
+    };
+    let stream_result = |sdk: aws_config::SdkConfig, stream: &'static str| async move {
+        aws_sdk_config::Client::new(&sdk)
+            .get_compliance_details_by_resource()
+            .resource_type("AWS::Kinesis::Stream")
+            .resource_id(stream)
+            .send()
+            .await
+            .unwrap()
+            .evaluation_results()
+            .iter()
+            .filter_map(|r| r.compliance_type().map(|c| c.as_str().to_owned()))
+            .collect::<Vec<_>>()
+    };
+    std::fs::write(
+        o.dir.join("event.json"),
+        event_of(&nested, "orders", &key_id),
+    )
+    .unwrap();
+    let evaluated = o.run_as(
+        &["evaluate", "event.json", "--put", "--output", "json"],
+        &as_function,
+    );
+    println!(
+        "$ guardrails evaluate event.json --put --output json\n{}",
+        text(&evaluated.stdout)
+    );
+    assert_eq!(
+        code(&evaluated),
+        0,
+        "{}{}",
+        text(&evaluated.stdout),
+        text(&evaluated.stderr)
+    );
+    assert_eq!(
+        stream_result(nested_sdk.clone(), "orders").await,
+        ["COMPLIANT"],
+        "read back from the member's Config"
+    );
+
+    // An account without the member role (outside the OU): a permanent error naming the account
+    // and the role, and nothing put.
+    let outsider = o.by_hand.account("outsider", &o.by_hand.root).await;
+    std::fs::write(
+        o.dir.join("outsider.json"),
+        event_of(&outsider, "orders", "alias/aws/kinesis"),
+    )
+    .unwrap();
+    let refused = o.run_as(&["evaluate", "outsider.json", "--put"], &as_function);
+    let err = text(&refused.stderr);
+    println!("$ guardrails evaluate outsider.json --put\n{err}");
+    assert_eq!(code(&refused), 2, "{}{err}", text(&refused.stdout));
+    assert!(
+        err.contains(&outsider)
+            && err.contains(&format!(
+                "arn:aws:iam::{outsider}:role/cmk-guardrails-member"
+            )),
+        "{err}"
+    );
+    let outsider_sdk = Emulator::shared().sdk(&outsider, "us-east-1").await;
+    assert!(
+        stream_result(outsider_sdk, "orders").await.is_empty(),
+        "nothing put in the outsider's Config"
+    );
+
+    // The OU's compliance in one place, from the organization aggregator deploy created.
+    let status = o.run(&["status", "--ou", "sandbox"]);
+    let report = text(&status.stdout);
+    println!("$ guardrails status --ou sandbox\n{report}");
+    assert_eq!(code(&status), 0, "{report}{}", text(&status.stderr));
+    assert!(
+        report.contains("Compliance (from aggregator cmk-guardrails (us-east-1)):"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "  {nested} us-east-1: rule current, last evaluated 20"
+        )) && report.contains("1 COMPLIANT, 0 NON_COMPLIANT"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "  {second} us-east-1: rule current, last evaluated never, 0 COMPLIANT, 0 NON_COMPLIANT"
+        )),
+        "{report}"
+    );
+    std::fs::write(
+        o.dir.join("bad.json"),
+        event_of(&nested, "payments", "alias/aws/kinesis"),
+    )
+    .unwrap();
+    let bad = o.run_as(&["evaluate", "bad.json", "--put"], &as_function);
+    assert_eq!(code(&bad), 1, "{}{}", text(&bad.stdout), text(&bad.stderr));
+    let status = o.run(&["status", "--ou", "sandbox", "--output", "json"]);
+    assert_eq!(
+        code(&status),
+        3,
+        "in sync, with NON_COMPLIANT resources: {}",
+        text(&status.stdout)
+    );
+    let report: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(report["non_compliant"], 1, "{report}");
+    let row = report["compliance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["account"] == nested.as_str())
+        .unwrap();
+    assert_eq!(
+        (row["compliant"].as_u64(), row["non_compliant"].as_u64()),
+        (Some(1), Some(1)),
+        "{row}"
+    );
+
     let again = o.run(&["deploy", "--ou", "sandbox"]);
     assert_eq!(code(&again), 0, "{}", text(&again.stderr));
     assert!(
         text(&again.stdout).contains("nothing to do"),
         "{}",
         text(&again.stdout)
-    );
-
-    let status = o.run(&["status", "--ou", "sandbox"]);
-    println!("{}", text(&status.stdout));
-    assert_eq!(
-        code(&status),
-        0,
-        "{}{}",
-        text(&status.stdout),
-        text(&status.stderr)
     );
 
     let destroy = o.run(&["destroy", "--ou", "sandbox", "--yes"]);

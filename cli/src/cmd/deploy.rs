@@ -69,6 +69,9 @@ pub struct Common {
     /// [default: this executable].
     #[arg(long, value_name = "FILE")]
     package: Option<PathBuf>,
+    /// `aggregator`: create (and read) the organization aggregator (central mode).
+    #[arg(long, value_name = "BOOL")]
+    aggregator: Option<bool>,
     /// `code.bucket`.
     #[arg(long, value_name = "BUCKET")]
     code_bucket: Option<String>,
@@ -134,6 +137,9 @@ impl Common {
         }
         if let Some(b) = self.sequential_regions {
             s.rollout.sequential_regions = b;
+        }
+        if let Some(b) = self.aggregator {
+            s.aggregator = b;
         }
         if let Some(m) = self.mode {
             s.mode = match m {
@@ -356,7 +362,8 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// Runs `guardrails status`: exit 0 in sync, 1 drift.
+/// Runs `guardrails status`: exit 0 in sync and compliant, 1 drift, 3 in sync with
+/// NON_COMPLIANT resources.
 pub async fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
     let (settings, regions_note) = args.common.settings().await?;
     if let Some(note) = regions_note {
@@ -367,6 +374,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
     engine.package = package;
     let plan = engine.plan(&settings, &args.common.ous).await?;
     let mut status = plan.status(&engine.caller);
+    engine.compliance(&plan, &settings, &mut status).await?;
     let log = OperationLog(Some(args.common.operation_log.clone()));
     if let Some(p) = log.pending()? {
         status.drift.insert(
@@ -407,6 +415,18 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
                     println!("  missing instance: {m}");
                 }
             }
+            println!("Compliance (from {}):", status.compliance_source);
+            for c in &status.compliance {
+                println!(
+                    "  {} {}: rule {}, last evaluated {}, {} COMPLIANT, {} NON_COMPLIANT",
+                    c.account,
+                    c.region,
+                    c.rule,
+                    c.last_evaluated.as_deref().unwrap_or("never"),
+                    c.compliant,
+                    c.non_compliant
+                );
+            }
             if status.in_sync {
                 println!("In sync.");
             } else {
@@ -417,10 +437,12 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
-    Ok(if status.in_sync {
-        Outcome::Clean
-    } else {
+    Ok(if !status.in_sync {
         Outcome::Findings
+    } else if status.non_compliant > 0 {
+        Outcome::NonCompliant
+    } else {
+        Outcome::Clean
     })
 }
 

@@ -19,6 +19,7 @@ use super::central::{
     plan_central_destroy,
 };
 use super::cfn::{OperationLog, Progress, StackSetError, StackSets, stack_set_parameters};
+use super::compliance::{self, AccountCompliance, ComplianceError};
 use super::org::{Caller, OrgError, Organization, Role, normalise};
 use super::ou::{OrgTree, TargetError};
 use super::plan::{Desired, Observed, PlanError, Step, plan, plan_destroy};
@@ -28,7 +29,8 @@ use super::stackset::{
 };
 use guardrails::catalogue::{CONTROLS, Control};
 use guardrails::render::central::{
-    FUNCTION_NAME, MEMBER_ROLE, central_function, central_role_name, code_bucket, code_bucket_name,
+    AGGREGATOR, FUNCTION_NAME, MEMBER_ROLE, central_function, central_role_name, code_bucket,
+    code_bucket_name,
 };
 use guardrails::render::scp::{ScpOptions, render_scps};
 
@@ -44,6 +46,9 @@ pub enum DeployError {
     /// The central function, its bucket or its package.
     #[error(transparent)]
     Central(#[from] CentralError),
+    /// The organization aggregator.
+    #[error(transparent)]
+    Compliance(#[from] ComplianceError),
     /// An AWS limit would be exceeded; nothing was changed.
     #[error(transparent)]
     Plan(#[from] PlanError),
@@ -234,6 +239,7 @@ pub fn desired_central(
     caller: &Caller,
     package: Option<&Package>,
     accounts: &std::collections::BTreeSet<String>,
+    aggregator: bool,
 ) -> DesiredCentral {
     let accounts: Vec<String> = accounts.iter().cloned().collect();
     let bucket = code_bucket_name(&caller.account, region);
@@ -248,6 +254,7 @@ pub fn desired_central(
                 .to_owned(),
         ),
         ("OrganizationId".to_owned(), caller.organization_id.clone()),
+        ("WithAggregator".to_owned(), aggregator.to_string()),
     ]);
     DesiredCentral {
         region: region.to_owned(),
@@ -353,8 +360,16 @@ impl Engine {
         if settings.mode != Mode::Central {
             return Ok((steps, desired, observed));
         }
-        for region in &settings.regions {
-            let want = desired_central(region, &self.caller, self.package.as_ref(), accounts);
+        for (i, region) in settings.regions.iter().enumerate() {
+            // The aggregator collects every Region: the first Region's stack holds it.
+            let aggregator = settings.aggregator && i == 0;
+            let want = desired_central(
+                region,
+                &self.caller,
+                self.package.as_ref(),
+                accounts,
+                aggregator,
+            );
             let have = Regional::new(&self.sdk, region).observe(&want).await?;
             steps.extend(match destroy_keeping {
                 None => plan_central(&want, &have)?,
@@ -626,6 +641,12 @@ pub struct Status {
     pub drift: Vec<String>,
     /// In sync.
     pub in_sync: bool,
+    /// Per member account and Region: the rule and its results.
+    pub compliance: Vec<AccountCompliance>,
+    /// Where the results come from, or why there are none.
+    pub compliance_source: String,
+    /// NON_COMPLIANT resources in all of them.
+    pub non_compliant: usize,
 }
 
 impl Plan {
@@ -700,7 +721,85 @@ impl Plan {
             targets,
             drift: self.lines(),
             in_sync: self.is_empty(),
+            compliance: Vec::new(),
+            compliance_source: "not read".to_owned(),
+            non_compliant: 0,
         }
+    }
+
+    /// The state of the rule's stack instance in `account` and `region`.
+    fn rule_state(&self, account: &str, region: &str) -> String {
+        let found = self.observed_stack.as_ref().and_then(|o| {
+            o.instances
+                .iter()
+                .find(|i| i.account == account && i.region == region)
+        });
+        match found {
+            None => "missing".to_owned(),
+            Some(i) if i.is_current() => "current".to_owned(),
+            Some(i) => match i.detailed.as_deref() {
+                Some(d) if d != "SUCCEEDED" => d.to_ascii_lowercase(),
+                _ => i.status.to_ascii_lowercase(),
+            },
+        }
+    }
+}
+
+impl Engine {
+    /// Adds to `status` the rule's results per member account and Region of the plan, read from
+    /// the organization aggregator (central mode, in the first Region).
+    pub async fn compliance(
+        &self,
+        plan: &Plan,
+        settings: &Settings,
+        status: &mut Status,
+    ) -> Result<(), DeployError> {
+        let Some(home) = settings.regions.first() else {
+            return Ok(());
+        };
+        if settings.mode != Mode::Central || !settings.aggregator {
+            status.compliance_source =
+                "none: results are read from the organization aggregator deploy creates in central mode (`aggregator = true`)".to_owned();
+            return Ok(());
+        }
+        let config = aws_sdk_config::Client::from_conf(
+            aws_sdk_config::config::Builder::from(&self.sdk)
+                .region(aws_config::Region::new(home.clone()))
+                .build(),
+        );
+        let rules = vec![
+            "cmk-required".to_owned(),
+            "cmk-required-periodic".to_owned(),
+        ];
+        let mut rows = Vec::new();
+        for accounts in plan.members.values() {
+            for account in accounts {
+                for region in &settings.regions {
+                    let Some(counts) =
+                        compliance::read(&config, AGGREGATOR, &rules, account, region).await?
+                    else {
+                        status.compliance_source = format!(
+                            "none: there is no aggregator {AGGREGATOR} in {home} (deploy creates it)"
+                        );
+                        return Ok(());
+                    };
+                    rows.push(AccountCompliance {
+                        account: account.clone(),
+                        region: region.clone(),
+                        rule: plan.rule_state(account, region),
+                        last_evaluated: counts.last_evaluated,
+                        compliant: counts.compliant,
+                        non_compliant: counts.non_compliant,
+                    });
+                }
+            }
+        }
+        rows.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+        rows.dedup();
+        status.non_compliant = rows.iter().map(|r| r.non_compliant).sum();
+        status.compliance = rows;
+        status.compliance_source = format!("aggregator {AGGREGATOR} ({home})");
+        Ok(())
     }
 }
 

@@ -14,6 +14,7 @@
 pub mod artifact;
 pub mod central;
 pub mod cfn;
+pub mod compliance;
 pub mod engine;
 pub mod org;
 pub mod ou;

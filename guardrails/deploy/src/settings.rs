@@ -115,6 +115,9 @@ pub struct Settings {
     /// StackSet operation preferences.
     #[serde(default)]
     pub rollout: Rollout,
+    /// Central mode: create the organization aggregator `status` reads compliance from.
+    #[serde(default = "yes")]
+    pub aggregator: bool,
     /// The rule's code location in `per-account` mode; required by its `deploy` (not by `status`
     /// or `destroy`).
     #[serde(default)]
@@ -251,6 +254,7 @@ impl Settings {
             controls: Vec::new(),
             rule: RuleSettings::default(),
             rollout: Rollout::default(),
+            aggregator: true,
             code: None,
         }
     }

@@ -27,6 +27,8 @@ pub const CENTRAL_STACK: &str = "cmk-guardrails-central";
 pub const FUNCTION_NAME: &str = "cmk-guardrails";
 /// The member role's default name (the rule parameter `executionRoleName`).
 pub const MEMBER_ROLE: &str = "cmk-guardrails-member";
+/// The organization aggregator `guardrails status` reads compliance from.
+pub const AGGREGATOR: &str = "cmk-guardrails";
 /// The central function's role is this, then the Region (IAM names are global).
 pub const CENTRAL_ROLE_PREFIX: &str = "cmk-guardrails-central-";
 
@@ -180,6 +182,37 @@ pub fn central_function(accounts: &[String]) -> Value {
             },
         }),
     );
+    // The organization's compliance in one place, for `guardrails status`: one aggregator per
+    // organization (created by the stack of one Region; it collects every Region).
+    resources.insert(
+        "AggregatorRole".into(),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Condition": "CreateAggregator",
+            "Properties": {
+                "RoleName": "cmk-guardrails-aggregator",
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "config.amazonaws.com"}, "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                }]},
+                "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSConfigRoleForOrganizations"}],
+            },
+        }),
+    );
+    resources.insert(
+        "Aggregator".into(),
+        json!({
+            "Type": "AWS::Config::ConfigurationAggregator",
+            "Condition": "CreateAggregator",
+            "Properties": {
+                "ConfigurationAggregatorName": {"Ref": "AggregatorName"},
+                "OrganizationAggregationSource": {
+                    "RoleArn": {"Fn::GetAtt": ["AggregatorRole", "Arn"]},
+                    "AllAwsRegions": true,
+                },
+            },
+        }),
+    );
     for account in accounts {
         resources.insert(
             permission_id(account),
@@ -205,7 +238,12 @@ pub fn central_function(accounts: &[String]) -> Value {
             "ExecutionRoleName": {"Type": "String", "Default": MEMBER_ROLE, "Description": "The member role the function assumes in each member account."},
             "OrganizationId": {"Type": "String", "AllowedPattern": "^o-[a-z0-9]{10,32}$", "Description": "Member roles outside this organization are never assumed."},
             "ReservedConcurrency": {"Type": "Number", "Default": 10, "MinValue": 1},
+            "WithAggregator": {"Type": "String", "Default": "false", "AllowedValues": ["true", "false"], "Description": "true in one Region: create the organization aggregator guardrails status reads."},
+            "AggregatorName": {"Type": "String", "Default": AGGREGATOR},
             "LogRetentionDays": {"Type": "Number", "Default": 365},
+        },
+        "Conditions": {
+            "CreateAggregator": {"Fn::Equals": [{"Ref": "WithAggregator"}, "true"]},
         },
         "Resources": resources,
         "Outputs": {
