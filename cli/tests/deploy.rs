@@ -578,3 +578,63 @@ async fn on_defaults_deploy_publishes_one_central_function_and_members_get_only_
         "after destroy, a deploy has everything to do again"
     );
 }
+
+#[tokio::test]
+async fn a_region_dropped_from_the_settings_is_pruned_by_the_next_deploy() {
+    let o = org().await;
+    let management = o.by_hand.management.clone();
+    let both = o.run(&[
+        "deploy",
+        "--ou",
+        "sandbox",
+        "--region",
+        "us-east-1",
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(
+        code(&both),
+        0,
+        "{}{}",
+        text(&both.stdout),
+        text(&both.stderr)
+    );
+    let member_eu = Emulator::shared().sdk(&o.member, "eu-west-1").await;
+    let rules_eu = || async {
+        aws_sdk_config::Client::new(&member_eu)
+            .describe_config_rules()
+            .send()
+            .await
+            .unwrap()
+            .config_rules()
+            .len()
+    };
+    assert_eq!(rules_eu().await, 2);
+
+    let one = o.run(&["deploy", "--ou", "sandbox", "--region", "us-east-1"]);
+    let plan = text(&one.stdout);
+    println!("{plan}");
+    assert_eq!(code(&one), 0, "{plan}{}", text(&one.stderr));
+    for line in [
+        format!(
+            "- delete the Config rule instances on {} in eu-west-1",
+            o.sandbox
+        ),
+        "- delete the central function (stack cmk-guardrails-central) in eu-west-1".to_owned(),
+        format!("- delete code bucket cmk-guardrails-code-{management}-eu-west-1"),
+        "~ update stack set cmk-guardrails-config-rule: parameter CentralRoleArns".to_owned(),
+    ] {
+        assert!(plan.contains(&line), "{line}\n{plan}");
+    }
+    assert_eq!(
+        rules_eu().await,
+        0,
+        "the member's rules in eu-west-1 are gone"
+    );
+    let again = o.run(&["deploy", "--ou", "sandbox", "--region", "us-east-1"]);
+    assert!(
+        text(&again.stdout).contains("nothing to do"),
+        "{}",
+        text(&again.stdout)
+    );
+}

@@ -201,6 +201,15 @@ pub enum CentralStep {
 }
 
 impl CentralStep {
+    /// A deletion (destroy, or a Region no longer configured): applied after the member rules
+    /// that name the function are gone.
+    pub fn is_delete(&self) -> bool {
+        matches!(
+            self,
+            CentralStep::DeleteFunction { .. } | CentralStep::DeleteBucket { .. }
+        )
+    }
+
     /// The Region the step is in.
     pub fn region(&self) -> &str {
         match self {

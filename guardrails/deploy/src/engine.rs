@@ -127,13 +127,18 @@ impl Plan {
                 "~ activate trusted access for CloudFormation StackSets ({STACKSETS_PRINCIPAL})"
             ));
         }
-        let central = self.central.iter().map(ToString::to_string);
+        let central = |deletes: bool| {
+            self.central
+                .iter()
+                .filter(move |s| s.is_delete() == deletes)
+                .map(ToString::to_string)
+        };
         let scp = self.scp.iter().map(ToString::to_string);
         let stack = self.stack.iter().map(ToString::to_string);
         if self.destroying {
-            lines.extend(stack.chain(central).chain(scp));
+            lines.extend(stack.chain(central(false)).chain(central(true)).chain(scp));
         } else {
-            lines.extend(central.chain(scp).chain(stack));
+            lines.extend(central(false).chain(scp).chain(stack).chain(central(true)));
         }
         lines
     }
@@ -348,6 +353,7 @@ impl Engine {
         settings: &Settings,
         accounts: &std::collections::BTreeSet<String>,
         destroy_keeping: Option<Option<&std::collections::BTreeSet<String>>>,
+        stack_set: Option<&ObservedStackSet>,
     ) -> Result<
         (
             Vec<CentralStep>,
@@ -359,6 +365,21 @@ impl Engine {
         let (mut steps, mut desired, mut observed) = (Vec::new(), Vec::new(), BTreeMap::new());
         if settings.mode != Mode::Central {
             return Ok((steps, desired, observed));
+        }
+        // Prune: a Region whose member instances remain but that is no longer configured loses
+        // its central function and code bucket too (with a deploy, after the instances go).
+        let dropped: std::collections::BTreeSet<&String> = stack_set
+            .map(|o| o.instances.iter().map(|i| &i.region).collect())
+            .unwrap_or_default();
+        for region in dropped
+            .into_iter()
+            .filter(|r| !settings.regions.contains(r))
+        {
+            let want = desired_central(region, &self.caller, None, accounts, false);
+            let have = Regional::new(&self.sdk, region).observe(&want).await?;
+            steps.extend(plan_central_destroy(&want, &have, None));
+            desired.push(want);
+            observed.insert(region.clone(), have);
         }
         for (i, region) in settings.regions.iter().enumerate() {
             // The aggregator collects every Region: the first Region's stack holds it.
@@ -382,7 +403,13 @@ impl Engine {
     }
 
     /// Applies the central steps, Region by Region.
-    async fn apply_regions(&self, plan: &Plan) -> Result<Vec<String>, DeployError> {
+    async fn apply_regions(&self, plan: &Plan, deletes: bool) -> Result<Vec<String>, DeployError> {
+        let steps: Vec<CentralStep> = plan
+            .central
+            .iter()
+            .filter(|s| s.is_delete() == deletes)
+            .cloned()
+            .collect();
         let mut done = Vec::new();
         for want in &plan.desired_central {
             let have = plan
@@ -392,7 +419,7 @@ impl Engine {
                 .unwrap_or_default();
             done.extend(
                 Regional::new(&self.sdk, &want.region)
-                    .apply(&plan.central, want, &have, self.package.as_ref())
+                    .apply(&steps, want, &have, self.package.as_ref())
                     .await?,
             );
         }
@@ -431,9 +458,10 @@ impl Engine {
         let scps = desired_scps(settings)?;
         let scp_names: Vec<String> = scps.iter().map(|(n, _)| n.clone()).collect();
         let target_ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
+        // Every name ours can have, so policies no longer generated are pruned.
         let observed = self
             .org
-            .observe(&scp_names, &target_ids, scp_enabled)
+            .observe(&all_scp_names(settings)?, &target_ids, scp_enabled)
             .await?;
         let scp = plan(
             &Desired {
@@ -450,8 +478,9 @@ impl Engine {
         let covered = self
             .covered(&tree, &targets, observed_stack.as_ref(), |_| true)
             .await?;
-        let (central, desired_central, observed_central) =
-            self.plan_regions(settings, &covered, None).await?;
+        let (central, desired_central, observed_central) = self
+            .plan_regions(settings, &covered, None, observed_stack.as_ref())
+            .await?;
         let plan = Plan {
             root: tree.root.clone(),
             targets,
@@ -508,7 +537,9 @@ impl Engine {
             self.stacks.activate_trusted_access().await?;
             done.push(plan.lines()[0].clone());
         }
-        done.extend(self.apply_regions(plan).await?);
+        // The functions exist before the member rules that name them, and a pruned Region's
+        // function goes only after its member rules.
+        done.extend(self.apply_regions(plan, false).await?);
         done.extend(
             self.org
                 .apply(&plan.root, &plan.observed, &plan.scp)
@@ -525,6 +556,7 @@ impl Engine {
                 )
                 .await?,
         );
+        done.extend(self.apply_regions(plan, true).await?);
         Ok(done)
     }
 
@@ -565,7 +597,7 @@ impl Engine {
             )
         };
         let (central, desired_central, observed_central) = self
-            .plan_regions(settings, &Default::default(), Some(keeping.as_ref()))
+            .plan_regions(settings, &Default::default(), Some(keeping.as_ref()), None)
             .await?;
         Ok(Plan {
             root: tree.root.clone(),
@@ -605,7 +637,8 @@ impl Engine {
                 progress,
             )
             .await?;
-        done.extend(self.apply_regions(plan).await?);
+        done.extend(self.apply_regions(plan, false).await?);
+        done.extend(self.apply_regions(plan, true).await?);
         done.extend(
             self.org
                 .apply(&plan.root, &plan.observed, &plan.scp)

@@ -199,6 +199,30 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Result<Vec<Step>, PlanErr
             }
         }
     }
+    // Prune: our policies the catalogue no longer generates (fewer controls, or fewer slots)
+    // come off the targets and go when attached nowhere else.
+    for (name, p) in &observed.ours {
+        if desired.scps.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        for target in &desired.targets {
+            if observed
+                .attached
+                .get(target)
+                .is_some_and(|a| a.contains(&p.id))
+            {
+                steps.push(Step::Detach {
+                    name: name.clone(),
+                    id: p.id.clone(),
+                    target: target.clone(),
+                });
+            }
+        }
+        steps.push(Step::Delete {
+            name: name.clone(),
+            id: p.id.clone(),
+        });
+    }
     Ok(steps)
 }
 
@@ -348,5 +372,48 @@ mod tests {
             plan(&d, &Observed::default()),
             Err(PlanError::TooLarge { bytes: 5_121, .. })
         ));
+    }
+
+    #[test]
+    fn a_policy_no_longer_generated_is_detached_and_deleted() {
+        let observed = Observed {
+            scp_enabled: true,
+            ours: [
+                (
+                    "cmk-guardrails-1".to_owned(),
+                    ObservedPolicy {
+                        id: "p-1".into(),
+                        name: "cmk-guardrails-1".into(),
+                        content: "{}".into(),
+                    },
+                ),
+                (
+                    "cmk-guardrails-2".to_owned(),
+                    ObservedPolicy {
+                        id: "p-2".into(),
+                        name: "cmk-guardrails-2".into(),
+                        content: "{}".into(),
+                    },
+                ),
+            ]
+            .into(),
+            attached: [(OU.to_owned(), ["p-1".to_owned(), "p-2".to_owned()].into())].into(),
+        };
+        let want = Desired {
+            scps: vec![("cmk-guardrails-1".into(), "{}".into())],
+            targets: vec![OU.into()],
+        };
+        let lines: Vec<String> = plan(&want, &observed)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                format!("- detach SCP cmk-guardrails-2 from {OU}"),
+                "- delete SCP cmk-guardrails-2 (p-2) unless attached elsewhere".to_owned(),
+            ]
+        );
     }
 }

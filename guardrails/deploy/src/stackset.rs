@@ -181,6 +181,26 @@ pub fn plan_stack_set(
     if !observed.auto_deployment {
         changes.push("automatic deployment".to_owned());
     }
+    // Prune first: instances in Regions no longer configured go before an update redeploys
+    // every instance (theirs would name a function about to be deleted).
+    for ou in &desired.targets {
+        let accounts = members.get(ou).cloned().unwrap_or_default();
+        let dropped: BTreeSet<String> = observed
+            .instances
+            .iter()
+            .filter(|i| {
+                (i.ou.as_deref() == Some(ou.as_str()) || accounts.contains(&i.account))
+                    && !desired.regions.contains(&i.region)
+            })
+            .map(|i| i.region.clone())
+            .collect();
+        if !dropped.is_empty() {
+            steps.push(StackStep::DeleteInstances {
+                ou: ou.clone(),
+                regions: dropped.into_iter().collect(),
+            });
+        }
+    }
     let updating = !changes.is_empty();
     if updating {
         steps.push(StackStep::UpdateStackSet { changes });
@@ -323,6 +343,19 @@ mod tests {
                 instance("us-east-1", "CURRENT"),
             ],
         }
+    }
+
+    #[test]
+    fn a_region_no_longer_configured_loses_its_instances() {
+        let mut want = desired();
+        want.regions = vec!["eu-west-1".into()];
+        assert_eq!(
+            plan_stack_set(&want, Some(&deployed()), &members()),
+            vec![StackStep::DeleteInstances {
+                ou: OU.into(),
+                regions: vec!["us-east-1".into()]
+            }]
+        );
     }
 
     #[test]
