@@ -70,11 +70,15 @@ impl Calls {
         self.sent.lock().unwrap().clone()
     }
 
-    /// The operations that change something (anything but Describe*, List*, Get*).
+    /// The operations that change something (anything but Describe*, List*, Get*, Head*).
     pub fn mutating(&self) -> Vec<String> {
         self.all()
             .into_iter()
-            .filter(|n| !["List", "Describe", "Get"].iter().any(|p| n.starts_with(p)))
+            .filter(|n| {
+                !["List", "Describe", "Get", "Head"]
+                    .iter()
+                    .any(|p| n.starts_with(p))
+            })
             .collect()
     }
 

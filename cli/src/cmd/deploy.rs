@@ -357,7 +357,10 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<Outcome> {
     if args.dry_run || plan.is_empty() {
         return Ok(Outcome::Clean);
     }
-    let done = engine.apply(&plan, &settings, &log, &progress).await?;
+    let done = engine
+        .writer()
+        .apply(&plan, &settings, &log, &progress)
+        .await?;
     println!("Applied {} change(s).", done.len());
     Ok(Outcome::Clean)
 }
@@ -478,7 +481,10 @@ pub async fn destroy(args: DestroyArgs) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Clean);
         }
     }
-    let done = engine.destroy(&plan, &settings, &log, &progress).await?;
+    let done = engine
+        .writer()
+        .destroy(&plan, &settings, &log, &progress)
+        .await?;
     println!("Removed: {} change(s).", done.len());
     Ok(Outcome::Clean)
 }

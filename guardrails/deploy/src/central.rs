@@ -381,7 +381,33 @@ pub fn plan_central_destroy(
     steps
 }
 
-/// CloudFormation and S3 in one Region of the deploying account.
+/// Builds the read seam of a Region (tests attach interceptors here).
+#[derive(Clone)]
+pub struct RegionalClients(pub std::sync::Arc<dyn Fn(&str) -> Regional + Send + Sync>);
+
+impl RegionalClients {
+    /// Clients from the caller's configuration ([`Regional::new`]).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> RegionalClients {
+        let sdk = sdk.clone();
+        RegionalClients(std::sync::Arc::new(move |region| {
+            Regional::new(&sdk, region)
+        }))
+    }
+
+    /// The clients of `region`.
+    pub fn get(&self, region: &str) -> Regional {
+        (self.0)(region)
+    }
+}
+
+impl fmt::Debug for RegionalClients {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RegionalClients")
+    }
+}
+
+/// The read seam of one Region of the deploying account: CloudFormation and S3, reading. Changes
+/// go through [`RegionalWriter`].
 #[derive(Clone, Debug)]
 pub struct Regional {
     /// The Region.
@@ -526,160 +552,6 @@ impl Regional {
         })
     }
 
-    /// Applies the Region's steps in order; returns a line per change made.
-    pub async fn apply(
-        &self,
-        steps: &[CentralStep],
-        desired: &DesiredCentral,
-        observed: &ObservedCentral,
-        package: Option<&Package>,
-    ) -> Result<Vec<String>, CentralError> {
-        let mut done = Vec::new();
-        for step in steps.iter().filter(|s| s.region() == self.region) {
-            match step {
-                CentralStep::CreateBucket { .. } => {
-                    self.put_stack(
-                        CODE_STACK,
-                        observed.code.as_ref(),
-                        &desired.code_template,
-                        &BTreeMap::new(),
-                    )
-                    .await?;
-                }
-                CentralStep::Upload { bucket, key, .. } => {
-                    let Some(package) = package else {
-                        return Err(CentralError::NoPackage {
-                            bucket: bucket.clone(),
-                            region: self.region.clone(),
-                        });
-                    };
-                    self.s3
-                        .put_object()
-                        .bucket(bucket)
-                        .key(key)
-                        .body(package.zip.clone().into())
-                        .content_type("application/zip")
-                        .send()
-                        .await
-                        .map_err(self.s3_error("PutObject"))?;
-                }
-                CentralStep::CreateFunction { .. } | CentralStep::UpdateFunction { .. } => {
-                    self.put_stack(
-                        CENTRAL_STACK,
-                        observed.function.as_ref(),
-                        &desired.function_template,
-                        &desired.function_parameters,
-                    )
-                    .await?;
-                }
-                CentralStep::DeleteFunction { .. } => self.delete_stack(CENTRAL_STACK).await?,
-                CentralStep::DeleteBucket { bucket, .. } => {
-                    self.empty(bucket).await?;
-                    self.delete_stack(CODE_STACK).await?;
-                }
-            }
-            done.push(step.to_string());
-        }
-        Ok(done)
-    }
-
-    /// Creates the stack (deleting a dead one first) or updates it, and waits for the end.
-    async fn put_stack(
-        &self,
-        name: &str,
-        observed: Option<&ObservedStack>,
-        template: &str,
-        parameters: &BTreeMap<String, String>,
-    ) -> Result<(), CentralError> {
-        let parameters: Vec<Parameter> = parameters
-            .iter()
-            .map(|(k, v)| {
-                Parameter::builder()
-                    .parameter_key(k)
-                    .parameter_value(v)
-                    .build()
-            })
-            .collect();
-        let tag = Tag::builder()
-            .key(MANAGED_BY_KEY)
-            .value(MANAGED_BY_VALUE)
-            .build();
-        match observed {
-            Some(stack) if !stack.is_dead() => {
-                self.cfn
-                    .update_stack()
-                    .stack_name(name)
-                    .template_body(template)
-                    .set_parameters(Some(parameters))
-                    .capabilities(Capability::CapabilityNamedIam)
-                    .tags(tag)
-                    .send()
-                    .await
-                    .map_err(self.cfn_error("UpdateStack"))?;
-            }
-            dead => {
-                if dead.is_some() {
-                    self.delete_stack(name).await?;
-                }
-                self.cfn
-                    .create_stack()
-                    .stack_name(name)
-                    .template_body(template)
-                    .set_parameters(Some(parameters))
-                    .capabilities(Capability::CapabilityNamedIam)
-                    .tags(tag)
-                    .send()
-                    .await
-                    .map_err(self.cfn_error("CreateStack"))?;
-            }
-        }
-        self.wait(name).await
-    }
-
-    async fn delete_stack(&self, name: &str) -> Result<(), CentralError> {
-        self.cfn
-            .delete_stack()
-            .stack_name(name)
-            .send()
-            .await
-            .map_err(self.cfn_error("DeleteStack"))?;
-        self.wait(name).await
-    }
-
-    /// Deletes every version and delete marker of our packages (a versioned bucket must be
-    /// empty before CloudFormation can delete it).
-    async fn empty(&self, bucket: &str) -> Result<(), CentralError> {
-        loop {
-            let out = self
-                .s3
-                .list_object_versions()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(self.s3_error("ListObjectVersions"))?;
-            let mut objects = Vec::new();
-            for v in out.versions() {
-                objects.push((v.key(), v.version_id()));
-            }
-            for m in out.delete_markers() {
-                objects.push((m.key(), m.version_id()));
-            }
-            if objects.is_empty() {
-                return Ok(());
-            }
-            for (key, version) in objects {
-                self.s3
-                    .delete_object()
-                    .bucket(bucket)
-                    .key(key.unwrap_or_default())
-                    .set_version_id(version.map(str::to_owned))
-                    .send()
-                    .await
-                    .map_err(self.s3_error("DeleteObject"))?;
-            }
-        }
-    }
-
     /// Polls the stack until no operation is in progress; a failed or rolled-back end is an
     /// error listing each failed resource with CloudFormation's reason.
     async fn wait(&self, name: &str) -> Result<(), CentralError> {
@@ -738,6 +610,180 @@ impl Regional {
                 )
             })
             .collect())
+    }
+}
+
+/// The write seam of one Region's central function: only `deploy` and `destroy` hold one
+/// ([`Regional::writer`]).
+#[derive(Clone, Debug)]
+pub struct RegionalWriter(Regional);
+
+impl Regional {
+    /// The write seam on the same clients.
+    pub fn writer(&self) -> RegionalWriter {
+        RegionalWriter(self.clone())
+    }
+}
+
+impl RegionalWriter {
+    /// Applies the Region's steps in order; returns a line per change made.
+    pub async fn apply(
+        &self,
+        steps: &[CentralStep],
+        desired: &DesiredCentral,
+        observed: &ObservedCentral,
+        package: Option<&Package>,
+    ) -> Result<Vec<String>, CentralError> {
+        let mut done = Vec::new();
+        for step in steps.iter().filter(|s| s.region() == self.0.region) {
+            match step {
+                CentralStep::CreateBucket { .. } => {
+                    self.put_stack(
+                        CODE_STACK,
+                        observed.code.as_ref(),
+                        &desired.code_template,
+                        &BTreeMap::new(),
+                    )
+                    .await?;
+                }
+                CentralStep::Upload { bucket, key, .. } => {
+                    let Some(package) = package else {
+                        return Err(CentralError::NoPackage {
+                            bucket: bucket.clone(),
+                            region: self.0.region.clone(),
+                        });
+                    };
+                    self.0
+                        .s3
+                        .put_object()
+                        .bucket(bucket)
+                        .key(key)
+                        .body(package.zip.clone().into())
+                        .content_type("application/zip")
+                        .send()
+                        .await
+                        .map_err(self.0.s3_error("PutObject"))?;
+                }
+                CentralStep::CreateFunction { .. } | CentralStep::UpdateFunction { .. } => {
+                    self.put_stack(
+                        CENTRAL_STACK,
+                        observed.function.as_ref(),
+                        &desired.function_template,
+                        &desired.function_parameters,
+                    )
+                    .await?;
+                }
+                CentralStep::DeleteFunction { .. } => self.delete_stack(CENTRAL_STACK).await?,
+                CentralStep::DeleteBucket { bucket, .. } => {
+                    self.empty(bucket).await?;
+                    self.delete_stack(CODE_STACK).await?;
+                }
+            }
+            done.push(step.to_string());
+        }
+        Ok(done)
+    }
+
+    /// Creates the stack (deleting a dead one first) or updates it, and waits for the end.
+    async fn put_stack(
+        &self,
+        name: &str,
+        observed: Option<&ObservedStack>,
+        template: &str,
+        parameters: &BTreeMap<String, String>,
+    ) -> Result<(), CentralError> {
+        let parameters: Vec<Parameter> = parameters
+            .iter()
+            .map(|(k, v)| {
+                Parameter::builder()
+                    .parameter_key(k)
+                    .parameter_value(v)
+                    .build()
+            })
+            .collect();
+        let tag = Tag::builder()
+            .key(MANAGED_BY_KEY)
+            .value(MANAGED_BY_VALUE)
+            .build();
+        match observed {
+            Some(stack) if !stack.is_dead() => {
+                self.0
+                    .cfn
+                    .update_stack()
+                    .stack_name(name)
+                    .template_body(template)
+                    .set_parameters(Some(parameters))
+                    .capabilities(Capability::CapabilityNamedIam)
+                    .tags(tag)
+                    .send()
+                    .await
+                    .map_err(self.0.cfn_error("UpdateStack"))?;
+            }
+            dead => {
+                if dead.is_some() {
+                    self.delete_stack(name).await?;
+                }
+                self.0
+                    .cfn
+                    .create_stack()
+                    .stack_name(name)
+                    .template_body(template)
+                    .set_parameters(Some(parameters))
+                    .capabilities(Capability::CapabilityNamedIam)
+                    .tags(tag)
+                    .send()
+                    .await
+                    .map_err(self.0.cfn_error("CreateStack"))?;
+            }
+        }
+        self.0.wait(name).await
+    }
+
+    async fn delete_stack(&self, name: &str) -> Result<(), CentralError> {
+        self.0
+            .cfn
+            .delete_stack()
+            .stack_name(name)
+            .send()
+            .await
+            .map_err(self.0.cfn_error("DeleteStack"))?;
+        self.0.wait(name).await
+    }
+
+    /// Deletes every version and delete marker of our packages (a versioned bucket must be
+    /// empty before CloudFormation can delete it).
+    async fn empty(&self, bucket: &str) -> Result<(), CentralError> {
+        loop {
+            let out = self
+                .0
+                .s3
+                .list_object_versions()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(self.0.s3_error("ListObjectVersions"))?;
+            let mut objects = Vec::new();
+            for v in out.versions() {
+                objects.push((v.key(), v.version_id()));
+            }
+            for m in out.delete_markers() {
+                objects.push((m.key(), m.version_id()));
+            }
+            if objects.is_empty() {
+                return Ok(());
+            }
+            for (key, version) in objects {
+                self.0
+                    .s3
+                    .delete_object()
+                    .bucket(bucket)
+                    .key(key.unwrap_or_default())
+                    .set_version_id(version.map(str::to_owned))
+                    .send()
+                    .await
+                    .map_err(self.0.s3_error("DeleteObject"))?;
+            }
+        }
     }
 }
 

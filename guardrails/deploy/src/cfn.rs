@@ -258,7 +258,7 @@ macro_rules! submit {
                     $request
                         .operation_preferences(preferences)
                         .operation_id(id)
-                        .call_as($self.call_as.clone())
+                        .call_as($self.0.call_as.clone())
                         .send()
                         .await
                         .map(|_| ())
@@ -301,16 +301,6 @@ impl StackSets {
             .await
             .map_err(call("DescribeOrganizationsAccess"))?;
         Ok(out.status().is_some_and(|s| s.as_str() == "ENABLED"))
-    }
-
-    /// Activates trusted access for StackSets (management account only).
-    pub async fn activate_trusted_access(&self) -> Result<(), StackSetError> {
-        self.client
-            .activate_organizations_access()
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(call("ActivateOrganizationsAccess"))
     }
 
     /// Our stack set and its instances; `None` when it does not exist.
@@ -468,172 +458,6 @@ impl StackSets {
         }
     }
 
-    /// Applies StackSet steps in order; returns a line per change made.
-    pub async fn apply(
-        &self,
-        steps: &[StackStep],
-        desired: &DesiredStackSet,
-        rollout: &Rollout,
-        log: &OperationLog,
-        progress: &dyn Progress,
-    ) -> Result<Vec<String>, StackSetError> {
-        let mut done = Vec::new();
-        for step in steps {
-            let what = step.to_string();
-            match step {
-                StackStep::CreateStackSet => {
-                    let tag = Tag::builder()
-                        .key(MANAGED_BY_KEY)
-                        .value(MANAGED_BY_VALUE)
-                        .build();
-                    let r = self
-                        .client
-                        .create_stack_set()
-                        .stack_set_name(STACK_SET_NAME)
-                        .description("cmk-guardrails: the AWS Config rule requiring customer-managed KMS keys (generated)")
-                        .template_body(&desired.template)
-                        .set_parameters(Some(Self::parameters(desired)))
-                        .capabilities(Capability::CapabilityNamedIam)
-                        .permission_model(PermissionModels::ServiceManaged)
-                        .auto_deployment(Self::auto_deployment())
-                        .tags(tag)
-                        // Same token on the SDK's retries: never two stack sets.
-                        .client_request_token(operation_id())
-                        .call_as(self.call_as.clone())
-                        .send()
-                        .await;
-                    match r {
-                        Ok(_) => {}
-                        // Created by a concurrent or interrupted run: the next plan compares it.
-                        Err(e) if e.code() == Some("NameAlreadyExistsException") => {}
-                        Err(e) => return Err(call("CreateStackSet")(e)),
-                    }
-                }
-                StackStep::UpdateStackSet { .. } => submit!(
-                    self,
-                    &what,
-                    log,
-                    progress,
-                    Self::preferences(rollout, &desired.regions),
-                    "UpdateStackSet",
-                    self.client
-                        .update_stack_set()
-                        .stack_set_name(STACK_SET_NAME)
-                        .template_body(&desired.template)
-                        .set_parameters(Some(Self::parameters(desired)))
-                        .capabilities(Capability::CapabilityNamedIam)
-                        .auto_deployment(Self::auto_deployment())
-                ),
-                StackStep::CreateInstances { ou, regions } => submit!(
-                    self,
-                    &what,
-                    log,
-                    progress,
-                    Self::preferences(rollout, regions),
-                    "CreateStackInstances",
-                    self.client
-                        .create_stack_instances()
-                        .stack_set_name(STACK_SET_NAME)
-                        .deployment_targets(Self::targets(ou))
-                        .set_regions(Some(regions.clone()))
-                ),
-                StackStep::RetryInstances { ou, regions, .. } => submit!(
-                    self,
-                    &what,
-                    log,
-                    progress,
-                    Self::preferences(rollout, regions),
-                    "UpdateStackInstances",
-                    self.client
-                        .update_stack_instances()
-                        .stack_set_name(STACK_SET_NAME)
-                        .deployment_targets(Self::targets(ou))
-                        .set_regions(Some(regions.clone()))
-                ),
-                StackStep::DeleteInstances { ou, regions } => submit!(
-                    self,
-                    &what,
-                    log,
-                    progress,
-                    Self::preferences(rollout, regions),
-                    "DeleteStackInstances",
-                    self.client
-                        .delete_stack_instances()
-                        .stack_set_name(STACK_SET_NAME)
-                        .deployment_targets(Self::targets(ou))
-                        .set_regions(Some(regions.clone()))
-                        .retain_stacks(false)
-                ),
-                StackStep::DeleteStackSet => {
-                    let r = self
-                        .client
-                        .delete_stack_set()
-                        .stack_set_name(STACK_SET_NAME)
-                        .call_as(self.call_as.clone())
-                        .send()
-                        .await;
-                    match r {
-                        Ok(_) => {}
-                        Err(e) if e.code() == Some("StackSetNotFoundException") => {}
-                        Err(e) => return Err(call("DeleteStackSet")(e)),
-                    }
-                }
-            }
-            done.push(what);
-        }
-        Ok(done)
-    }
-
-    /// Submits one operation under a fresh id recorded in the log first, waits out
-    /// OperationInProgress, then polls it to the end.
-    async fn operation<'a, F, Fut>(
-        &'a self,
-        what: &str,
-        log: &OperationLog,
-        progress: &dyn Progress,
-        submit: F,
-    ) -> Result<(), StackSetError>
-    where
-        F: Fn(String) -> Fut,
-        Fut: Future<Output = Result<(), Refused>> + 'a,
-    {
-        let id = operation_id();
-        log.record(&Pending {
-            stack_set: STACK_SET_NAME.to_owned(),
-            operation_id: id.clone(),
-            what: what.to_owned(),
-            submitted: now(),
-        })?;
-        let mut waits = 0;
-        loop {
-            match submit(id.clone()).await {
-                Ok(()) => break,
-                // Submitted already (the response to an earlier attempt was lost).
-                Err(r) if r.code.as_deref() == Some("OperationIdAlreadyExistsException") => break,
-                Err(r)
-                    if r.code.as_deref() == Some("OperationInProgressException") && waits < 20 =>
-                {
-                    waits += 1;
-                    progress.waiting(
-                        "another operation is running on the stack set; waiting for it to finish",
-                    );
-                    self.wait_for_others(progress).await?;
-                }
-                // Refused by CloudFormation: no operation exists under this id.
-                Err(r) if r.code.is_some() => {
-                    log.clear()?;
-                    return Err(r.error);
-                }
-                // No answer (connection lost after the SDK's retries): the operation may be
-                // running, so the log keeps its id for the next run to resume.
-                Err(r) => return Err(r.error),
-            }
-        }
-        progress.started(what, &id);
-        self.wait(&id, progress).await?;
-        log.clear()
-    }
-
     /// Waits for every running operation on the stack set (started by someone else).
     async fn wait_for_others(&self, progress: &dyn Progress) -> Result<(), StackSetError> {
         let listed = self
@@ -752,6 +576,203 @@ impl StackSets {
             }
         }
         Ok((done, total, failures))
+    }
+}
+
+/// The write seam of StackSets: only `deploy` and `destroy` hold one ([`StackSets::writer`]); a
+/// dry run and `status` never do.
+#[derive(Clone, Debug)]
+pub struct StackSetWriter(StackSets);
+
+impl StackSets {
+    /// The write seam on the same client.
+    pub fn writer(&self) -> StackSetWriter {
+        StackSetWriter(self.clone())
+    }
+}
+
+impl StackSetWriter {
+    /// Activates trusted access for StackSets (management account only).
+    pub async fn activate_trusted_access(&self) -> Result<(), StackSetError> {
+        self.0
+            .client
+            .activate_organizations_access()
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(call("ActivateOrganizationsAccess"))
+    }
+
+    /// Applies StackSet steps in order; returns a line per change made.
+    pub async fn apply(
+        &self,
+        steps: &[StackStep],
+        desired: &DesiredStackSet,
+        rollout: &Rollout,
+        log: &OperationLog,
+        progress: &dyn Progress,
+    ) -> Result<Vec<String>, StackSetError> {
+        let mut done = Vec::new();
+        for step in steps {
+            let what = step.to_string();
+            match step {
+                StackStep::CreateStackSet => {
+                    let tag = Tag::builder()
+                        .key(MANAGED_BY_KEY)
+                        .value(MANAGED_BY_VALUE)
+                        .build();
+                    let r = self
+                        .0
+                        .client
+                        .create_stack_set()
+                        .stack_set_name(STACK_SET_NAME)
+                        .description("cmk-guardrails: the AWS Config rule requiring customer-managed KMS keys (generated)")
+                        .template_body(&desired.template)
+                        .set_parameters(Some(StackSets::parameters(desired)))
+                        .capabilities(Capability::CapabilityNamedIam)
+                        .permission_model(PermissionModels::ServiceManaged)
+                        .auto_deployment(StackSets::auto_deployment())
+                        .tags(tag)
+                        // Same token on the SDK's retries: never two stack sets.
+                        .client_request_token(operation_id())
+                        .call_as(self.0.call_as.clone())
+                        .send()
+                        .await;
+                    match r {
+                        Ok(_) => {}
+                        // Created by a concurrent or interrupted run: the next plan compares it.
+                        Err(e) if e.code() == Some("NameAlreadyExistsException") => {}
+                        Err(e) => return Err(call("CreateStackSet")(e)),
+                    }
+                }
+                StackStep::UpdateStackSet { .. } => submit!(
+                    self,
+                    &what,
+                    log,
+                    progress,
+                    StackSets::preferences(rollout, &desired.regions),
+                    "UpdateStackSet",
+                    self.0
+                        .client
+                        .update_stack_set()
+                        .stack_set_name(STACK_SET_NAME)
+                        .template_body(&desired.template)
+                        .set_parameters(Some(StackSets::parameters(desired)))
+                        .capabilities(Capability::CapabilityNamedIam)
+                        .auto_deployment(StackSets::auto_deployment())
+                ),
+                StackStep::CreateInstances { ou, regions } => submit!(
+                    self,
+                    &what,
+                    log,
+                    progress,
+                    StackSets::preferences(rollout, regions),
+                    "CreateStackInstances",
+                    self.0
+                        .client
+                        .create_stack_instances()
+                        .stack_set_name(STACK_SET_NAME)
+                        .deployment_targets(StackSets::targets(ou))
+                        .set_regions(Some(regions.clone()))
+                ),
+                StackStep::RetryInstances { ou, regions, .. } => submit!(
+                    self,
+                    &what,
+                    log,
+                    progress,
+                    StackSets::preferences(rollout, regions),
+                    "UpdateStackInstances",
+                    self.0
+                        .client
+                        .update_stack_instances()
+                        .stack_set_name(STACK_SET_NAME)
+                        .deployment_targets(StackSets::targets(ou))
+                        .set_regions(Some(regions.clone()))
+                ),
+                StackStep::DeleteInstances { ou, regions } => submit!(
+                    self,
+                    &what,
+                    log,
+                    progress,
+                    StackSets::preferences(rollout, regions),
+                    "DeleteStackInstances",
+                    self.0
+                        .client
+                        .delete_stack_instances()
+                        .stack_set_name(STACK_SET_NAME)
+                        .deployment_targets(StackSets::targets(ou))
+                        .set_regions(Some(regions.clone()))
+                        .retain_stacks(false)
+                ),
+                StackStep::DeleteStackSet => {
+                    let r = self
+                        .0
+                        .client
+                        .delete_stack_set()
+                        .stack_set_name(STACK_SET_NAME)
+                        .call_as(self.0.call_as.clone())
+                        .send()
+                        .await;
+                    match r {
+                        Ok(_) => {}
+                        Err(e) if e.code() == Some("StackSetNotFoundException") => {}
+                        Err(e) => return Err(call("DeleteStackSet")(e)),
+                    }
+                }
+            }
+            done.push(what);
+        }
+        Ok(done)
+    }
+
+    /// Submits one operation under a fresh id recorded in the log first, waits out
+    /// OperationInProgress, then polls it to the end.
+    async fn operation<'a, F, Fut>(
+        &'a self,
+        what: &str,
+        log: &OperationLog,
+        progress: &dyn Progress,
+        submit: F,
+    ) -> Result<(), StackSetError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<(), Refused>> + 'a,
+    {
+        let id = operation_id();
+        log.record(&Pending {
+            stack_set: STACK_SET_NAME.to_owned(),
+            operation_id: id.clone(),
+            what: what.to_owned(),
+            submitted: now(),
+        })?;
+        let mut waits = 0;
+        loop {
+            match submit(id.clone()).await {
+                Ok(()) => break,
+                // Submitted already (the response to an earlier attempt was lost).
+                Err(r) if r.code.as_deref() == Some("OperationIdAlreadyExistsException") => break,
+                Err(r)
+                    if r.code.as_deref() == Some("OperationInProgressException") && waits < 20 =>
+                {
+                    waits += 1;
+                    progress.waiting(
+                        "another operation is running on the stack set; waiting for it to finish",
+                    );
+                    self.0.wait_for_others(progress).await?;
+                }
+                // Refused by CloudFormation: no operation exists under this id.
+                Err(r) if r.code.is_some() => {
+                    log.clear()?;
+                    return Err(r.error);
+                }
+                // No answer (connection lost after the SDK's retries): the operation may be
+                // running, so the log keeps its id for the next run to resume.
+                Err(r) => return Err(r.error),
+            }
+        }
+        progress.started(what, &id);
+        self.0.wait(&id, progress).await?;
+        log.clear()
     }
 }
 

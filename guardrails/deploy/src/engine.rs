@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::artifact::Package;
 use super::central::{
-    CentralError, CentralStep, DesiredCentral, ObservedCentral, Regional, plan_central,
+    CentralError, CentralStep, DesiredCentral, ObservedCentral, RegionalClients, plan_central,
     plan_central_destroy,
 };
 use super::cfn::{OperationLog, Progress, StackSetError, StackSets, stack_set_parameters};
@@ -282,8 +282,10 @@ pub struct Engine {
     pub stacks: StackSets,
     /// Who we are.
     pub caller: Caller,
-    /// The caller's configuration, for the clients of each Region.
+    /// The caller's configuration (the aggregator's client).
     pub sdk: aws_config::SdkConfig,
+    /// The read seam of each Region (CloudFormation and S3 there).
+    pub regional: RegionalClients,
     /// The rule package the central function should run (central mode).
     pub package: Option<Package>,
 }
@@ -318,6 +320,7 @@ impl Engine {
             stacks,
             caller,
             sdk: sdk.clone(),
+            regional: RegionalClients::from_sdk(sdk),
             package: None,
         })
     }
@@ -376,7 +379,7 @@ impl Engine {
             .filter(|r| !settings.regions.contains(r))
         {
             let want = desired_central(region, &self.caller, None, accounts, false);
-            let have = Regional::new(&self.sdk, region).observe(&want).await?;
+            let have = self.regional.get(region).observe(&want).await?;
             steps.extend(plan_central_destroy(&want, &have, None));
             desired.push(want);
             observed.insert(region.clone(), have);
@@ -391,7 +394,7 @@ impl Engine {
                 accounts,
                 aggregator,
             );
-            let have = Regional::new(&self.sdk, region).observe(&want).await?;
+            let have = self.regional.get(region).observe(&want).await?;
             steps.extend(match destroy_keeping {
                 None => plan_central(&want, &have)?,
                 Some(keep) => plan_central_destroy(&want, &have, keep),
@@ -400,30 +403,6 @@ impl Engine {
             observed.insert(region.clone(), have);
         }
         Ok((steps, desired, observed))
-    }
-
-    /// Applies the central steps, Region by Region.
-    async fn apply_regions(&self, plan: &Plan, deletes: bool) -> Result<Vec<String>, DeployError> {
-        let steps: Vec<CentralStep> = plan
-            .central
-            .iter()
-            .filter(|s| s.is_delete() == deletes)
-            .cloned()
-            .collect();
-        let mut done = Vec::new();
-        for want in &plan.desired_central {
-            let have = plan
-                .observed_central
-                .get(&want.region)
-                .cloned()
-                .unwrap_or_default();
-            done.extend(
-                Regional::new(&self.sdk, &want.region)
-                    .apply(&steps, want, &have, self.package.as_ref())
-                    .await?,
-            );
-        }
-        Ok(done)
     }
 
     /// Resolves `--ou` values (ids, paths or names) against the tree.
@@ -524,42 +503,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Applies a plan; returns a line per change made.
-    pub async fn apply(
-        &self,
-        plan: &Plan,
-        settings: &Settings,
-        log: &OperationLog,
-        progress: &dyn Progress,
-    ) -> Result<Vec<String>, DeployError> {
-        let mut done = Vec::new();
-        if plan.activate_trusted_access {
-            self.stacks.activate_trusted_access().await?;
-            done.push(plan.lines()[0].clone());
-        }
-        // The functions exist before the member rules that name them, and a pruned Region's
-        // function goes only after its member rules.
-        done.extend(self.apply_regions(plan, false).await?);
-        done.extend(
-            self.org
-                .apply(&plan.root, &plan.observed, &plan.scp)
-                .await?,
-        );
-        done.extend(
-            self.stacks
-                .apply(
-                    &plan.stack,
-                    &plan.desired_stack,
-                    &settings.rollout,
-                    log,
-                    progress,
-                )
-                .await?,
-        );
-        done.extend(self.apply_regions(plan, true).await?);
-        Ok(done)
-    }
-
     /// What a destroy on `ous` would remove: our stack instances there (then the stack set when
     /// it is left empty), our SCPs' attachments there (then the SCPs attached nowhere else).
     pub async fn destroy_plan(
@@ -616,6 +559,91 @@ impl Engine {
             scp_names,
             destroying: true,
         })
+    }
+}
+
+/// The write seam: the only way to change anything. `deploy` and `destroy` take one
+/// ([`Engine::writer`]); a dry run and `status` hold only the [`Engine`], whose clients read.
+#[derive(Debug)]
+pub struct Writer<'a> {
+    engine: &'a Engine,
+    org: super::org::OrgWriter,
+    stacks: super::cfn::StackSetWriter,
+}
+
+impl Engine {
+    /// The write seam on the same clients.
+    pub fn writer(&self) -> Writer<'_> {
+        Writer {
+            engine: self,
+            org: self.org.writer(),
+            stacks: self.stacks.writer(),
+        }
+    }
+}
+
+impl Writer<'_> {
+    /// Applies the central steps, Region by Region.
+    async fn apply_regions(&self, plan: &Plan, deletes: bool) -> Result<Vec<String>, DeployError> {
+        let steps: Vec<CentralStep> = plan
+            .central
+            .iter()
+            .filter(|s| s.is_delete() == deletes)
+            .cloned()
+            .collect();
+        let mut done = Vec::new();
+        for want in &plan.desired_central {
+            let have = plan
+                .observed_central
+                .get(&want.region)
+                .cloned()
+                .unwrap_or_default();
+            done.extend(
+                self.engine
+                    .regional
+                    .get(&want.region)
+                    .writer()
+                    .apply(&steps, want, &have, self.engine.package.as_ref())
+                    .await?,
+            );
+        }
+        Ok(done)
+    }
+
+    /// Applies a plan; returns a line per change made.
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        settings: &Settings,
+        log: &OperationLog,
+        progress: &dyn Progress,
+    ) -> Result<Vec<String>, DeployError> {
+        let mut done = Vec::new();
+        if plan.activate_trusted_access {
+            self.stacks.activate_trusted_access().await?;
+            done.push(plan.lines()[0].clone());
+        }
+        // The functions exist before the member rules that name them, and a pruned Region's
+        // function goes only after its member rules.
+        done.extend(self.apply_regions(plan, false).await?);
+        done.extend(
+            self.org
+                .apply(&plan.root, &plan.observed, &plan.scp)
+                .await?,
+        );
+        done.extend(
+            self.stacks
+                .apply(
+                    &plan.stack,
+                    &plan.desired_stack,
+                    &settings.rollout,
+                    log,
+                    progress,
+                )
+                .await?,
+        );
+        done.extend(self.apply_regions(plan, true).await?);
+        Ok(done)
     }
 
     /// Applies a destroy plan: StackSet instances first (the rule goes before the SCPs that

@@ -77,7 +77,8 @@ pub fn normalise(content: &str) -> String {
     serde_json::from_str::<Value>(content).map_or_else(|_| content.to_owned(), |v| minify(&v))
 }
 
-/// An Organizations client.
+/// The read seam of Organizations: the tree, our policies, the caller. Changes go through
+/// [`OrgWriter`].
 #[derive(Clone, Debug)]
 pub struct Organization(pub Client);
 
@@ -207,7 +208,21 @@ impl Organization {
         }
         Ok(observed)
     }
+}
 
+/// The write seam of Organizations: only `deploy` and `destroy` hold one ([`Organization::writer`]);
+/// a dry run and `status` never do.
+#[derive(Clone, Debug)]
+pub struct OrgWriter(Client);
+
+impl Organization {
+    /// The write seam on the same client.
+    pub fn writer(&self) -> OrgWriter {
+        OrgWriter(self.0.clone())
+    }
+}
+
+impl OrgWriter {
     /// Applies `steps` in order; returns a line per change made.
     pub async fn apply(
         &self,

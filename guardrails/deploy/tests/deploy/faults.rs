@@ -115,6 +115,7 @@ async fn operation_in_progress_is_waited_out_then_retried_with_the_same_operatio
         &busy, &running, &still, &results_1, &over, &results_2, &retried, &ours, &results_3,
     ]);
     let done = s
+        .writer()
         .apply(
             &[deploy_step()],
             &desired(),
@@ -164,6 +165,7 @@ async fn a_failed_operation_names_each_failed_account_and_region() {
     });
     let s = stack_sets(&[&submit, &failed, &results]);
     let err = s
+        .writer()
         .apply(
             &[deploy_step()],
             &desired(),
@@ -201,6 +203,7 @@ async fn access_denied_names_the_missing_permission() {
     });
     let s = stack_sets(&[&denied]);
     let err = s
+        .writer()
         .apply(
             &[deploy_step()],
             &desired(),
@@ -238,6 +241,7 @@ async fn a_concurrent_organizations_change_is_retried() {
     let client: aws_sdk_organizations::Client =
         mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &[&attach]);
     let done = Organization(client)
+        .writer()
         .apply(
             "r-ab12",
             &Observed::default(),

@@ -94,6 +94,7 @@ async fn world() -> World {
         },
         caller,
         sdk: sdk.clone(),
+        regional: guardrails_deploy::central::RegionalClients::from_sdk(&sdk),
         package: None,
     };
     calls.clear();
@@ -119,6 +120,7 @@ impl World {
         let ous: Vec<String> = ous.iter().map(|s| (*s).to_owned()).collect();
         let plan = self.engine.plan(settings, &ous).await.unwrap();
         self.engine
+            .writer()
             .apply(&plan, settings, &OperationLog::default(), &Quiet)
             .await
             .unwrap()
@@ -217,6 +219,7 @@ async fn first_deploy_reaches_nested_accounts_and_a_second_run_has_nothing_to_do
 
     let done = w
         .engine
+        .writer()
         .apply(&plan, &w.settings, &OperationLog::default(), &Quiet)
         .await
         .unwrap();
@@ -309,6 +312,7 @@ async fn drift_is_reported_and_the_next_deploy_repairs_it() {
     assert!(drift.contains("parameter ExemptTag"), "{drift}");
 
     w.engine
+        .writer()
         .apply(&plan, &changed, &OperationLog::default(), &Quiet)
         .await
         .unwrap();
@@ -334,6 +338,7 @@ async fn drift_is_reported_and_the_next_deploy_repairs_it() {
         "detached"
     );
     w.engine
+        .writer()
         .apply(&plan, &changed, &OperationLog::default(), &Quiet)
         .await
         .unwrap();
@@ -365,7 +370,11 @@ async fn an_interrupted_deploy_converges_on_the_next_run() {
     // First run dies at the attachment: the policy exists, nothing is attached.
     w.calls.fail_next("AttachPolicy");
     let plan = w.engine.plan(&w.settings, &ous).await.unwrap();
-    let err = w.engine.apply(&plan, &w.settings, &log, &Quiet).await;
+    let err = w
+        .engine
+        .writer()
+        .apply(&plan, &w.settings, &log, &Quiet)
+        .await;
     assert!(err.unwrap_err().to_string().contains("AttachPolicy"));
     // Second run dies at the instances: SCP attached, stack set created.
     w.calls.fail_next("CreateStackInstances");
@@ -373,7 +382,11 @@ async fn an_interrupted_deploy_converges_on_the_next_run() {
     let lines = plan.lines().join("\n");
     assert!(!lines.contains("create SCP"), "{lines}");
     assert!(lines.contains("+ attach SCP"), "{lines}");
-    let err = w.engine.apply(&plan, &w.settings, &log, &Quiet).await;
+    let err = w
+        .engine
+        .writer()
+        .apply(&plan, &w.settings, &log, &Quiet)
+        .await;
     assert!(
         err.unwrap_err()
             .to_string()
@@ -385,6 +398,7 @@ async fn an_interrupted_deploy_converges_on_the_next_run() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].starts_with("+ deploy the Config rule"));
     w.engine
+        .writer()
         .apply(&plan, &w.settings, &log, &Quiet)
         .await
         .unwrap();
@@ -460,6 +474,7 @@ async fn an_operation_left_pending_is_resumed_not_repeated() {
         )]
     );
     w.engine
+        .writer()
         .apply(&plan, &w.settings, &log, &Quiet)
         .await
         .unwrap();
@@ -491,6 +506,7 @@ async fn destroy_removes_exactly_what_was_deployed() {
             let plan = w.engine.destroy_plan(&w.settings, &ous).await.unwrap();
             let lines = plan.lines();
             w.engine
+                .writer()
                 .destroy(&plan, &w.settings, &OperationLog::default(), &Quiet)
                 .await
                 .unwrap();

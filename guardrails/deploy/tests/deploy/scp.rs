@@ -100,7 +100,10 @@ async fn first_deploy_then_nothing_to_do_and_dry_run_never_writes() {
         o.calls.mutating()
     );
 
-    org.apply(&o.root, &observed, &steps).await.unwrap();
+    org.writer()
+        .apply(&o.root, &observed, &steps)
+        .await
+        .unwrap();
     let attached = o
         .client
         .list_policies_for_target()
@@ -130,7 +133,10 @@ async fn a_hand_edited_or_detached_policy_is_repaired_in_place() {
     let target = tree.resolve("Root/Workloads/Prod").unwrap();
     let want = desired(&target);
     let (steps, observed) = plan_for(&org, &want).await;
-    org.apply(&o.root, &observed, &steps).await.unwrap();
+    org.writer()
+        .apply(&o.root, &observed, &steps)
+        .await
+        .unwrap();
     let id = org
         .observe(&["cmk-guardrails-1".into()], &[], true)
         .await
@@ -158,7 +164,10 @@ async fn a_hand_edited_or_detached_policy_is_repaired_in_place() {
         matches!(steps.as_slice(), [Step::Update { id: u, .. }, Step::Attach { .. }] if *u == id),
         "{steps:?}"
     );
-    org.apply(&o.root, &observed, &steps).await.unwrap();
+    org.writer()
+        .apply(&o.root, &observed, &steps)
+        .await
+        .unwrap();
     assert!(plan_for(&org, &want).await.0.is_empty());
     let all = o
         .client
