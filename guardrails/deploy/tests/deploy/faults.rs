@@ -2,7 +2,8 @@
 //! reports a concurrent Organizations write), with aws-smithy-mocks: another operation in progress
 //! is waited out and the call retried under the same OperationId; a failed operation reports each
 //! failed account and Region with its reason; AccessDenied names the permission; a concurrent
-//! Organizations modification is retried.
+//! Organizations modification is retried; a central function stack that rolls back names each
+//! failed resource.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -254,4 +255,91 @@ async fn a_concurrent_organizations_change_is_retried() {
         .unwrap();
     assert_eq!(done.len(), 1);
     assert_eq!(attach.num_calls(), 2);
+}
+
+/// A central function stack whose creation rolls back (a failure CloudFormation reports after the
+/// call succeeded: the emulator creates every stack at once) is an error naming the stack, the
+/// Region, the final status and each failed resource with CloudFormation's reason.
+#[tokio::test]
+async fn a_rolled_back_central_stack_names_each_failed_resource() {
+    use aws_sdk_cloudformation::operation::create_stack::CreateStackOutput;
+    use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+    use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackEvent, StackStatus};
+    use guardrails_deploy::central::{CentralStep, DesiredCentral, ObservedCentral, Regional};
+
+    let stack = |status: StackStatus| {
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_name("cmk-guardrails-central")
+                    .stack_status(status)
+                    .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                    .build(),
+            )
+            .build()
+    };
+    let create = mock!(Client::create_stack).then_output(|| CreateStackOutput::builder().build());
+    let progress =
+        mock!(Client::describe_stacks).then_output(move || stack(StackStatus::CreateInProgress));
+    let rolled_back =
+        mock!(Client::describe_stacks).then_output(move || stack(StackStatus::RollbackComplete));
+    let events = mock!(Client::describe_stack_events).then_output(|| {
+        DescribeStackEventsOutput::builder()
+            .stack_events(
+                StackEvent::builder()
+                    .stack_id("s")
+                    .event_id("e1")
+                    .stack_name("cmk-guardrails-central")
+                    .timestamp(aws_smithy_types::DateTime::from_secs(0))
+                    .logical_resource_id("RuleFunction")
+                    .resource_status(ResourceStatus::CreateFailed)
+                    .resource_status_reason("Resource handler returned message: \"Unzipped size must be smaller than 262144000 bytes\"")
+                    .build(),
+            )
+            .build()
+    });
+    let cfn: Client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::Sequential,
+        &[&create, &progress, &rolled_back, &events]
+    );
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .build();
+    let regional = Regional {
+        cfn,
+        polling: (Duration::from_millis(1), Duration::from_millis(2)),
+        ..Regional::new(&sdk, "eu-west-1")
+    };
+    let desired = DesiredCentral {
+        region: "eu-west-1".into(),
+        bucket: "cmk-guardrails-code-999999999999-eu-west-1".into(),
+        code_template: "{}".into(),
+        package_key: "cmk-guardrails/rule-x.zip".into(),
+        package_bytes: 1,
+        function_template: "{}".into(),
+        function_parameters: Default::default(),
+        accounts: Default::default(),
+    };
+    let err = regional
+        .writer()
+        .apply(
+            &[CentralStep::CreateFunction {
+                region: "eu-west-1".into(),
+                accounts: 0,
+            }],
+            &desired,
+            &ObservedCentral::default(),
+            None,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("stack cmk-guardrails-central in eu-west-1 ended ROLLBACK_COMPLETE")
+            && err.contains("RuleFunction: Resource handler returned message: \"Unzipped size"),
+        "{err}"
+    );
 }
