@@ -119,30 +119,78 @@ impl Plan {
             && self.stack.is_empty()
     }
 
-    /// One line per change, in the order they would be made.
-    pub fn lines(&self) -> Vec<String> {
-        let mut lines = Vec::new();
-        if self.activate_trusted_access {
-            lines.push(format!(
-                "~ activate trusted access for CloudFormation StackSets ({STACKSETS_PRINCIPAL})"
-            ));
+    /// The phases in the order this plan makes them ([`DEPLOY_ORDER`] or [`DESTROY_ORDER`]).
+    pub fn order(&self) -> &'static [Phase] {
+        if self.destroying {
+            DESTROY_ORDER
+        } else {
+            DEPLOY_ORDER
         }
-        let central = |deletes: bool| {
+    }
+
+    /// One line per change of `phase`.
+    pub fn phase_lines(&self, phase: Phase) -> Vec<String> {
+        let central = |deletes: bool| -> Vec<String> {
             self.central
                 .iter()
-                .filter(move |s| s.is_delete() == deletes)
+                .filter(|s| s.is_delete() == deletes)
                 .map(ToString::to_string)
+                .collect()
         };
-        let scp = self.scp.iter().map(ToString::to_string);
-        let stack = self.stack.iter().map(ToString::to_string);
-        if self.destroying {
-            lines.extend(stack.chain(central(false)).chain(central(true)).chain(scp));
-        } else {
-            lines.extend(central(false).chain(scp).chain(stack).chain(central(true)));
+        match phase {
+            Phase::TrustedAccess if self.activate_trusted_access => vec![format!(
+                "~ activate trusted access for CloudFormation StackSets ({STACKSETS_PRINCIPAL})"
+            )],
+            Phase::TrustedAccess => Vec::new(),
+            Phase::CentralFunctions => central(false),
+            Phase::Scps => self.scp.iter().map(ToString::to_string).collect(),
+            Phase::StackSet => self.stack.iter().map(ToString::to_string).collect(),
+            Phase::CentralRemovals => central(true),
         }
-        lines
+    }
+
+    /// One line per change, in the order they would be made.
+    pub fn lines(&self) -> Vec<String> {
+        self.order()
+            .iter()
+            .flat_map(|phase| self.phase_lines(*phase))
+            .collect()
     }
 }
+
+/// A kind of change; a plan's steps are made phase by phase, in one of the two orders below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Activate StackSets trusted access (once per organization).
+    TrustedAccess,
+    /// Per Region: code bucket, package, central function and its invoke permissions.
+    CentralFunctions,
+    /// Enable the SCP type; create, update, attach, detach, delete our SCPs.
+    Scps,
+    /// The stack set and its instances (prunes first).
+    StackSet,
+    /// Central functions and code buckets that go (destroy, a Region dropped).
+    CentralRemovals,
+}
+
+/// Deploy: the functions exist before the member rules that name them (Config checks the invoke
+/// permission when a rule is created), and a dropped Region's function goes only after its rules.
+pub const DEPLOY_ORDER: &[Phase] = &[
+    Phase::TrustedAccess,
+    Phase::CentralFunctions,
+    Phase::Scps,
+    Phase::StackSet,
+    Phase::CentralRemovals,
+];
+
+/// Destroy: the rules go first, then the function they name, then the SCPs that protected the
+/// keys while the rule watched.
+pub const DESTROY_ORDER: &[Phase] = &[
+    Phase::StackSet,
+    Phase::CentralFunctions,
+    Phase::CentralRemovals,
+    Phase::Scps,
+];
 
 /// The generated SCPs selected by the settings: `(name, minified content)`.
 pub fn desired_scps(settings: &Settings) -> Result<Vec<(String, String)>, DeployError> {
@@ -618,36 +666,10 @@ impl Writer<'_> {
         log: &OperationLog,
         progress: &dyn Progress,
     ) -> Result<Vec<String>, DeployError> {
-        let mut done = Vec::new();
-        if plan.activate_trusted_access {
-            self.stacks.activate_trusted_access().await?;
-            done.push(plan.lines()[0].clone());
-        }
-        // The functions exist before the member rules that name them, and a pruned Region's
-        // function goes only after its member rules.
-        done.extend(self.apply_regions(plan, false).await?);
-        done.extend(
-            self.org
-                .apply(&plan.root, &plan.observed, &plan.scp)
-                .await?,
-        );
-        done.extend(
-            self.stacks
-                .apply(
-                    &plan.stack,
-                    &plan.desired_stack,
-                    &settings.rollout,
-                    log,
-                    progress,
-                )
-                .await?,
-        );
-        done.extend(self.apply_regions(plan, true).await?);
-        Ok(done)
+        self.make(plan, settings, log, progress).await
     }
 
-    /// Applies a destroy plan: StackSet instances first (the rule goes before the SCPs that
-    /// protect its keys), then the SCPs.
+    /// Applies a destroy plan (its order is [`DESTROY_ORDER`]).
     pub async fn destroy(
         &self,
         plan: &Plan,
@@ -655,23 +677,46 @@ impl Writer<'_> {
         log: &OperationLog,
         progress: &dyn Progress,
     ) -> Result<Vec<String>, DeployError> {
-        let mut done = self
-            .stacks
-            .apply(
-                &plan.stack,
-                &plan.desired_stack,
-                &settings.rollout,
-                log,
-                progress,
-            )
-            .await?;
-        done.extend(self.apply_regions(plan, false).await?);
-        done.extend(self.apply_regions(plan, true).await?);
-        done.extend(
-            self.org
-                .apply(&plan.root, &plan.observed, &plan.scp)
-                .await?,
-        );
+        self.make(plan, settings, log, progress).await
+    }
+
+    /// Makes the plan's changes phase by phase, in the plan's order.
+    async fn make(
+        &self,
+        plan: &Plan,
+        settings: &Settings,
+        log: &OperationLog,
+        progress: &dyn Progress,
+    ) -> Result<Vec<String>, DeployError> {
+        let mut done = Vec::new();
+        for phase in plan.order() {
+            match phase {
+                Phase::TrustedAccess => {
+                    if plan.activate_trusted_access {
+                        self.stacks.activate_trusted_access().await?;
+                        done.extend(plan.phase_lines(Phase::TrustedAccess));
+                    }
+                }
+                Phase::CentralFunctions => done.extend(self.apply_regions(plan, false).await?),
+                Phase::CentralRemovals => done.extend(self.apply_regions(plan, true).await?),
+                Phase::Scps => done.extend(
+                    self.org
+                        .apply(&plan.root, &plan.observed, &plan.scp)
+                        .await?,
+                ),
+                Phase::StackSet => done.extend(
+                    self.stacks
+                        .apply(
+                            &plan.stack,
+                            &plan.desired_stack,
+                            &settings.rollout,
+                            log,
+                            progress,
+                        )
+                        .await?,
+                ),
+            }
+        }
         Ok(done)
     }
 }
