@@ -15,6 +15,9 @@ use tracing_subscriber::EnvFilter;
 const CACHE_TTL_VAR: &str = "CMK_KEY_CACHE_TTL_SECONDS";
 /// Seconds kept before the Lambda deadline for the last PutEvaluations (default 10).
 const RESERVE_VAR: &str = "CMK_DEADLINE_RESERVE_SECONDS";
+/// `true`: this is the organisation's central function (its template sets it); events of its own
+/// account go through the member role too.
+const CENTRAL_VAR: &str = "CMK_CENTRAL_FUNCTION";
 
 /// When the sweep must stop: the invocation's deadline (ms since the epoch) minus `reserve`.
 fn stop_at(deadline_ms: u64, reserve: Duration) -> Option<std::time::Instant> {
@@ -89,7 +92,8 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
                 handler.keys.set_max_age(age);
             }
         }),
-    );
+    )
+    .assume_own_account(std::env::var(CENTRAL_VAR).is_ok_and(|v| v == "true"));
     let members = &members;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         members.know_identity(&event.context.invoked_function_arn);

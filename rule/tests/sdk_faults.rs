@@ -838,6 +838,34 @@ mod member_role {
     }
 
     #[tokio::test]
+    async fn the_central_function_evaluates_its_own_account_through_the_member_role_too() {
+        let own =
+            ConfigEvent::from_value(json!({"accountId": "111122223333", "ruleParameters": "{}",
+               "resultToken": "t", "invokingEvent": "{}",
+               "configRuleArn": "arn:aws:config:us-east-1:111122223333:config-rule/config-rule-1"}))
+            .unwrap();
+        let rule = mock!(Sts::assume_role)
+            .match_requests(|r| {
+                r.role_arn() == Some("arn:aws:iam::111122223333:role/cmk-guardrails-member")
+            })
+            .then_error(|| refused("AccessDenied"));
+        let per_account = members(sts(&[&rule]));
+        assert!(per_account.handler_for(&own).await.is_ok());
+        assert_eq!(
+            rule.num_calls(),
+            0,
+            "a per-account function uses its own role"
+        );
+        let central = members(sts(&[&rule])).assume_own_account(true);
+        assert!(central.handler_for(&own).await.is_err());
+        assert_eq!(
+            rule.num_calls(),
+            1,
+            "the central function assumes the member role"
+        );
+    }
+
+    #[tokio::test]
     async fn an_assume_role_still_throttled_after_the_retries_is_retryable() {
         let rule = mock!(Sts::assume_role).then_error(|| refused("Throttling"));
         let members = members(sts(&[&rule]));

@@ -161,12 +161,13 @@ pub fn central_function(accounts: &[String]) -> Value {
                 "ReservedConcurrentExecutions": {"Ref": "ReservedConcurrency"},
                 "Role": {"Fn::GetAtt": ["RuleRole", "Arn"]},
                 "Code": {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}},
-                "Environment": {"Variables": {"RUST_LOG": "info"}},
+                // Every account, the deploying one included, is evaluated through its member role.
+                "Environment": {"Variables": {"RUST_LOG": "info", "CMK_CENTRAL_FUNCTION": "true"}},
             },
             "Metadata": {"checkov": {"skip": [
                 skip("CKV_AWS_116", "Config invokes the rule asynchronously and re-evaluates on the next change or sweep; a failed invocation is logged with its cause, a DLQ would add nothing to act on."),
                 skip("CKV_AWS_117", "The function only calls AWS APIs; a VPC would need NAT or endpoints for seven services without adding protection."),
-                skip("CKV_AWS_173", "The only environment variable is the log level."),
+                skip("CKV_AWS_173", "The environment holds only the log level and the central-function switch, no secrets."),
             ]}},
         }),
     );

@@ -283,7 +283,7 @@ fn conformance_pack_template(controls: &[Control], organization: bool) -> Value 
     }
     let mut params = json!({
         "PackName": {"Type": "String", "Default": "cmk-guardrails"},
-        "RuleFunctionArn": {"Type": "String", "Description": "ARN of the cmk-guardrails rule Lambda (config-rule.json). The rule evaluates with its own account's credentials and its permission admits only its own account's Config: it must run in the evaluated account."},
+        "RuleFunctionArn": {"Type": "String", "Description": "ARN of a cmk-guardrails rule function: the central function of guardrails deploy (each account the pack reaches then needs the member role and an invoke permission, which deploy gives the accounts below its OUs), or the per-account function of config-rule.json in the evaluated account."},
     });
     if organization && let Value::Object(p) = &mut params {
         p.insert(

@@ -46,6 +46,9 @@ pub struct Members<P> {
     sink: MakeSink<P>,
     setup: Setup<P>,
     cache: tokio::sync::Mutex<HashMap<String, Member<P>>>,
+    /// Events of the function's own account also go through the member role (the central
+    /// function, whose own role may only assume member roles).
+    assume_own: bool,
 }
 
 impl<P> Members<P> {
@@ -62,7 +65,16 @@ impl<P> Members<P> {
             sink,
             setup,
             cache: tokio::sync::Mutex::new(HashMap::new()),
+            assume_own: false,
         }
+    }
+
+    /// With `true`, an event of the function's own account is evaluated through the member role
+    /// of that account too, as every other account's (the central function: a delegated
+    /// administrator below a target OU has the member role like any member).
+    pub fn assume_own_account(mut self, assume: bool) -> Members<P> {
+        self.assume_own = assume;
+        self
     }
 
     /// Uses `sts` for GetCallerIdentity and AssumeRole instead of a client of the base
@@ -109,7 +121,7 @@ impl<P> Members<P> {
             return Ok(self.own.clone());
         };
         let identity = self.identity().await.map_err(Failed::early)?;
-        if account == identity.account() {
+        if account == identity.account() && !self.assume_own {
             return Ok(self.own.clone());
         }
         let Ok(params) = RuleParams::parse(event.rule_parameters.as_deref()) else {
