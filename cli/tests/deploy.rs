@@ -637,4 +637,42 @@ async fn a_region_dropped_from_the_settings_is_pruned_by_the_next_deploy() {
         "{}",
         text(&again.stdout)
     );
+
+    // The member role lives in one Region's instance: putting another Region first leaves it
+    // there; dropping that Region moves it (its instances go first, then the update creates it).
+    let role = || {
+        Emulator::shared().iam(
+            &o.member,
+            &[("Action", "GetRole"), ("RoleName", "cmk-guardrails-member")],
+        )
+    };
+    for regions in [&["eu-west-1", "us-east-1"][..], &["eu-west-1"][..]] {
+        let mut args = vec!["deploy", "--ou", "sandbox"];
+        for r in regions {
+            args.extend(["--region", r]);
+        }
+        let out = o.run(&args);
+        assert_eq!(
+            code(&out),
+            0,
+            "{regions:?}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert!(
+            role().starts_with("HTTP/1.1 200"),
+            "{regions:?}: {}",
+            role()
+        );
+    }
+    // The aggregator's Region was dropped with it: the next deploy recreates it in the first one.
+    let moved = o.run(&["deploy", "--ou", "sandbox", "--region", "eu-west-1"]);
+    let plan = text(&moved.stdout);
+    assert_eq!(code(&moved), 0, "{plan}{}", text(&moved.stderr));
+    assert!(
+        plan.contains("in eu-west-1: WithAggregator `false` → `true`"),
+        "{plan}"
+    );
+    // (Whether CloudFormation then creates the aggregator, whose condition turned true, is not
+    // checked: moto's stack update adds no resource when only a condition changes.)
 }

@@ -240,6 +240,7 @@ pub fn desired_stack_set(
     settings: &Settings,
     targets: &[Target],
     caller: &Caller,
+    observed: Option<&ObservedStackSet>,
 ) -> DesiredStackSet {
     let (template, parameters) = match settings.mode {
         Mode::PerAccount => (
@@ -267,9 +268,18 @@ pub fn desired_stack_set(
             );
             p.insert("FunctionName".into(), FUNCTION_NAME.into());
             p.insert("ExecutionRoleName".into(), MEMBER_ROLE.into());
+            // The member role lives in one Region's instance (IAM is global). It stays where it
+            // is while that Region is configured, so reordering `regions` never moves it; when
+            // that Region is dropped, its instances go first (prune) and the first Region's
+            // instance creates the role.
+            let kept = observed
+                .and_then(|o| o.parameters.get("RoleRegion"))
+                .filter(|r| settings.regions.contains(r));
             p.insert(
                 "RoleRegion".into(),
-                settings.regions.first().cloned().unwrap_or_default(),
+                kept.or(settings.regions.first())
+                    .cloned()
+                    .unwrap_or_default(),
             );
             (
                 normalise(&guardrails::render::central::member(CONTROLS).to_string()),
@@ -432,17 +442,46 @@ impl Engine {
             desired.push(want);
             observed.insert(region.clone(), have);
         }
-        for (i, region) in settings.regions.iter().enumerate() {
-            // The aggregator collects every Region: the first Region's stack holds it.
-            let aggregator = settings.aggregator && i == 0;
-            let want = desired_central(
+        let holds_aggregator = |have: &ObservedCentral| {
+            have.function.as_ref().is_some_and(|f| {
+                f.parameters.get("WithAggregator").map(String::as_str) == Some("true")
+            })
+        };
+        let mut configured = Vec::new();
+        for region in &settings.regions {
+            let probe =
+                desired_central(region, &self.caller, self.package.as_ref(), accounts, false);
+            configured.push((region, self.regional.get(region).observe(&probe).await?));
+        }
+        // The aggregator collects every Region and lives in one Region's stack (its role's name is
+        // global): it stays where it is while that Region is configured; a dropped Region's
+        // stack holds it until its removal, so the next deploy recreates it in the first Region.
+        let holder_dropped = observed.values().any(holds_aggregator);
+        let aggregator_region = configured
+            .iter()
+            .find(|(_, have)| holds_aggregator(have))
+            .map(|(r, _)| (*r).clone())
+            .or_else(|| {
+                (!holder_dropped)
+                    .then(|| settings.regions.first().cloned())
+                    .flatten()
+            });
+        for (region, have) in configured {
+            let aggregator = settings.aggregator && aggregator_region.as_ref() == Some(region);
+            let mut want = desired_central(
                 region,
                 &self.caller,
                 self.package.as_ref(),
                 accounts,
                 aggregator,
             );
-            let have = self.regional.get(region).observe(&want).await?;
+            if destroy_keeping.is_some()
+                && let Some(function) = &have.function
+            {
+                // A destroy that keeps the function changes only its permissions: the package and
+                // every other parameter stay as deployed.
+                want.function_parameters = function.parameters.clone();
+            }
             steps.extend(match destroy_keeping {
                 None => plan_central(&want, &have)?,
                 Some(keep) => plan_central_destroy(&want, &have, keep),
@@ -498,8 +537,9 @@ impl Engine {
             &observed,
         )?;
         let members = self.members(&tree, &targets).await?;
-        let desired_stack = desired_stack_set(settings, &targets, &self.caller);
         let observed_stack = self.stacks.observe().await?;
+        let desired_stack =
+            desired_stack_set(settings, &targets, &self.caller, observed_stack.as_ref());
         let stack = plan_stack_set(&desired_stack, observed_stack.as_ref(), &members);
         let activate_trusted_access = !self.stacks.trusted_access().await?;
         let covered = self
@@ -592,7 +632,12 @@ impl Engine {
             .await?;
         Ok(Plan {
             root: tree.root.clone(),
-            desired_stack: desired_stack_set(settings, &targets, &self.caller),
+            desired_stack: desired_stack_set(
+                settings,
+                &targets,
+                &self.caller,
+                observed_stack.as_ref(),
+            ),
             targets,
             mode: settings.mode,
             central,
