@@ -35,6 +35,13 @@ re-run `pytest emulator` after any upgrade.
 9. `secret_replica_keys`: a Secrets Manager replica is encrypted with the `KmsKeyId` its request
    names (moto records `aws/secretsmanager` for every replica): the primary's DescribeSecret
    `ReplicationStatus` and the replica's own DescribeSecret/ListSecrets in its Region show it.
+10. `cross_account_rule_functions`: a custom rule's source may be another account's Lambda function
+    when its resource policy lets `config.amazonaws.com` of the rule's account invoke it; otherwise
+    PutConfigRule raises InsufficientPermissionsException (moto looked in the rule's account only).
+11. `assume_role_trust`: AssumeRole succeeds only for an existing role whose trust policy names the
+    caller; otherwise AccessDenied (moto issued credentials for any role ARN).
+12. `organization_aggregator`: `AWS::Config::ConfigurationAggregator` in CloudFormation, and
+    GetAggregateComplianceDetailsByConfigRule over the organization's accounts (moto has neither).
 """
 
 from __future__ import annotations
