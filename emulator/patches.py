@@ -590,24 +590,30 @@ def organizations_access() -> None:
     responses.CloudFormationResponse.activate_organizations_access = activate
 
 
-def config_rule_resource() -> None:
+_CFN_MODELS: list[Any] = []
+
+
+def _config_cfn_model(module: str, cfn_type: str, name_key: str,
+                      create: Any, delete: Any) -> None:
+    """Registers a CloudFormation model for a Config resource moto's CloudFormation lacks:
+    `create(account, region, name, properties)` makes it (the logical name stands in for the
+    physical one), `delete(account, region, name)` removes it with the stack."""
     from moto.cloudformation import parsing
-    from moto.config.models import config_backends
     from moto.core.common_models import CloudFormationModel
 
-    class CfnConfigRule(CloudFormationModel):
-        __module__ = "moto.config.cmk_guardrails"  # moto's model registry keys on the service
+    class Model(CloudFormationModel):
+        __module__ = module  # moto's model registry keys on the service in the module name
 
         def __init__(self, account_id: str, region: str, name: str) -> None:
             self.account_id, self.region, self.name = account_id, region, name
 
         @staticmethod
         def cloudformation_type() -> str:
-            return "AWS::Config::ConfigRule"
+            return cfn_type
 
         @staticmethod
         def cloudformation_name_type() -> str:
-            return "ConfigRuleName"
+            return name_key
 
         @property
         def physical_resource_id(self) -> str:
@@ -620,19 +626,30 @@ def config_rule_resource() -> None:
         @classmethod
         def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
                                             account_id: str, region_name: str, **kwargs: Any) -> Any:
-            rule = dict(cloudformation_json.get("Properties", {}))
-            rule["ConfigRuleName"] = resource_name
-            if isinstance(rule.get("InputParameters"), dict):
-                rule["InputParameters"] = json.dumps(rule["InputParameters"])
-            config_backends[account_id][region_name].put_config_rule(rule)
+            create(account_id, region_name, resource_name, dict(cloudformation_json.get("Properties", {})))
             return cls(account_id, region_name, resource_name)
 
         def delete(self, account_id: str, region_name: str) -> None:
-            config_backends[self.account_id][self.region].delete_config_rule(self.name)
+            delete(self.account_id, self.region, self.name)
 
+    # CloudFormationModel.__subclasses__() holds classes weakly: keep this one alive.
+    _CFN_MODELS.append(Model)
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
-    _ = CfnConfigRule
+
+
+def config_rule_resource() -> None:
+    from moto.config.models import config_backends
+
+    def create(account: str, region: str, name: str, rule: dict[str, Any]) -> None:
+        rule["ConfigRuleName"] = name
+        if isinstance(rule.get("InputParameters"), dict):
+            rule["InputParameters"] = json.dumps(rule["InputParameters"])
+        config_backends[account][region].put_config_rule(rule)
+
+    _config_cfn_model("moto.config.cmk_guardrails", "AWS::Config::ConfigRule", "ConfigRuleName",
+                      create, lambda account, region, name:
+                      config_backends[account][region].delete_config_rule(name))
 
 
 def secret_replica_keys() -> None:
@@ -813,7 +830,6 @@ def organization_aggregator() -> None:
     Results are the evaluations recorded by `recorded_evaluations` (moto issues no result tokens:
     the token stands in for the rule's name). Aggregators in AWS lag behind the members' data; here
     they do not."""
-    from moto.cloudformation import parsing
     from moto.config.exceptions import (
         InvalidNextTokenException,
         InvalidParameterValueException,
@@ -821,7 +837,6 @@ def organization_aggregator() -> None:
     )
     from moto.config.models import config_backends
     from moto.config.responses import ConfigResponse
-    from moto.core.common_models import CloudFormationModel
 
     def covers(aggregator: Any, owner: str, account: str, region: str) -> bool:
         source = aggregator.organization_aggregation_source
@@ -864,44 +879,15 @@ def organization_aggregator() -> None:
             body["NextToken"] = str(end)
         return json.dumps(body)
 
-    class CfnConfigurationAggregator(CloudFormationModel):
-        __module__ = "moto.config.cmk_guardrails_aggregator"
+    def create(account: str, region: str, name: str, props: dict[str, Any]) -> None:
+        props["ConfigurationAggregatorName"] = name
+        config_backends[account][region].put_configuration_aggregator(props)
 
-        def __init__(self, account_id: str, region: str, name: str) -> None:
-            self.account_id, self.region, self.name = account_id, region, name
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::Config::ConfigurationAggregator"
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "ConfigurationAggregatorName"
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.name
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return False
-
-        @classmethod
-        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
-                                            account_id: str, region_name: str, **kwargs: Any) -> Any:
-            props = dict(cloudformation_json.get("Properties", {}))
-            props["ConfigurationAggregatorName"] = resource_name
-            config_backends[account_id][region_name].put_configuration_aggregator(props)
-            return cls(account_id, region_name, resource_name)
-
-        def delete(self, account_id: str, region_name: str) -> None:
-            config_backends[self.account_id][self.region].delete_configuration_aggregator(self.name)
-
+    _config_cfn_model("moto.config.cmk_guardrails_aggregator", "AWS::Config::ConfigurationAggregator",
+                      "ConfigurationAggregatorName", create, lambda account, region, name:
+                      config_backends[account][region].delete_configuration_aggregator(name))
     ConfigResponse.get_aggregate_compliance_details_by_config_rule = \
         get_aggregate_compliance_details_by_config_rule
-    parsing.get_model_map.cache_clear()
-    parsing.get_name_type_map.cache_clear()
-    _ = CfnConfigurationAggregator
 
 
 PATCHES = (aws_managed_keys, cross_account_keys, recorded_evaluations, seeded_config_items,

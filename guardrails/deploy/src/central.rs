@@ -440,28 +440,32 @@ impl Regional {
         }
     }
 
+    /// A failed call of `service` (`cloudformation`, `s3`) in this Region.
+    fn call_error<E: std::error::Error + ProvideErrorMetadata + 'static>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+    ) -> impl Fn(E) -> CentralError + '_ {
+        move |e| CentralError::Call {
+            service,
+            operation,
+            region: self.region.clone(),
+            detail: describe(service, operation, &e),
+        }
+    }
+
     fn cfn_error<E: std::error::Error + ProvideErrorMetadata + 'static>(
         &self,
         operation: &'static str,
     ) -> impl Fn(E) -> CentralError + '_ {
-        move |e| CentralError::Call {
-            service: "cloudformation",
-            operation,
-            region: self.region.clone(),
-            detail: describe("cloudformation", operation, &e),
-        }
+        self.call_error("cloudformation", operation)
     }
 
     fn s3_error<E: std::error::Error + ProvideErrorMetadata + 'static>(
         &self,
         operation: &'static str,
     ) -> impl Fn(E) -> CentralError + '_ {
-        move |e| CentralError::Call {
-            service: "s3",
-            operation,
-            region: self.region.clone(),
-            detail: describe("s3", operation, &e),
-        }
+        self.call_error("s3", operation)
     }
 
     /// One of our stacks; `None` when it does not exist (or is deleted).

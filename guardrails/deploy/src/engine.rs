@@ -384,25 +384,27 @@ impl Engine {
     }
 
     /// Accounts below every OU the stack set targets now and will target: the Config rules that
-    /// may invoke the central function.
+    /// may invoke the central function. OUs in `known` (the targets' accounts, already listed)
+    /// cost no call; an OU `keep` refuses is left out. Only central mode needs them.
     async fn covered(
         &self,
+        settings: &Settings,
         tree: &OrgTree,
-        targets: &[Target],
+        known: &Members,
         observed: Option<&ObservedStackSet>,
         keep: impl Fn(&str) -> bool,
     ) -> Result<std::collections::BTreeSet<String>, DeployError> {
-        let mut ous: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
-        ous.extend(
-            observed
-                .map(|o| o.ous.iter().cloned().collect::<Vec<_>>())
-                .unwrap_or_default(),
-        );
-        ous.sort();
-        ous.dedup();
         let mut accounts = std::collections::BTreeSet::new();
-        for ou in ous.iter().filter(|ou| tree.contains(ou) && keep(ou)) {
-            accounts.extend(self.org.accounts_under(&tree.subtree(ou)).await?);
+        if settings.mode != Mode::Central {
+            return Ok(accounts);
+        }
+        let mut ous: std::collections::BTreeSet<&String> = known.keys().collect();
+        ous.extend(observed.iter().flat_map(|o| o.ous.iter()));
+        for ou in ous.into_iter().filter(|ou| tree.contains(ou) && keep(ou)) {
+            match known.get(ou) {
+                Some(listed) => accounts.extend(listed.iter().cloned()),
+                None => accounts.extend(self.org.accounts_under(&tree.subtree(ou)).await?),
+            }
         }
         accounts.remove(&self.caller.management_account);
         Ok(accounts)
@@ -543,7 +545,7 @@ impl Engine {
         let stack = plan_stack_set(&desired_stack, observed_stack.as_ref(), &members);
         let activate_trusted_access = !self.stacks.trusted_access().await?;
         let covered = self
-            .covered(&tree, &targets, observed_stack.as_ref(), |_| true)
+            .covered(settings, &tree, &members, observed_stack.as_ref(), |_| true)
             .await?;
         let (central, desired_central, observed_central) = self
             .plan_regions(settings, &covered, None, observed_stack.as_ref())
@@ -621,7 +623,7 @@ impl Engine {
             None
         } else {
             Some(
-                self.covered(&tree, &[], observed_stack.as_ref(), |ou| {
+                self.covered(settings, &tree, &members, observed_stack.as_ref(), |ou| {
                     !target_ids.iter().any(|t| t == ou)
                 })
                 .await?,
