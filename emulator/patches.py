@@ -42,12 +42,21 @@ re-run `pytest emulator` after any upgrade.
     caller; otherwise AccessDenied (moto issued credentials for any role ARN).
 12. `organization_aggregator`: `AWS::Config::ConfigurationAggregator` in CloudFormation, and
     GetAggregateComplianceDetailsByConfigRule over the organization's accounts (moto has neither).
+13. `recorded_inventory`: SelectResourceConfig and SelectAggregateResourceConfig evaluate a subset
+    of Config's advanced-query language over the items Config would record, in its recorded
+    shapes, from the emulator's live Kinesis, Secrets Manager, DynamoDB and KMS state, for the
+    types each account's recording recorder records (moto answers only with canned results, and
+    lacks the aggregate call).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 AWS_MANAGED_PREFIX = "alias/aws/"
@@ -814,6 +823,21 @@ def assume_role_trust() -> None:
     responses.TokenResponse.assume_role = assume_role
 
 
+def _aggregator_covers(aggregator: Any, owner: str, account: str, region: str) -> bool:
+    """Whether `owner`'s aggregator collects the data of `account` in `region`: an organization
+    source covers the owner's organization and the owner, account sources their listed accounts;
+    either in its listed Regions, or every Region with `AllAwsRegions`."""
+    source = aggregator.organization_aggregation_source
+    if source is None:
+        sources = aggregator.account_aggregation_sources or []
+        return any(account in s.account_ids and (s.all_aws_regions or region in (s.aws_regions or []))
+                   for s in sources)
+    if not (source.all_aws_regions or region in (source.aws_regions or [])):
+        return False
+    members = {a.id for a in _org_of(owner).accounts}
+    return account in members or account == owner
+
+
 def organization_aggregator() -> None:
     """An organization aggregator (`OrganizationAggregationSource`) collects the Config data of
     every account in the organization, in its Regions (all with `AllAwsRegions`), and
@@ -838,17 +862,6 @@ def organization_aggregator() -> None:
     from moto.config.models import config_backends
     from moto.config.responses import ConfigResponse
 
-    def covers(aggregator: Any, owner: str, account: str, region: str) -> bool:
-        source = aggregator.organization_aggregation_source
-        if source is None:
-            sources = aggregator.account_aggregation_sources or []
-            return any(account in s.account_ids and (s.all_aws_regions or region in (s.aws_regions or []))
-                       for s in sources)
-        if not (source.all_aws_regions or region in (source.aws_regions or [])):
-            return False
-        members = {a.id for a in _org_of(owner).accounts}
-        return account in members or account == owner
-
     def get_aggregate_compliance_details_by_config_rule(self: Any) -> str:
         name = self._get_param("ConfigurationAggregatorName")
         rule = self._get_param("ConfigRuleName")
@@ -863,7 +876,7 @@ def organization_aggregator() -> None:
         if not isinstance(limit, int) or not 0 <= limit <= 100:
             raise InvalidParameterValueException("Limit must be between 0 and 100.")
         results = []
-        if covers(aggregator, self.current_account, account, region):
+        if _aggregator_covers(aggregator, self.current_account, account, region):
             store = config_backends[account][region].__dict__.get("cmk_evaluations", {})
             for (token_rule, _, _), r in sorted(store.items()):
                 if token_rule == rule and (not wanted or r["ComplianceType"] == wanted):
@@ -890,10 +903,483 @@ def organization_aggregator() -> None:
         get_aggregate_compliance_details_by_config_rule
 
 
+# Patch 13: the advanced-query subset. The parser and evaluator below know nothing of moto.
+
+class _BadExpression(ValueError):
+    """An expression outside the supported subset; becomes InvalidExpressionException."""
+
+
+_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)
+    |(?P<name>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)|(?P<op><>|!=|<=|>=|[(),=*<>])|(?P<bad>\S))""", re.X)
+_KEYWORDS = {"select", "where", "and", "or", "in", "like", "true", "false"}
+# Part of Config's language (https://docs.aws.amazon.com/config/latest/developerguide/query-components.html)
+# or of SQL, but not of the subset served here.
+_UNSUPPORTED = {"not", "between", "order", "group", "by", "having", "as", "distinct", "from", "join",
+                "union", "limit", "asc", "desc", "is", "null", "all", "any", "exists", "case"}
+
+
+def _tokens(text: str) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+    for m in _TOKEN.finditer(text):  # skips nothing: `bad` takes any other character
+        kind = m.lastgroup or "bad"
+        value = m.group(kind)
+        if kind == "bad":
+            raise _BadExpression(f"Unexpected character {value!r} at position {m.start(kind)}.")
+        if kind == "str":
+            found.append(("str", value[1:-1].replace("''", "'")))
+        elif kind == "num":
+            found.append(("num", float(value) if "." in value else int(value)))
+        elif kind == "op":
+            found.append(("op", value))
+        elif "." not in value and value.lower() in _KEYWORDS:
+            found.append(("kw", value.lower()))
+        elif "." not in value and value.lower() in _UNSUPPORTED:
+            raise _BadExpression(f"{value.upper()} is not supported by this emulator's query subset.")
+        elif text[m.end():].lstrip().startswith("("):
+            raise _BadExpression(f"Function {value}() is not supported by this emulator's query subset.")
+        else:
+            found.append(("name", value))
+    return found
+
+
+class _Query:
+    """`SELECT <prop>[, ...] [WHERE <condition>]`: comparisons `=`, `IN (...)` and `LIKE 'abc%'`
+    joined by AND (binding tighter) and OR, with parentheses. A condition is a tuple:
+    ("or" | "and", [conditions]), ("=", path, [literals]) or ("like", path, prefix)."""
+
+    def __init__(self, expression: str) -> None:
+        self.tokens, self.pos = _tokens(expression), 0
+        self.expect("kw", "select")
+        self.fields = [self.path()]
+        while self.accept("op", ","):
+            self.fields.append(self.path())
+        self.where = self.disjunction() if self.accept("kw", "where") else None
+        if self.pos < len(self.tokens):
+            raise _BadExpression(f"Unexpected {self.describe()}.")
+
+    def describe(self) -> str:
+        if self.pos >= len(self.tokens):
+            return "end of expression"
+        kind, value = self.tokens[self.pos]
+        return f"{value!r}" if kind == "str" else str(value).upper() if kind == "kw" else str(value)
+
+    def accept(self, kind: str, value: Any = None) -> bool:
+        if self.pos < len(self.tokens) and self.tokens[self.pos][0] == kind \
+                and value in (None, self.tokens[self.pos][1]):
+            self.pos += 1
+            return True
+        return False
+
+    def expect(self, kind: str, value: Any) -> None:
+        if not self.accept(kind, value):
+            raise _BadExpression(f"Expected {str(value).upper()}, found {self.describe()}.")
+
+    def path(self) -> str:
+        if self.pos < len(self.tokens) and self.tokens[self.pos] == ("op", "*"):
+            raise _BadExpression("SELECT * is not supported by this emulator's query subset.")
+        if self.pos >= len(self.tokens) or self.tokens[self.pos][0] != "name":
+            raise _BadExpression(f"Expected a property, found {self.describe()}.")
+        self.pos += 1
+        return self.tokens[self.pos - 1][1]
+
+    def disjunction(self) -> Any:
+        terms = [self.conjunction()]
+        while self.accept("kw", "or"):
+            terms.append(self.conjunction())
+        return terms[0] if len(terms) == 1 else ("or", terms)
+
+    def conjunction(self) -> Any:
+        terms = [self.comparison()]
+        while self.accept("kw", "and"):
+            terms.append(self.comparison())
+        return terms[0] if len(terms) == 1 else ("and", terms)
+
+    def comparison(self) -> Any:
+        if self.accept("op", "("):
+            inner = self.disjunction()
+            self.expect("op", ")")
+            return inner
+        path = self.path()
+        if self.accept("op", "="):
+            return ("=", path, [self.literal()])
+        if self.accept("kw", "in"):
+            self.expect("op", "(")
+            values = [self.literal()]
+            while self.accept("op", ","):
+                values.append(self.literal())
+            self.expect("op", ")")
+            return ("=", path, values)
+        if self.accept("kw", "like"):
+            pattern = self.literal()
+            if not (isinstance(pattern, str) and len(pattern) >= 4 and pattern.endswith("%")
+                    and "%" not in pattern[:-1] and "_" not in pattern):
+                raise _BadExpression(f"LIKE {pattern!r} is not supported by this emulator's query subset: only a "
+                                     "prefix of at least 3 characters (no _ or %) and one trailing %.")
+            return ("like", path, pattern[:-1])
+        if self.pos < len(self.tokens) and self.tokens[self.pos][0] == "op":
+            raise _BadExpression(f"Operator {self.describe()} is not supported by this emulator's query subset.")
+        raise _BadExpression(f"Expected =, IN or LIKE after {path}, found {self.describe()}.")
+
+    def literal(self) -> Any:
+        if self.pos < len(self.tokens):
+            kind, value = self.tokens[self.pos]
+            if kind in ("str", "num") or (kind == "kw" and value in ("true", "false")):
+                self.pos += 1
+                return value == "true" if kind == "kw" else value
+        raise _BadExpression(f"Expected a literal, found {self.describe()}.")
+
+
+def _leaves(node: Any, parts: list[str]) -> list[Any]:
+    """The values at a dotted path; a path crossing an array reaches into every element."""
+    if isinstance(node, list):
+        return [v for element in node for v in _leaves(element, parts)]
+    if not parts:
+        return [node]
+    if isinstance(node, dict) and parts[0] in node:
+        return _leaves(node[parts[0]], parts[1:])
+    return []
+
+
+def _equal(value: Any, literal: Any) -> bool:
+    # Python's True == 1: compare booleans, numbers and strings only with their own kind.
+    if isinstance(value, bool) or isinstance(literal, bool):
+        return isinstance(value, bool) and isinstance(literal, bool) and value == literal
+    if isinstance(value, (int, float)) and isinstance(literal, (int, float)):
+        return value == literal
+    return isinstance(value, str) and isinstance(literal, str) and value == literal
+
+
+def _holds(condition: Any, item: dict[str, Any]) -> bool:
+    op = condition[0]
+    if op in ("and", "or"):
+        return (all if op == "and" else any)(_holds(c, item) for c in condition[1])
+    values = _leaves(item, condition[1].split("."))
+    if op == "like":
+        return any(isinstance(v, str) and v.startswith(condition[2]) for v in values)
+    return any(_equal(v, literal) for v in values for literal in condition[2])
+
+
+_MISSING = object()
+
+
+def _project(node: Any, selection: dict[str, Any] | None) -> Any:
+    """The part of `node` the selection tree names (None: all of it); arrays are mapped."""
+    if selection is None:
+        return node
+    if isinstance(node, list):
+        return [p for p in (_project(e, selection) for e in node) if p is not _MISSING]
+    if not isinstance(node, dict):
+        return _MISSING
+    out = {}
+    for name, below in selection.items():
+        if name in node and (value := _project(node[name], below)) is not _MISSING:
+            out[name] = value
+    return out or _MISSING
+
+
+def _selection(fields: list[str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for field in fields:
+        node, parts = tree, field.split(".")
+        for part in parts[:-1]:
+            if part in node and node[part] is None:
+                break  # an enclosing property is selected whole
+            node = node.setdefault(part, {})
+        else:
+            node[parts[-1]] = None
+    return tree
+
+
+def _iso(when: Any) -> str:
+    """Config's timestamp form, e.g. 2024-05-01T12:00:00.123Z; moto keeps naive UTC datetimes
+    or epoch seconds."""
+    if isinstance(when, (int, float)):
+        when = datetime.fromtimestamp(when, timezone.utc)
+    elif when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def _bean_name(name: str) -> str:
+    """Config records DynamoDB and KMS configurations under the Java SDK's bean property names,
+    which lower-case the leading capitals: SSEType → ssetype, KMSMasterKeyArn → kmsmasterKeyArn,
+    AWSAccountId → awsaccountId (the names the aws-config-resource-schema property lists show)."""
+    capitals = len(name) - len(name.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    return name[:capitals].lower() + name[capitals:]
+
+
+def _existing(backends: Any, account: str, region: str) -> Any | None:
+    """A service's backend for (account, Region) if moto has made one; never creates one."""
+    by_region = dict.get(backends, account)
+    return dict.get(by_region, region) if by_region is not None else None
+
+
+def _recorded_types(account: str, region: str) -> Any | None:
+    """Which types the account's recorder in the Region records, as a predicate, or None when
+    nothing is recorded there (no recorder, or a recorder that is not recording)."""
+    from moto.config.models import config_backends
+
+    backend = _existing(config_backends, account, region)
+    recorder = next(iter(backend.recorders.values()), None) if backend else None
+    if recorder is None or not recorder.status.recording:
+        return None
+    group = recorder.recording_group
+    if group.all_supported:
+        return lambda resource_type: True
+    if (group.recording_strategy or {}).get("useOnly") == "EXCLUSION_BY_RESOURCE_TYPES":
+        excluded = (group.exclusion_by_resource_types or {}).get("resourceTypes", [])
+        return lambda resource_type: resource_type not in excluded
+    return lambda resource_type: resource_type in (group.resource_types or [])
+
+
+def _config_item(account: str, region: str, resource_type: str, resource_id: str, name: str, arn: str,
+                 created: Any, now: str, configuration: dict[str, Any], tags: Any,
+                 supplementary: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "accountId": account, "awsRegion": region, "resourceType": resource_type,
+        "resourceId": resource_id, "resourceName": name, "arn": arn,
+        "configurationItemStatus": "OK",
+        # moto keeps no capture times: the resource's creation time, else the query's time.
+        "configurationItemCaptureTime": _iso(created) if created else now,
+        "tags": [{"key": k, "value": v, "tag": f"{k}={v}"} for k, v in sorted(tags)],
+        "configuration": configuration,
+        "supplementaryConfiguration": supplementary or {},
+    }
+
+
+def _kinesis_streams(account: str, region: str, now: str) -> Any:
+    from moto.kinesis.models import kinesis_backends
+
+    backend = _existing(kinesis_backends, account, region)
+    for stream in list(backend.streams.values()) if backend else []:
+        configuration = {"Name": stream.stream_name, "Arn": stream.arn, "ShardCount": stream.shard_count,
+                         "RetentionPeriodHours": stream.retention_period_hours}
+        if stream.encryption_type == "KMS":
+            configuration["StreamEncryption"] = {"EncryptionType": "KMS", "KeyId": stream.key_id}
+        yield _config_item(account, region, "AWS::Kinesis::Stream", stream.stream_name, stream.stream_name,
+                           stream.arn, stream.creation_datetime, now, configuration, stream.tags.items())
+
+
+def _secrets(account: str, region: str, now: str) -> Any:
+    from moto.secretsmanager.models import ReplicaSecret, SecretsManagerBackend, secretsmanager_backends
+
+    backend = _existing(secretsmanager_backends, account, region)
+    for secret in list(dict.values(backend.secrets)) if backend else []:
+        replica = isinstance(secret, ReplicaSecret)
+        primary = secret.source if replica else secret
+        key = secret.config["KmsKeyId"] if replica else secret.kms_key_id
+        configuration = {"ARN": secret.arn, "Name": secret.name, "Deleted": secret.is_deleted(),
+                         "RotationEnabled": primary.rotation_enabled}
+        if secret.description:
+            configuration["Description"] = secret.description
+        # Absent for aws/secretsmanager, as DescribeSecret omits it.
+        if key and key != SecretsManagerBackend.DEFAULT_KMS_KEY_ALIAS:
+            configuration["KMSKeyId"] = key
+        tags = [(t["Key"], t["Value"]) for t in secret.tags or []]
+        # moto records no creation time for a replica.
+        yield _config_item(account, region, "AWS::SecretsManager::Secret", secret.arn, secret.name, secret.arn,
+                           None if replica else secret.created_date, now, configuration, tags)
+
+
+def _dynamodb_tables(account: str, region: str, now: str) -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = _existing(dynamodb_backends, account, region)
+    for table in list(backend.tables.values()) if backend else []:
+        described = table.describe()["TableDescription"]
+        configuration = {"tableName": described["TableName"], "tableArn": described["TableArn"],
+                         "tableStatus": described["TableStatus"]}
+        # As moto's DescribeTable reports it (moto has no table id and no replicas).
+        if "SSEDescription" in described:
+            configuration["ssedescription"] = {_bean_name(k): v for k, v in described["SSEDescription"].items()}
+        tags = [(t["Key"], t["Value"]) for t in table.tags]
+        yield _config_item(account, region, "AWS::DynamoDB::Table", table.name, table.name, table.table_arn,
+                           table.created_at, now, configuration, tags)
+
+
+def _kms_keys(account: str, region: str, now: str) -> Any:
+    from moto.kms.models import kms_backends
+
+    backend = _existing(kms_backends, account, region)
+    for key in list(backend.keys.values()) if backend else []:
+        metadata = key.to_dict()["KeyMetadata"]
+        configuration = {_bean_name(k): metadata[k] for k in (
+            "KeyId", "Arn", "AWSAccountId", "KeyManager", "KeyState", "Enabled", "Origin", "KeyUsage",
+            "Description")}
+        # CreateKey's KeyUsage "Default: ENCRYPT_DECRYPT"
+        # (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html); moto keeps None.
+        configuration["keyUsage"] = configuration["keyUsage"] or "ENCRYPT_DECRYPT"
+        if key.key_state == "PendingDeletion" and key.deletion_date:
+            configuration["deletionDate"] = _iso(key.deletion_date)
+        tags = [(t["TagKey"], t["TagValue"]) for t in backend.tagger.list_tags_for_resource(key.id)["Tags"]]
+        yield _config_item(account, region, "AWS::KMS::Key", key.id, key.id, key.arn, key.creation_date, now,
+                           configuration, tags, {"KeyRotationStatus": key.key_rotation_status})
+
+
+def _kms_aliases(account: str, region: str, now: str) -> Any:
+    from moto.kms.models import kms_backends
+
+    backend = _existing(kms_backends, account, region)
+    # moto keeps every alias under its target key, so each one has a target.
+    for key in list(backend.keys.values()) if backend else []:
+        for alias in list(key.aliases.values()):
+            configuration = {"AliasName": alias.alias_name, "TargetKeyId": alias.target_key_id}
+            yield _config_item(account, region, "AWS::KMS::Alias", alias.alias_name, alias.alias_name,
+                               alias.alias_arn, None, now, configuration, [])
+
+
+_INVENTORIES = {"AWS::Kinesis::Stream": _kinesis_streams, "AWS::SecretsManager::Secret": _secrets,
+                "AWS::DynamoDB::Table": _dynamodb_tables, "AWS::KMS::Key": _kms_keys,
+                "AWS::KMS::Alias": _kms_aliases}
+
+
+def _recorded_items(account: str, region: str, now: str) -> list[dict[str, Any]]:
+    recorded = _recorded_types(account, region)
+    if recorded is None:
+        return []
+    return [item for resource_type, inventory in _INVENTORIES.items() if recorded(resource_type)
+            for item in inventory(account, region, now)]
+
+
+def recorded_inventory() -> None:
+    """SelectResourceConfig and SelectAggregateResourceConfig answer a subset of Config's advanced
+    query language over the items Config would have recorded from the emulator's own Kinesis,
+    Secrets Manager, DynamoDB and KMS state, computed when the query runs
+    (https://docs.aws.amazon.com/config/latest/APIReference/API_SelectResourceConfig.html,
+    https://docs.aws.amazon.com/config/latest/APIReference/API_SelectAggregateResourceConfig.html).
+    moto answers SelectResourceConfig only with results seeded through its own API, and lacks the
+    aggregate call.
+
+    Items: advanced queries see only resources the configuration recorder is set to record
+    (https://docs.aws.amazon.com/config/latest/developerguide/querying-AWS-resources.html), so an
+    (account, Region) has items only while its recorder is recording, and only of the types its
+    recording group records (allSupported; the listed resourceTypes; or EXCLUSION_BY_RESOURCE_TYPES:
+    all but the excluded). Shapes follow the property lists of
+    https://github.com/awslabs/aws-config-resource-schema (config/properties/resource-types):
+    - AWS::Kinesis::Stream, id and name the stream name: configuration {Name, Arn, ShardCount,
+      RetentionPeriodHours, StreamEncryption {EncryptionType: KMS, KeyId as the stream was given
+      it}}, StreamEncryption only for a KMS-encrypted stream.
+    - AWS::SecretsManager::Secret, id the ARN: configuration {ARN, Name, Description, KMSKeyId
+      (absent for aws/secretsmanager), Deleted (scheduled for deletion), RotationEnabled}. A
+      replica moto keeps in its Region (`secret_replica_keys`) is an item of that Region with its
+      own ARN and key; how Config records replicas is unverified.
+    - AWS::DynamoDB::Table, id and name the table name: configuration {tableName, tableArn,
+      tableStatus, ssedescription {status, ssetype, kmsmasterKeyArn}}, ssedescription as moto's
+      DescribeTable reports SSEDescription (moto has no tableId and no replicas).
+    - AWS::KMS::Key, id the key id: configuration {keyId, arn, awsaccountId, keyManager, keyState,
+      enabled, origin, keyUsage, description, deletionDate when scheduled};
+      supplementaryConfiguration {KeyRotationStatus}.
+    - AWS::KMS::Alias, id and name the alias name: configuration {AliasName, TargetKeyId}.
+    Every item has accountId, awsRegion, resourceType, resourceId, resourceName, arn,
+    configurationItemStatus OK, configurationItemCaptureTime (ISO 8601: the resource's creation time,
+    or the query's time where moto keeps none: aliases, replicas) and tags [{key, value, tag}].
+
+    Language (https://docs.aws.amazon.com/config/latest/developerguide/query-components.html), a
+    subset: `SELECT <property>[, ...] [WHERE <condition>]` with dotted property paths; conditions
+    `=`, `IN (...)`, `LIKE 'abc%'` (a prefix of three or more characters) on string, number and
+    true/false literals, joined by AND and OR with parentheses. A condition on a path through an
+    array holds if it holds for any element, each condition on its own (our reading of the page's
+    "Multiple properties within an array", unverified against AWS); a missing property never
+    matches. Everything else Config's
+    language has (*, aggregate functions, NOT, BETWEEN, GROUP BY, ORDER BY, ...) is refused with
+    InvalidExpressionException naming it, never answered wrongly. Each result is a JSON string
+    holding the selected properties only, arrays mapped element by element.
+
+    Parameters: Expression at most 4096 characters (ValidationException); Limit, and the
+    aggregate's MaxResults, 0-100 (InvalidLimitException); without either "the default page size
+    is set to 25" for a non-aggregation query (the aggregate's page; SelectResourceConfig's page
+    names no default and gets the same); NextToken pages the order (accountId, awsRegion,
+    resourceType, resourceId), and a token of another query is InvalidNextTokenException. The
+    aggregate's items are those of every (account, Region) its aggregator covers, as in
+    `organization_aggregator`; an unknown aggregator is NoSuchConfigurationAggregatorException."""
+    from moto.config.exceptions import (
+        InvalidNextTokenException,
+        NoSuchConfigurationAggregatorException,
+        ValidationException,
+    )
+    from moto.config.models import ConfigBackend, config_backends
+    from moto.config.responses import ConfigResponse
+    from moto.core.exceptions import JsonRESTError
+
+    def page_size(**limits: Any) -> int:
+        for name, value in limits.items():
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or not 0 <= value <= 100):
+                raise JsonRESTError("InvalidLimitException", f"Value '{value}' at '{name}' failed to satisfy "
+                                    "constraint: Member must have value between 0 and 100")
+        return next((v for v in limits.values() if v), 25)
+
+    def answer(expression: Any, size: int, token: str | None, scope: str,
+               places: list[tuple[str, str]]) -> dict[str, Any]:
+        if not isinstance(expression, str) or not 1 <= len(expression) <= 4096:
+            raise ValidationException("1 validation error detected: Value at 'expression' failed to satisfy "
+                                      "constraint: Member must have length between 1 and 4096")
+        try:
+            query = _Query(expression)
+        except _BadExpression as e:
+            raise JsonRESTError("InvalidExpressionException", str(e))
+        now = _iso(time.time())
+        order = ("accountId", "awsRegion", "resourceType", "resourceId")
+        items = sorted((i for account, region in places for i in _recorded_items(account, region, now)
+                        if query.where is None or _holds(query.where, i)),
+                       key=lambda i: [i[k] for k in order])
+        # The token names the query it belongs to and the last item it returned.
+        owner = hashlib.sha256(f"{scope}\n{expression}".encode()).hexdigest()[:16]
+        if token:
+            try:
+                state = json.loads(base64.urlsafe_b64decode(token.encode()))
+                after = state["after"] if state["q"] == owner else None
+            except (ValueError, TypeError, KeyError):
+                after = None
+            if not isinstance(after, list) or not all(isinstance(a, str) for a in after):
+                raise InvalidNextTokenException()
+            items = [i for i in items if [i[k] for k in order] > after]
+        selection = _selection(query.fields)
+        page = items[:size]
+        body: dict[str, Any] = {
+            "Results": [json.dumps(p if (p := _project(i, selection)) is not _MISSING else {},
+                                   separators=(",", ":")) for i in page],
+            "QueryInfo": {"SelectFields": [{"Name": f} for f in query.fields]},
+        }
+        if len(items) > size:
+            last = [page[-1][k] for k in order]
+            body["NextToken"] = base64.urlsafe_b64encode(json.dumps({"q": owner, "after": last}).encode()).decode()
+        return body
+
+    def select_resource_config(self: Any, expression: str, limit: int | None = None,
+                               next_token: str | None = None) -> tuple[list[str], dict[str, Any], str | None]:
+        body = answer(expression, page_size(limit=limit), next_token, f"{self.account_id}/{self.region_name}",
+                      [(self.account_id, self.region_name)])
+        return body["Results"], body["QueryInfo"], body.get("NextToken")
+
+    def api_select_resource_config(self: Any) -> str:
+        # moto's handler reads the JSON body as a query string, so Expression never arrives.
+        results, info, token = self.config_backend.select_resource_config(
+            self._get_param("Expression"), self._get_param("Limit"), self._get_param("NextToken"))
+        return json.dumps({"Results": results, "QueryInfo": info, **({"NextToken": token} if token else {})})
+
+    def select_aggregate_resource_config(self: Any) -> str:
+        name = self._get_param("ConfigurationAggregatorName")
+        aggregator = self.config_backend.config_aggregators.get(name)
+        if aggregator is None:
+            raise NoSuchConfigurationAggregatorException()
+        size = page_size(limit=self._get_param("Limit"), maxResults=self._get_param("MaxResults"))
+        places = [(account, region)
+                  for account, by_region in list(dict.items(config_backends))
+                  for region, backend in list(dict.items(by_region))
+                  if backend.recorders and _aggregator_covers(aggregator, self.current_account, account, region)]
+        return json.dumps(answer(self._get_param("Expression"), size, self._get_param("NextToken"),
+                                 f"{self.current_account}/{self.region}/{name}", places))
+
+    ConfigBackend.select_resource_config = select_resource_config
+    ConfigResponse.select_resource_config = api_select_resource_config
+    ConfigResponse.select_aggregate_resource_config = select_aggregate_resource_config
+
+
 PATCHES = (aws_managed_keys, cross_account_keys, recorded_evaluations, seeded_config_items,
            scp_attachment_rules, service_managed_stack_sets, organizations_access,
            config_rule_resource, secret_replica_keys, cross_account_rule_functions,
-           assume_role_trust, organization_aggregator)
+           assume_role_trust, organization_aggregator, recorded_inventory)
 
 
 def apply() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 import boto3
@@ -422,3 +423,265 @@ def test_an_organization_aggregator_serves_each_members_rule_results(endpoint):
     cfn.delete_stack(StackName="agg")
     assert config.describe_configuration_aggregators()["ConfigurationAggregators"] == []
 
+
+
+def _record(endpoint: str, account: str, region: str = REGION, group: dict | None = None):
+    """Config in `account` and `region`, recording (all types unless `group` says otherwise)."""
+    config = client(endpoint, "config", account, region=region)
+    config.put_configuration_recorder(ConfigurationRecorder={
+        "name": "default", "roleARN": f"arn:aws:iam::{account}:role/config",
+        "recordingGroup": group or {"allSupported": True}})
+    config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "config-bucket"})
+    config.start_configuration_recorder(ConfigurationRecorderName="default")
+    return config
+
+
+def _select(config, expression: str, aggregator: str | None = None, **kwargs) -> list[dict]:
+    """Every page of an advanced query, each result decoded."""
+    results, token = [], None
+    while True:
+        more = {"NextToken": token} if token else {}
+        if aggregator:
+            page = config.select_aggregate_resource_config(
+                Expression=expression, ConfigurationAggregatorName=aggregator, **kwargs, **more)
+        else:
+            page = config.select_resource_config(Expression=expression, **kwargs, **more)
+        results += [json.loads(r) for r in page["Results"]]
+        token = page.get("NextToken")
+        if not token:
+            return results
+
+
+TABLE = {"BillingMode": "PAY_PER_REQUEST", "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}
+
+
+def test_recorded_inventory_holds_only_the_types_a_recording_recorder_records(endpoint):
+    account = "210000000130"
+    client(endpoint, "kinesis", account).create_stream(StreamName="s", ShardCount=1)
+    client(endpoint, "dynamodb", account).create_table(TableName="t", **TABLE)
+    config = client(endpoint, "config", account)
+    query = "SELECT resourceType, resourceId"
+    assert _select(config, query) == [], "no recorder"
+    recorder = {"name": "default", "roleARN": f"arn:aws:iam::{account}:role/config"}
+    config.put_configuration_recorder(ConfigurationRecorder={
+        **recorder, "recordingGroup": {"allSupported": False, "resourceTypes": ["AWS::Kinesis::Stream"]}})
+    assert _select(config, query) == [], "not recording yet"
+    config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "config-bucket"})
+    config.start_configuration_recorder(ConfigurationRecorderName="default")
+    assert _select(config, query) == [{"resourceType": "AWS::Kinesis::Stream", "resourceId": "s"}]
+    config.put_configuration_recorder(ConfigurationRecorder={**recorder, "recordingGroup": {
+        "allSupported": False, "exclusionByResourceTypes": {"resourceTypes": ["AWS::Kinesis::Stream"]},
+        "recordingStrategy": {"useOnly": "EXCLUSION_BY_RESOURCE_TYPES"}}})
+    assert _select(config, query) == [{"resourceType": "AWS::DynamoDB::Table", "resourceId": "t"}]
+    config.stop_configuration_recorder(ConfigurationRecorderName="default")
+    assert _select(config, query) == []
+
+
+def test_recorded_inventory_items_have_configs_recorded_shapes(endpoint):
+    account = "210000000131"
+    config = _record(endpoint, account)
+    kms = client(endpoint, "kms", account)
+    key = kms.create_key(Description="cmk", Tags=[{"TagKey": "team", "TagValue": "data"}])["KeyMetadata"]
+    kms.create_alias(AliasName="alias/cmk", TargetKeyId=key["KeyId"])
+    aws_key = kms.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]
+    doomed = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=doomed, PendingWindowInDays=7)
+    kinesis = client(endpoint, "kinesis", account)
+    for name in ("encrypted", "plain"):
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+    kinesis.start_stream_encryption(StreamName="encrypted", EncryptionType="KMS", KeyId="alias/cmk")
+    kinesis.add_tags_to_stream(StreamName="encrypted", Tags={"team": "data"})
+    sm = client(endpoint, "secretsmanager", account)
+    cmk_secret = sm.create_secret(Name="cmk-secret", SecretString="s", KmsKeyId=key["Arn"], Description="d",
+                                  Tags=[{"Key": "team", "Value": "data"}])["ARN"]
+    default_secret = sm.create_secret(Name="default-secret", SecretString="s")["ARN"]
+    sm.delete_secret(SecretId=default_secret, RecoveryWindowInDays=7)
+    ddb = client(endpoint, "dynamodb", account)
+    ddb.create_table(TableName="cmk-table", SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key["Arn"]},
+                     **TABLE)
+    ddb.create_table(TableName="default-table", **TABLE)
+
+    def items(resource_type: str, region: str = REGION) -> dict[str, dict]:
+        fields = "resourceId, resourceName, arn, accountId, awsRegion, configurationItemStatus, configuration, " \
+                 "supplementaryConfiguration, tags"
+        queried = config if region == REGION else client(endpoint, "config", account, region=region)
+        return {r["resourceId"]: r for r in _select(queried, f"SELECT {fields} WHERE resourceType = '{resource_type}'")}
+
+    common = {"accountId": account, "awsRegion": REGION, "configurationItemStatus": "OK", "supplementaryConfiguration": {}}
+    team = [{"key": "team", "value": "data", "tag": "team=data"}]
+    stream_arn = f"arn:aws:kinesis:{REGION}:{account}:stream/"
+    streams = items("AWS::Kinesis::Stream")
+    assert streams["encrypted"] == {**common, "resourceId": "encrypted", "resourceName": "encrypted",
+                                    "arn": stream_arn + "encrypted", "tags": team, "configuration": {
+                                        "Name": "encrypted", "Arn": stream_arn + "encrypted", "ShardCount": 1,
+                                        "RetentionPeriodHours": 24,
+                                        "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/cmk"}}}
+    assert streams["plain"]["configuration"] == {"Name": "plain", "Arn": stream_arn + "plain", "ShardCount": 1,
+                                                 "RetentionPeriodHours": 24}
+    assert streams["plain"]["tags"] == []
+
+    secrets = items("AWS::SecretsManager::Secret")
+    assert secrets[cmk_secret] == {**common, "resourceId": cmk_secret, "resourceName": "cmk-secret", "arn": cmk_secret,
+                                   "tags": team, "configuration": {
+                                       "ARN": cmk_secret, "Name": "cmk-secret", "Description": "d",
+                                       "KMSKeyId": key["Arn"], "Deleted": False, "RotationEnabled": False}}
+    assert secrets[default_secret]["configuration"] == {"ARN": default_secret, "Name": "default-secret",
+                                                        "Deleted": True, "RotationEnabled": False}
+
+    tables = items("AWS::DynamoDB::Table")
+    table_arn = f"arn:aws:dynamodb:{REGION}:{account}:table/"
+    assert tables["cmk-table"] == {**common, "resourceId": "cmk-table", "resourceName": "cmk-table",
+                                   "arn": table_arn + "cmk-table", "tags": [], "configuration": {
+                                       "tableName": "cmk-table", "tableArn": table_arn + "cmk-table", "tableStatus": "ACTIVE",
+                                       "ssedescription": {"status": "ENABLED", "ssetype": "KMS", "kmsmasterKeyArn": key["Arn"]}}}
+    assert "ssedescription" not in tables["default-table"]["configuration"]
+
+    keys = items("AWS::KMS::Key")
+    assert keys[key["KeyId"]] == {**common, "resourceId": key["KeyId"], "resourceName": key["KeyId"], "arn": key["Arn"],
+                                  "tags": team, "supplementaryConfiguration": {"KeyRotationStatus": False},
+                                  "configuration": {
+                                      "keyId": key["KeyId"], "arn": key["Arn"], "awsaccountId": account,
+                                      "keyManager": "CUSTOMER", "keyState": "Enabled", "enabled": True,
+                                      "origin": "AWS_KMS", "keyUsage": "ENCRYPT_DECRYPT", "description": "cmk"}}
+    assert keys[aws_key["KeyId"]]["configuration"]["keyManager"] == "AWS"
+    assert keys[aws_key["KeyId"]]["supplementaryConfiguration"] == {"KeyRotationStatus": True}
+    assert keys[doomed]["configuration"]["keyState"] == "PendingDeletion"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", keys[doomed]["configuration"]["deletionDate"])
+
+    aliases = items("AWS::KMS::Alias")
+    assert aliases["alias/cmk"] == {**common, "resourceId": "alias/cmk", "resourceName": "alias/cmk",
+                                    "arn": f"arn:aws:kms:{REGION}:{account}:alias/cmk", "tags": [],
+                                    "configuration": {"AliasName": "alias/cmk", "TargetKeyId": key["KeyId"]}}
+    assert aliases["alias/aws/secretsmanager"]["configuration"]["TargetKeyId"] == aws_key["KeyId"]
+    (captured,) = _select(config, "SELECT configurationItemCaptureTime WHERE resourceId = 'plain'")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", captured["configurationItemCaptureTime"])
+
+    # A replica is an item of its own Region, with its own ARN and key.
+    _record(endpoint, account, "eu-west-1")
+    eu_key = client(endpoint, "kms", account, region="eu-west-1").create_key()["KeyMetadata"]["Arn"]
+    primary = sm.create_secret(Name="replicated", SecretString="s",
+                               AddReplicaRegions=[{"Region": "eu-west-1", "KmsKeyId": eu_key}])["ARN"]
+    replica = primary.replace(REGION, "eu-west-1")
+    assert items("AWS::SecretsManager::Secret", "eu-west-1")[replica]["configuration"] == {
+        "ARN": replica, "Name": "replicated", "KMSKeyId": eu_key, "Deleted": False, "RotationEnabled": False}
+
+
+def test_recorded_inventory_where_clauses(endpoint):
+    account = "210000000132"
+    config = _record(endpoint, account)
+    kinesis = client(endpoint, "kinesis", account)
+    for name, shards, tags in (("orders-a", 1, {"env": "prod"}), ("orders-b", 1, {"env": "dev"}),
+                               ("billing", 2, {"env": "prod", "team": "pay"})):
+        kinesis.create_stream(StreamName=name, ShardCount=shards)
+        kinesis.add_tags_to_stream(StreamName=name, Tags=tags)
+    client(endpoint, "secretsmanager", account).create_secret(Name="orders-secret", SecretString="s")
+
+    def ids(where: str) -> list[str]:
+        return [r["resourceName"] for r in _select(config, f"SELECT resourceName WHERE {where}")]
+
+    assert ids("resourceType = 'AWS::Kinesis::Stream'") == ["billing", "orders-a", "orders-b"]
+    assert ids("resourceId IN ('orders-a', 'billing', 'absent')") == ["billing", "orders-a"]
+    assert ids("resourceName LIKE 'orders%'") == ["orders-a", "orders-b", "orders-secret"]
+    assert ids("configuration.ShardCount = 2") == ["billing"]
+    assert ids("configuration.RotationEnabled = false") == ["orders-secret"]
+    assert ids("configuration.ShardCount = '2'") == [], "a string is not a number"
+    # A path through an array matches if any element does.
+    assert ids("tags.key = 'team'") == ["billing"]
+    assert ids("tags.tag = 'env=prod'") == ["billing", "orders-a"]
+    # AND binds tighter than OR; parentheses group.
+    assert ids("resourceId = 'orders-a' OR resourceId = 'orders-b' AND tags.value = 'dev'") == ["orders-a", "orders-b"]
+    assert ids("(resourceId = 'orders-a' OR resourceId = 'orders-b') AND tags.value = 'dev'") == ["orders-b"]
+    assert ids("configuration.StreamEncryption.KeyId LIKE 'alias%'") == [], "a missing property never matches"
+    assert ids("resourceId = 'it''s'") == []
+    assert [r["resourceId"] for r in _select(config, "select resourceId where resourceId in ('billing')")] == ["billing"]
+    # Projection: only the selected properties, arrays mapped, missing ones left out.
+    page = config.select_resource_config(
+        Expression="SELECT resourceId, tags.key, tags.value, configuration.StreamEncryption.KeyId WHERE resourceId = 'billing'")
+    assert [json.loads(r) for r in page["Results"]] == [{"resourceId": "billing", "tags": [
+        {"key": "env", "value": "prod"}, {"key": "team", "value": "pay"}]}]
+    assert page["QueryInfo"]["SelectFields"] == [{"Name": n} for n in (
+        "resourceId", "tags.key", "tags.value", "configuration.StreamEncryption.KeyId")]
+
+
+def test_recorded_inventory_pages_in_a_stable_order(endpoint):
+    account = "210000000133"
+    config = _record(endpoint, account)
+    kinesis = client(endpoint, "kinesis", account)
+    names = [f"s{i:02}" for i in range(27)]
+    for name in reversed(names):
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+    query = "SELECT resourceId WHERE resourceType = 'AWS::Kinesis::Stream'"
+    first = config.select_resource_config(Expression=query)
+    assert len(first["Results"]) == 25 and first["NextToken"], "the default page size is 25"
+    pages, token = [], None
+    while True:
+        page = config.select_resource_config(Expression=query, Limit=2, **({"NextToken": token} if token else {}))
+        pages.append([json.loads(r)["resourceId"] for r in page["Results"]])
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert len(pages) == 14 and all(len(p) <= 2 for p in pages)
+    assert [n for p in pages for n in p] == names
+    unchecked = client(endpoint, "config", account, validation=False)
+    for token in ("nope", first["NextToken"][:-4]):
+        with pytest.raises(ClientError) as bad:
+            unchecked.select_resource_config(Expression=query, NextToken=token)
+        assert bad.value.response["Error"]["Code"] == "InvalidNextTokenException"
+    with pytest.raises(ClientError) as foreign:
+        config.select_resource_config(Expression="SELECT resourceId", NextToken=first["NextToken"])
+    assert foreign.value.response["Error"]["Code"] == "InvalidNextTokenException", "a token of another query"
+
+
+def test_recorded_inventory_refuses_what_it_does_not_support(endpoint):
+    config = client(endpoint, "config", "210000000134", validation=False)
+    for expression, named in (("SELECT COUNT(*) WHERE resourceType = 'AWS::Kinesis::Stream'", "COUNT"),
+                              ("SELECT resourceId, COUNT(*) GROUP BY resourceId", "COUNT"),
+                              ("SELECT resourceId ORDER BY resourceId", "ORDER"),
+                              ("SELECT resourceId WHERE NOT resourceId = 'x'", "NOT"),
+                              ("SELECT resourceId WHERE resourceId BETWEEN 'a' AND 'b'", "BETWEEN"),
+                              ("SELECT * WHERE resourceId = 'x'", "*"),
+                              ("SELECT resourceId WHERE resourceId != 'x'", "!="),
+                              ("SELECT resourceId WHERE resourceId LIKE '%abc'", "LIKE"),
+                              ("SELECT resourceId WHERE resourceId LIKE 'ab%'", "LIKE"),
+                              ("SELECT resourceId WHERE resourceId LIKE 'a%c%'", "LIKE"),
+                              ("SELECT resourceId WHERE resourceId = 'x", "'"),
+                              ("SELECT resourceId WHERE", "end of expression")):
+        with pytest.raises(ClientError) as bad:
+            config.select_resource_config(Expression=expression)
+        error = bad.value.response["Error"]
+        assert error["Code"] == "InvalidExpressionException" and named in error["Message"], (expression, error)
+        assert bad.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as too_many:
+        config.select_resource_config(Expression="SELECT resourceId", Limit=101)
+    assert too_many.value.response["Error"]["Code"] == "InvalidLimitException"
+    with pytest.raises(ClientError) as too_long:
+        config.select_resource_config(Expression=f"SELECT resourceId WHERE resourceId = '{'x' * 4096}'")
+    assert too_long.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_aggregate_inventory_covers_the_organizations_accounts_and_regions(endpoint):
+    manager, stranger = "210000000140", "210000000141"
+    org = client(endpoint, "organizations", manager)
+    org.create_organization(FeatureSet="ALL")
+    m1, m2 = (org.create_account(Email=f"{n}@example.com", AccountName=n)["CreateAccountStatus"]["AccountId"]
+              for n in ("inv1", "inv2"))
+    for account, regions in ((m1, [REGION]), (m2, [REGION, "eu-west-1"]), (stranger, [REGION])):
+        for region in regions:
+            _record(endpoint, account, region)
+            client(endpoint, "kinesis", account, region=region).create_stream(StreamName=f"s-{region}", ShardCount=1)
+    config = client(endpoint, "config", manager)
+    config.put_configuration_aggregator(ConfigurationAggregatorName="org", OrganizationAggregationSource={
+        "RoleArn": f"arn:aws:iam::{manager}:role/agg", "AllAwsRegions": True})
+    query = "SELECT accountId, awsRegion, resourceId WHERE resourceType = 'AWS::Kinesis::Stream'"
+    got = [(r["accountId"], r["awsRegion"], r["resourceId"]) for r in _select(config, query, "org", Limit=2)]
+    assert got == sorted([(m1, REGION, f"s-{REGION}"), (m2, REGION, f"s-{REGION}"),
+                          (m2, "eu-west-1", "s-eu-west-1")]), "members only, in a stable order"
+    page = config.select_aggregate_resource_config(Expression=query, ConfigurationAggregatorName="org", MaxResults=1)
+    assert len(page["Results"]) == 1 and page["NextToken"]
+    config.put_configuration_aggregator(ConfigurationAggregatorName="m2-eu", AccountAggregationSources=[
+        {"AccountIds": [m2], "AwsRegions": ["eu-west-1"]}])
+    assert [(r["accountId"], r["awsRegion"]) for r in _select(config, query, "m2-eu")] == [(m2, "eu-west-1")]
+    with pytest.raises(ClientError) as missing:
+        config.select_aggregate_resource_config(Expression=query, ConfigurationAggregatorName="absent")
+    assert missing.value.response["Error"]["Code"] == "NoSuchConfigurationAggregatorException"

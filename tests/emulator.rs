@@ -317,7 +317,7 @@ async fn every_form_of_one_key_costs_one_describe_key_and_aws_aliases_none() {
             .build(),
     );
     let mut handler = a.handler(None::<ConfigSink>);
-    handler.keys = KmsKeyResolver::new(kms);
+    handler.keys.inner = KmsKeyResolver::new(kms);
     let aws_alias_arn = format!("arn:aws:kms:{REGION}:{}:alias/aws/kinesis", a.id);
     for key in ["alias/aws/kinesis", aws_alias_arn.as_str()] {
         let e = a.change(

@@ -10,6 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 mod cmd;
 mod output;
+mod report;
 
 /// Prove and enforce customer-managed KMS keys on Kinesis, Secrets Manager and DynamoDB.
 #[derive(Debug, Parser)]

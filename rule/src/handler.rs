@@ -60,9 +60,15 @@ pub struct SweepScope {
     pub with_tags: bool,
 }
 
-/// Enumerates the resources of the account and Region through the services' own APIs, so the
-/// sweep works without a configuration recorder.
+/// Enumerates the resources of a sweep: the services' own APIs (works without a configuration
+/// recorder) or Config's recorded inventory.
 pub trait Inventory: Sync {
+    /// Called once at the start of every sweep, before the first page: an inventory that decides
+    /// per sweep where each type comes from (is it recorded?) decides here.
+    fn start(&self, _scope: &SweepScope) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// One page of resources of `resource_type`.
     fn page(
         &self,
@@ -225,14 +231,31 @@ impl HandlerError {
     }
 }
 
+/// One evaluation as it is made, with the account and Region of its resource.
+#[derive(Clone, Debug)]
+pub struct Judged {
+    /// The resource's account.
+    pub account_id: String,
+    /// The resource's Region.
+    pub region: String,
+    /// The KMS keys the verdict resolved, by key ARN, the resource's own first (empty when no key
+    /// was looked up: unencrypted, a service default, or `alias/aws/...` by name).
+    pub keys: Vec<String>,
+    /// The evaluation, as it is put.
+    pub evaluation: Evaluation,
+}
+
 /// How the handler reports, and until when it may sweep.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Keep every evaluation in the [`Report`] (the CLI prints them; the Lambda only logs).
+    /// Keep every evaluation in the [`Report`] (tests and small runs; memory grows with N).
     pub collect: bool,
     /// Stop sweeping at this instant (the Lambda deadline minus a reserve for the last puts):
     /// what was evaluated is put, the rest is reported as not evaluated (retryable).
     pub stop_at: Option<std::time::Instant>,
+    /// Send every evaluation here as it is made. The channel is bounded, so a slow reader slows
+    /// the sweep instead of buffering it: the CLI prints a sweep of any size in flat memory.
+    pub stream: Option<tokio::sync::mpsc::Sender<Judged>>,
 }
 
 impl Options {
@@ -240,7 +263,41 @@ impl Options {
     pub fn collecting() -> Options {
         Options {
             collect: true,
-            stop_at: None,
+            ..Options::default()
+        }
+    }
+
+    /// Options sending every evaluation to `stream` as it is made, keeping none.
+    pub fn streaming(stream: tokio::sync::mpsc::Sender<Judged>) -> Options {
+        Options {
+            stream: Some(stream),
+            ..Options::default()
+        }
+    }
+}
+
+/// Where a resource is: its account and Region.
+#[derive(Clone, Copy, Debug)]
+struct Place<'a> {
+    account: &'a str,
+    region: &'a str,
+    keys: &'a [KeyArn],
+}
+
+impl<'a> Place<'a> {
+    fn of(item: &'a ConfigItem) -> Place<'a> {
+        Place {
+            account: &item.account_id,
+            region: &item.region,
+            keys: &[],
+        }
+    }
+
+    fn swept(scope: &'a SweepScope) -> Place<'a> {
+        Place {
+            account: &scope.account_id,
+            region: &scope.region,
+            keys: &[],
         }
     }
 }
@@ -375,11 +432,15 @@ where
                 // The summary's capture time orders the evaluation, as for a change notification.
                 let at = summary.capture_time;
                 if let Some(v) = verdict::from_summary(&summary, event.event_left_scope) {
-                    run.add(v.into_evaluation_for(
-                        &summary.resource_type,
-                        &summary.resource_id,
-                        at,
-                    ))
+                    let place = Place {
+                        account: &summary.account_id,
+                        region: &summary.region,
+                        keys: &[],
+                    };
+                    run.add(
+                        v.into_evaluation_for(&summary.resource_type, &summary.resource_id, at),
+                        place,
+                    )
                     .await;
                 } else {
                     let mut item = self
@@ -438,10 +499,13 @@ where
                     time: notification_time,
                     with_tags: params.exempt_tag.is_some(),
                 };
-                run.swept = Some(std::collections::HashSet::new());
+                // Only a sink that puts has stale results to clean up; the CLI keeps no set.
+                if self.sink.puts() {
+                    run.swept = Some(std::collections::HashSet::new());
+                }
                 self.sweep(&mut run, &scope, &params, None).await;
                 if let Some(rule) = event.config_rule_name.as_deref() {
-                    self.vanished(&mut run, rule, notification_time).await;
+                    self.vanished(&mut run, rule, &scope).await;
                 }
             }
             InvokingEvent::SnapshotDelivered => {
@@ -462,13 +526,24 @@ where
         params: &RuleParams,
         at: OffsetDateTime,
     ) {
+        let keys = Recording {
+            inner: &self.keys,
+            seen: std::sync::Mutex::default(),
+        };
         let verdict = if left_scope {
             Ok(verdict::left_scope())
         } else {
-            evaluate(item, params, &self.keys).await
+            evaluate(item, params, &keys).await
         };
         match verdict {
-            Ok(v) => run.add(v.into_evaluation(item, at)).await,
+            Ok(v) => {
+                let seen = keys.into_seen();
+                let place = Place {
+                    keys: &seen,
+                    ..Place::of(item)
+                };
+                run.add(v.into_evaluation(item, at), place).await;
+            }
             Err(e) => run.failed(item, &e),
         }
     }
@@ -476,7 +551,8 @@ where
     /// After a complete sweep: every resource that still holds a verdict of this rule but was not
     /// found any more gets NOT_APPLICABLE, which makes Config drop the stale result. Skipped when
     /// the sweep missed anything (a failure, the deadline): absent is then not the same as gone.
-    async fn vanished(&self, run: &mut Run<'_, P>, rule: &str, at: OffsetDateTime) {
+    async fn vanished(&self, run: &mut Run<'_, P>, rule: &str, scope: &SweepScope) {
+        let at = scope.time;
         let Some(swept) = run.swept.take() else {
             return;
         };
@@ -502,8 +578,9 @@ where
         for (resource_type, resource_id) in judged {
             let ours = SUPPORTED.contains(&resource_type.as_str());
             if ours && !swept.contains(&(resource_type.clone(), resource_id.clone())) {
-                run.add(verdict::vanished().into_evaluation_for(&resource_type, &resource_id, at))
-                    .await;
+                let evaluation =
+                    verdict::vanished().into_evaluation_for(&resource_type, &resource_id, at);
+                run.add(evaluation, Place::swept(scope)).await;
             }
         }
     }
@@ -523,8 +600,11 @@ where
         } else {
             verdict::key_not_judged()
         };
-        run.add(verdict.into_evaluation(item, item.capture_time))
-            .await;
+        run.add(
+            verdict.into_evaluation(item, item.capture_time),
+            Place::of(item),
+        )
+        .await;
         if !self.region.is_empty() && item.region != self.region {
             // The inventory's clients are bound to the function's Region; Config only sends a
             // rule the changes of its own Region, so this is a misrouted event.
@@ -589,7 +669,14 @@ where
             return; // not this key's resource: its verdict is the sweep's business
         }
         match verdict {
-            Ok(v) => run.add(v.into_evaluation(item, at)).await,
+            Ok(v) => {
+                let seen = keys.into_seen();
+                let place = Place {
+                    keys: &seen,
+                    ..Place::of(item)
+                };
+                run.add(v.into_evaluation(item, at), place).await;
+            }
             Err(e) => run.failed(item, &e),
         }
     }
@@ -606,6 +693,7 @@ where
                 .stop_at
                 .is_some_and(|t| std::time::Instant::now() >= t)
         };
+        self.inventory.start(scope).await;
         for resource_type in SUPPORTED {
             let mut token = None;
             loop {
@@ -700,6 +788,17 @@ impl<K> Recording<'_, K> {
             .push(arn.clone());
     }
 
+    /// The key ARNs noted, each once, in the order first seen.
+    fn into_seen(self) -> Vec<KeyArn> {
+        let mut seen = self
+            .seen
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut unique = std::collections::HashSet::new();
+        seen.retain(|k| unique.insert(k.clone()));
+        seen
+    }
+
     fn saw(&self, key_arn: &KeyArn) -> bool {
         self.seen
             .lock()
@@ -740,7 +839,7 @@ struct Run<'a, P> {
 }
 
 impl<P: EvaluationSink> Run<'_, P> {
-    async fn add(&mut self, evaluation: Evaluation) {
+    async fn add(&mut self, evaluation: Evaluation, place: Place<'_>) {
         tracing::info!(
             resource_type = %evaluation.compliance_resource_type,
             resource_id = %evaluation.compliance_resource_id,
@@ -753,6 +852,18 @@ impl<P: EvaluationSink> Run<'_, P> {
         }
         if self.options.collect {
             self.report.evaluations.push(evaluation.clone());
+        }
+        if let Some(stream) = &self.options.stream {
+            let judged = Judged {
+                account_id: place.account.to_owned(),
+                region: place.region.to_owned(),
+                keys: place.keys.iter().map(KeyArn::to_string).collect(),
+                evaluation: evaluation.clone(),
+            };
+            // A reader that went away only stops the printing, never the puts.
+            if stream.send(judged).await.is_err() {
+                self.options.stream = None;
+            }
         }
         if let Some(swept) = &mut self.swept {
             swept.insert((

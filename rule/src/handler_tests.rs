@@ -585,6 +585,7 @@ async fn a_sweep_near_the_deadline_puts_what_it_evaluated_and_fails_retryable() 
     let options = Options {
         collect: true,
         stop_at: Some(std::time::Instant::now() + delay * 3 / 2),
+        ..Options::default()
     };
     let failed = h.handle(&scheduled(""), options).await.unwrap_err();
     assert_eq!(failed.report.put, 40, "the evaluated page is put, not lost");

@@ -69,6 +69,7 @@ pub fn init_logging() {
 pub async fn serve() -> Result<(), lambda_runtime::Error> {
     let sdk = aws::sdk_config().await;
     let rates = aws::Rates::from_env()?;
+    let mode = aws::InventoryMode::from_env()?;
     let max_age = match std::env::var(CACHE_TTL_VAR) {
         Ok(text) => Some(Duration::from_secs(text.parse().map_err(|e| {
             format!("{CACHE_TTL_VAR}=`{text}` is not a number of seconds: {e}")
@@ -87,9 +88,10 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
         sdk,
         |sdk| ConfigSink(aws_sdk_config::Client::new(sdk)),
         Box::new(move |handler| {
-            handler.inventory.rates = rates.clone();
+            handler.inventory.services.rates = rates.clone();
+            handler.inventory.mode = mode;
             if let Some(age) = max_age {
-                handler.keys.set_max_age(age);
+                handler.keys.inner.set_max_age(age);
             }
         }),
     )
@@ -100,6 +102,7 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
         let options = Options {
             collect: false,
             stop_at: stop_at(event.context.deadline, reserve),
+            stream: None,
         };
         let result = match cmk_core::ConfigEvent::from_value(event.payload) {
             Ok(config_event) => match members.handler_for(&config_event).await {

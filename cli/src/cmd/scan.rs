@@ -1,26 +1,51 @@
-//! `guardrails scan`: evaluates every Kinesis stream, Secrets Manager secret and DynamoDB table of
-//! the current account in one or more Regions, without AWS Config (a pre-flight before SCPs go
-//! on). It runs the Config rule's own periodic sweep — same inventory, same key resolution, same
-//! verdicts — and puts nothing anywhere.
+//! `guardrails scan`: evaluates every Kinesis stream, Secrets Manager secret and DynamoDB table
+//! with the Config rule's own sweep (same key resolution, same verdicts) and puts nothing
+//! anywhere. Three sources:
+//! - the services' own APIs (default): the account's Regions, no AWS Config needed (a pre-flight
+//!   before SCPs go on);
+//! - `--source config`: the account's recorded inventory (`config:SelectResourceConfig`, 100
+//!   resources per call; the recorder must record the three types and `AWS::KMS::Key`);
+//! - `--aggregator NAME`: every account and Region a Config aggregator covers
+//!   (`config:SelectAggregateResourceConfig`), narrowed with `--account` / `--region`.
+//!
+//! Verdicts are printed as they are made (see [`crate::report`]); `--html FILE` also writes the
+//! report page.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use cmk_core::{Compliance, Evaluation};
-use cmk_rule::aws::{self, ServiceInventory};
-use cmk_rule::handler::{Inventory, Page, SourceError, SweepScope};
+use cmk_rule::aws::recorded::{Queries, Scope};
+use cmk_rule::aws::{self, AggregateInventory, InventoryMode, KeyBook, RecordedKeys};
+use cmk_rule::handler::{Inventory, Judged, Page, SourceError, SweepScope};
 use cmk_rule::{Handler, Options};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::Outcome;
+use crate::report::{self, ScanFormat, Writer};
 
 /// Arguments of `guardrails scan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Region to scan (repeatable) [default: the configured Region].
+    /// Region to scan (repeatable) [default: the configured Region; with --aggregator, every
+    /// Region it covers].
     #[arg(long = "region", value_name = "REGION")]
     regions: Vec<String>,
+    /// Where resources come from: the services' APIs, or this account's AWS Config inventory.
+    #[arg(long, value_enum, default_value_t = Source::Services, conflicts_with = "aggregator")]
+    source: Source,
+    /// Scan every account and Region this AWS Config aggregator covers, from its recorded
+    /// inventory (run where the aggregator is: the management or delegated admin account).
+    #[arg(long, value_name = "NAME")]
+    aggregator: Option<String>,
+    /// With --aggregator: only this account (repeatable).
+    #[arg(long = "account", value_name = "ACCOUNT_ID", requires = "aggregator")]
+    accounts: Vec<String>,
+    /// Also write a self-contained HTML report (charts and the NON_COMPLIANT resources) here.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
     output: ScanFormat,
@@ -30,33 +55,26 @@ pub struct Args {
     rule_parameters: String,
 }
 
-/// `scan --output`.
+/// `scan --source`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ScanFormat {
-    /// A table per Region.
-    Text,
-    /// One JSON array of verdicts.
-    Json,
-    /// SARIF 2.1.0 (NON_COMPLIANT resources as results).
-    Sarif,
-}
-
-/// One verdict with its Region.
-#[derive(Debug, Clone)]
-pub struct Verdict {
-    /// Region.
-    pub region: String,
-    /// The evaluation, as the rule would put it.
-    pub evaluation: Evaluation,
+pub enum Source {
+    /// The services' own list/describe APIs (works without AWS Config).
+    Services,
+    /// This account's AWS Config recorded inventory (SelectResourceConfig).
+    Config,
 }
 
 /// Counts listed resources on a progress bar (terminal only), then delegates.
-struct Counted<'a> {
-    inner: ServiceInventory,
+struct Counted<'a, I> {
+    inner: I,
     bar: &'a ProgressBar,
 }
 
-impl Inventory for Counted<'_> {
+impl<I: Inventory> Inventory for Counted<'_, I> {
+    async fn start(&self, scope: &SweepScope) {
+        self.inner.start(scope).await;
+    }
+
     async fn page(
         &self,
         resource_type: &'static str,
@@ -93,6 +111,24 @@ fn periodic_event(account: &str, parameters: &str) -> anyhow::Result<cmk_core::C
     cmk_core::ConfigEvent::from_value(event).context("--rule-parameters")
 }
 
+/// The progress spinner on a terminal's stderr (text output only), else a hidden bar.
+fn progress(output: ScanFormat) -> ProgressBar {
+    if std::io::stderr().is_terminal() && output == ScanFormat::Text {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} resources evaluated ({msg}) {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    } else {
+        ProgressBar::hidden()
+    }
+}
+
+/// Verdicts in flight between the sweep and the printer: the sweep waits when the printer lags.
+const IN_FLIGHT: usize = 256;
+
 /// Runs the command: exit 0 all compliant, 1 NON_COMPLIANT found, 2 a resource could not be
 /// evaluated (the verdicts that could be are printed first).
 pub async fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -105,153 +141,131 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         .await
         .context("sts:GetCallerIdentity (which account to scan)")?;
     let account = identity.account().unwrap_or_default().to_owned();
-    let event = periodic_event(&account, &args.rule_parameters)?;
     // The rule rejects bad parameters with a clear error; do it before any scan.
-    let regions = if args.regions.is_empty() {
-        vec![
-            base.region()
-                .map(|r| r.as_ref().to_owned())
+    let event = periodic_event(&account, &args.rule_parameters)?;
+    cmk_core::RuleParams::parse(event.rule_parameters.as_deref()).context("--rule-parameters")?;
+    let home = base.region().map(|r| r.as_ref().to_owned());
+    let regions = match (&args.aggregator, args.regions.is_empty()) {
+        (Some(_), _) | (None, false) => args.regions.clone(),
+        (None, true) => vec![
+            home.clone()
                 .context("no Region: pass --region or set AWS_REGION")?,
-        ]
-    } else {
-        args.regions.clone()
+        ],
     };
-    let bar = if std::io::stderr().is_terminal() && args.output == ScanFormat::Text {
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {pos} resources evaluated ({msg}) {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        bar
-    } else {
-        ProgressBar::hidden()
+    let source = match (&args.aggregator, args.source) {
+        (Some(name), _) => format!("AWS Config aggregator {name} (recorded inventory)"),
+        (None, Source::Config) => format!(
+            "account {account}, AWS Config recorded inventory, {}",
+            regions.join(", ")
+        ),
+        (None, Source::Services) => format!(
+            "account {account}, the services' APIs, {}",
+            regions.join(", ")
+        ),
     };
-    // Regions are scanned one after the other, so one pace serves them all.
+    let bar = progress(args.output);
     let rates = aws::Rates::from_env()?;
-    let mut verdicts = Vec::new();
-    let mut failures = Vec::new();
-    for region in &regions {
-        let sdk = base
-            .to_builder()
-            .region(aws_config::Region::new(region.clone()))
-            .build();
-        let mut rule = aws::handler(&sdk, None::<aws::ConfigSink>);
-        rule.inventory.rates = rates.clone();
-        let handler = Handler {
-            keys: rule.keys,
-            items: rule.items,
-            inventory: Counted {
-                inner: rule.inventory,
-                bar: &bar,
-            },
-            sink: rule.sink,
-            region: rule.region,
-        };
-        let (report, error) = match handler.handle(&event, Options::collecting()).await {
-            Ok(report) => (report, None),
-            Err(failed) => (failed.report, Some(failed.error)),
-        };
-        verdicts.extend(report.evaluations.into_iter().map(|evaluation| Verdict {
-            region: region.clone(),
-            evaluation,
-        }));
-        if let Some(e) = error {
-            failures.push(format!("{region}: {e}"));
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Judged>(IN_FLIGHT);
+    let mut writer = Writer::new(args.output, std::io::stdout().lock(), args.html.is_some())?;
+    let sweeps = async {
+        let mut failures: Vec<String> = Vec::new();
+        let options = Options::streaming(tx);
+        if let Some(name) = &args.aggregator {
+            let book = Arc::new(KeyBook::default());
+            let rule = aws::handler(&base, None::<aws::ConfigSink>);
+            let handler = Handler {
+                keys: RecordedKeys {
+                    inner: rule.keys.inner,
+                    book: book.clone(),
+                },
+                items: rule.items,
+                inventory: Counted {
+                    inner: AggregateInventory {
+                        queries: Queries {
+                            config: aws_sdk_config::Client::new(&base),
+                            scope: Scope::Aggregator {
+                                name: name.clone(),
+                                accounts: args.accounts.clone(),
+                                regions: regions.clone(),
+                            },
+                        },
+                        book,
+                    },
+                    bar: &bar,
+                },
+                sink: rule.sink,
+                region: rule.region,
+            };
+            if let Err(failed) = handler.handle(&event, options).await {
+                failures.push(failed.error.to_string());
+            }
+            return failures;
         }
-    }
+        // Regions are scanned one after the other, so one pace serves them all.
+        for region in &regions {
+            let sdk = base
+                .to_builder()
+                .region(aws_config::Region::new(region.clone()))
+                .build();
+            let mut rule = aws::handler(&sdk, None::<aws::ConfigSink>);
+            rule.inventory.services.rates = rates.clone();
+            rule.inventory.mode = match args.source {
+                Source::Services => InventoryMode::Services,
+                Source::Config => InventoryMode::Config,
+            };
+            let handler = Handler {
+                keys: rule.keys,
+                items: rule.items,
+                inventory: Counted {
+                    inner: rule.inventory,
+                    bar: &bar,
+                },
+                sink: rule.sink,
+                region: rule.region,
+            };
+            if let Err(failed) = handler.handle(&event, options.clone()).await {
+                failures.push(format!("{region}: {}", failed.error));
+            }
+        }
+        failures
+    };
+    let printing = async {
+        while let Some(judged) = rx.recv().await {
+            writer.add(judged.into())?;
+        }
+        anyhow::Ok(())
+    };
+    let (failures, printed) = tokio::join!(sweeps, printing);
     bar.finish_and_clear();
-    print(args.output, &account, &verdicts)?;
+    printed?;
+    let (summary, spool) = writer.finish()?;
+    if let Some(path) = &args.html {
+        let generated = cmk_core::evaluation::format_utc(time::OffsetDateTime::now_utc())?;
+        let title = match &args.aggregator {
+            Some(name) => format!("CMK compliance of aggregator {name}"),
+            None => format!("CMK compliance of account {account}"),
+        };
+        let page = report::html::Page {
+            title: &title,
+            source: &source,
+            generated: &generated,
+            not_evaluated: &failures,
+        };
+        let file =
+            std::fs::File::create(path).with_context(|| format!("--html {}", path.display()))?;
+        let mut out = std::io::BufWriter::new(file);
+        match spool {
+            Some(mut spool) => report::html::write(&mut out, &page, &summary, spool.read()?)?,
+            None => report::html::write(&mut out, &page, &summary, std::iter::empty())?,
+        }
+        std::io::Write::flush(&mut out).with_context(|| format!("--html {}", path.display()))?;
+    }
     if !failures.is_empty() {
         bail!("{}", failures.join("\n"));
     }
-    Ok(
-        if verdicts
-            .iter()
-            .any(|v| v.evaluation.compliance_type == Compliance::NonCompliant)
-        {
-            Outcome::Findings
-        } else {
-            Outcome::Clean
-        },
-    )
-}
-
-fn print(format: ScanFormat, account: &str, verdicts: &[Verdict]) -> anyhow::Result<()> {
-    match format {
-        ScanFormat::Json => {
-            let list: Vec<Value> = verdicts.iter().map(|v| to_json(account, v)).collect();
-            println!("{}", serde_json::to_string_pretty(&list)?);
-        }
-        ScanFormat::Sarif => println!(
-            "{}",
-            serde_json::to_string_pretty(&sarif(account, verdicts))?
-        ),
-        ScanFormat::Text => {
-            let mut regions: Vec<&str> = verdicts.iter().map(|v| v.region.as_str()).collect();
-            regions.dedup();
-            for region in regions {
-                let evaluations: Vec<Evaluation> = verdicts
-                    .iter()
-                    .filter(|v| v.region == region)
-                    .map(|v| v.evaluation.clone())
-                    .collect();
-                println!("{account} {region}:");
-                print!("{}", crate::output::table(&evaluations)?);
-            }
-            let non_compliant = verdicts
-                .iter()
-                .filter(|v| v.evaluation.compliance_type == Compliance::NonCompliant)
-                .count();
-            println!(
-                "{} resource(s) evaluated, {non_compliant} NON_COMPLIANT",
-                verdicts.len()
-            );
-        }
-    }
-    Ok(())
-}
-
-fn to_json(account: &str, v: &Verdict) -> Value {
-    let e = &v.evaluation;
-    json!({
-        "account": account,
-        "region": v.region,
-        "resourceType": e.compliance_resource_type,
-        "resourceId": e.compliance_resource_id,
-        "complianceType": e.compliance_type.to_string(),
-        "annotation": e.annotation,
-    })
-}
-
-fn sarif(account: &str, verdicts: &[Verdict]) -> Value {
-    let results: Vec<Value> = verdicts
-        .iter()
-        .filter(|v| v.evaluation.compliance_type == Compliance::NonCompliant)
-        .map(|v| {
-            let e = &v.evaluation;
-            json!({
-                "ruleId": "CMK-REQUIRED",
-                "level": "error",
-                "message": {"text": e.annotation.clone().unwrap_or_else(|| "not encrypted with a customer-managed KMS key".to_owned())},
-                "locations": [{"logicalLocations": [{
-                    "fullyQualifiedName": format!("{account}/{}/{}/{}", v.region, e.compliance_resource_type, e.compliance_resource_id),
-                    "name": e.compliance_resource_id,
-                    "kind": "resource",
-                }]}],
-            })
-        })
-        .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "cmk-guardrails",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": [{"id": "CMK-REQUIRED", "shortDescription": {"text": "Kinesis streams, Secrets Manager secrets and DynamoDB tables must use customer-managed KMS keys"}}],
-            }},
-            "results": results,
-        }],
+    Ok(if summary.total.non_compliant > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
     })
 }

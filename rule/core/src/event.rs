@@ -293,7 +293,8 @@ pub enum ItemStatus {
 }
 
 impl ItemStatus {
-    fn parse(s: &str) -> Result<ItemStatus, String> {
+    /// Parses Config's spelling; an unknown status is an error naming it.
+    pub fn parse(s: &str) -> Result<ItemStatus, String> {
         Ok(match s {
             "OK" => ItemStatus::Ok,
             "ResourceDiscovered" => ItemStatus::ResourceDiscovered,

@@ -302,17 +302,10 @@ impl ServiceInventory {
         let may_have_replicas = !deleted && s.primary_region().is_none_or(|p| p == scope.region);
         let mut replicas = Value::Null;
         if may_have_replicas {
-            self.rates.acquire("secretsmanager:DescribeSecret").await;
-            let out = match self.secrets.describe_secret().secret_id(arn).send().await {
-                Ok(out) => out,
-                Err(e) if error_code(&e) == Some(GONE) => return Ok(None),
-                Err(e) => return Err(fail("secretsmanager:DescribeSecret", &e)),
-            };
-            replicas = out
-                .replication_status()
-                .iter()
-                .map(|r| json!({"Region": r.region(), "KmsKeyId": r.kms_key_id(), "Status": r.status().map(|v| v.as_str())}))
-                .collect();
+            match self.replication_status(arn).await? {
+                Some(list) => replicas = list,
+                None => return Ok(None),
+            }
         }
         let tags = s
             .tags()
@@ -343,6 +336,63 @@ impl ServiceInventory {
             configuration,
         )
         .map(Some)
+    }
+
+    /// A secret's replicas as DescribeSecret reports them (`ReplicationStatus`, in the
+    /// configuration item's casing); `None` when the secret vanished.
+    pub(crate) async fn replication_status(&self, arn: &str) -> Result<Option<Value>, SourceError> {
+        self.rates.acquire("secretsmanager:DescribeSecret").await;
+        let out = match self.secrets.describe_secret().secret_id(arn).send().await {
+            Ok(out) => out,
+            Err(e) if error_code(&e) == Some(GONE) => return Ok(None),
+            Err(e) => return Err(fail("secretsmanager:DescribeSecret", &e)),
+        };
+        Ok(Some(
+            out.replication_status()
+                .iter()
+                .map(|r| json!({"Region": r.region(), "KmsKeyId": r.kms_key_id(), "Status": r.status().map(|v| v.as_str())}))
+                .collect(),
+        ))
+    }
+
+    /// The ARNs of the secrets whose primary Region is `region` and that have replicas:
+    /// ListSecrets with the `primary-region` filter, 100 per call
+    /// (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Filter.html). The
+    /// filter is a prefix match, so a listed secret whose primary is another Region is dropped.
+    pub(crate) async fn replicated_secrets(
+        &self,
+        region: &str,
+    ) -> Result<std::collections::HashSet<String>, SourceError> {
+        use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+        let filter = Filter::builder()
+            .key(FilterNameStringType::PrimaryRegion)
+            .values(region)
+            .build();
+        let mut found = std::collections::HashSet::new();
+        let mut token = None;
+        loop {
+            self.rates.acquire("secretsmanager:ListSecrets").await;
+            let out = self
+                .secrets
+                .list_secrets()
+                .filters(filter.clone())
+                .max_results(PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| fail("secretsmanager:ListSecrets", &e))?;
+            for s in out.secret_list() {
+                if let (Some(arn), Some(primary)) = (s.arn(), s.primary_region())
+                    && primary == region
+                {
+                    found.insert(arn.to_owned());
+                }
+            }
+            match out.next_token() {
+                Some(t) => token = Some(t.to_owned()),
+                None => return Ok(found),
+            }
+        }
     }
 
     async fn tables(&self, scope: &SweepScope, token: Option<String>) -> Result<Page, SourceError> {

@@ -14,12 +14,14 @@ pub mod inventory;
 pub mod kms;
 pub mod members;
 pub mod rate;
+pub mod recorded;
 
 pub use config::{ConfigHistory, ConfigSink};
 pub use inventory::ServiceInventory;
 pub use kms::KmsKeyResolver;
 pub use members::Members;
 pub use rate::Rates;
+pub use recorded::{AggregateInventory, InventoryMode, KeyBook, RecordedInventory, RecordedKeys};
 
 /// Attempts per AWS call (first try included); throttling and 5xx are retried with backoff.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -120,16 +122,23 @@ pub(crate) fn describe_error(err: &(dyn std::error::Error + 'static)) -> String 
     text
 }
 
-/// The rule wired to AWS: cached DescribeKey, Config history, the services' inventory, and `sink`.
-pub type AwsHandler<P> = crate::Handler<KmsKeyResolver, ConfigHistory, ServiceInventory, P>;
+/// The rule wired to AWS: recorded or cached DescribeKey key facts, Config history, the recorded
+/// inventory (the services' for types not recorded), and `sink`.
+pub type AwsHandler<P> =
+    crate::Handler<RecordedKeys<KmsKeyResolver>, ConfigHistory, RecordedInventory, P>;
 
 /// Builds the handler from one SDK configuration; call once per container so the key cache lives
-/// across invocations.
+/// across invocations. The sweep reads Config's recorded inventory for the types the recorder
+/// records ([`InventoryMode::Auto`]; set `inventory.mode` to change it).
 pub fn handler<P>(sdk: &SdkConfig, sink: P) -> AwsHandler<P> {
+    let book = std::sync::Arc::new(KeyBook::default());
     crate::Handler {
-        keys: KmsKeyResolver::new(aws_sdk_kms::Client::new(sdk)),
+        keys: RecordedKeys {
+            inner: KmsKeyResolver::new(aws_sdk_kms::Client::new(sdk)),
+            book: book.clone(),
+        },
         items: ConfigHistory(aws_sdk_config::Client::new(sdk)),
-        inventory: ServiceInventory::new(sdk),
+        inventory: RecordedInventory::new(sdk, book),
         sink,
         region: sdk
             .region()
