@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::process::{Command, Output, Stdio};
 
+use cmk_integration_tests::calls::Calls;
 use cmk_integration_tests::emulator::Emulator;
 use cmk_integration_tests::resources;
 use serde_json::{Value, json};
@@ -121,14 +122,68 @@ async fn scan(account: &str, args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
+type Verdicts = BTreeSet<(String, String, String, String, String)>;
+
+/// The verdicts of a `scan --output json` run, after checking its exit code.
+fn scanned(out: &Output, account: &str, code: i32) -> Verdicts {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    list.iter()
+        .map(|v| {
+            assert_eq!(v["account"], account);
+            let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+            (
+                s("region"),
+                s("resourceType"),
+                s("resourceId"),
+                s("complianceType"),
+                s("annotation"),
+            )
+        })
+        .collect()
+}
+
 /// What the Config rule itself decides and puts for the account's periodic sweep in `region`.
-async fn rule_verdicts(
-    account: &str,
-    region: &str,
-) -> BTreeSet<(String, String, String, String, String)> {
+async fn rule_verdicts(account: &str, region: &str) -> Verdicts {
+    rule_verdicts_counted(account, region, &Calls::default()).await
+}
+
+/// [`rule_verdicts`], with every AWS call of the rule recorded in `calls`.
+async fn rule_verdicts_counted(account: &str, region: &str, calls: &Calls) -> Verdicts {
     let sdk = Emulator::shared().sdk(account, region).await;
     let sink = cmk_rule::aws::ConfigSink(aws_sdk_config::Client::new(&sdk));
-    let handler = cmk_rule::aws::handler(&sdk, Some(sink));
+    let mut handler = cmk_rule::aws::handler(&sdk, Some(sink));
+    let c = calls.clone();
+    handler.inventory.queries.config = aws_sdk_config::Client::from_conf(
+        aws_sdk_config::config::Builder::from(&sdk)
+            .interceptor(c.clone())
+            .build(),
+    );
+    handler.inventory.services.kinesis = aws_sdk_kinesis::Client::from_conf(
+        aws_sdk_kinesis::config::Builder::from(&sdk)
+            .interceptor(c.clone())
+            .build(),
+    );
+    handler.inventory.services.secrets = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&sdk)
+            .interceptor(c.clone())
+            .build(),
+    );
+    handler.inventory.services.dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(c.clone())
+            .build(),
+    );
+    handler.keys.inner = cmk_rule::aws::KmsKeyResolver::new(aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::from(&sdk)
+            .interceptor(c)
+            .build(),
+    ));
     let invoking = json!({"awsAccountId": account, "notificationCreationTime": "2026-01-05T10:00:00.000Z",
         "messageType": "ScheduledNotification", "recordVersion": "1.0"});
     let event = cmk_core::ConfigEvent::from_value(json!({
@@ -226,10 +281,125 @@ async fn scan_gives_the_rules_verdicts_in_every_region_and_exits_1_on_non_compli
 
     let text = scan(&account, &["--region", "eu-west-1"]).await;
     let text = String::from_utf8_lossy(&text.stdout).into_owned();
-    assert!(text.contains(&format!("{account} eu-west-1:")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == [account.as_str(), "eu-west-1", "1", "0", "1", "0"]),
+        "one summary line per account and Region: {text}"
+    );
+    let listed = text.split("NON_COMPLIANT:\n").nth(1).expect(&text);
+    assert!(listed.contains("eu-stream"), "{text}");
     assert!(
         text.contains("1 resource(s) evaluated, 1 NON_COMPLIANT"),
         "{text}"
+    );
+
+    let csv = scan(&account, &["--output", "csv"]).await;
+    assert_eq!(csv.status.code(), Some(1));
+    let csv = String::from_utf8_lossy(&csv.stdout).into_owned();
+    assert!(
+        csv.starts_with("account,region,resourceType,resourceId,complianceType,annotation,keys\n"),
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines().count(),
+        1 + 7,
+        "a row per us-east-1 verdict: {csv}"
+    );
+}
+
+#[tokio::test]
+async fn the_recorded_inventory_gives_the_services_verdicts_without_a_describe_call() {
+    let account = Emulator::new_account();
+    resources(&account).await;
+    let emulator = Emulator::shared();
+    for region in ["us-east-1", "eu-west-1"] {
+        resources::record(&emulator.sdk(&account, region).await, None).await;
+    }
+    let both = ["--region", "us-east-1", "--region", "eu-west-1"];
+    let json = ["--output", "json"];
+    let from_config = scanned(
+        &scan(
+            &account,
+            &[&both[..], &json, &["--source", "config"]].concat(),
+        )
+        .await,
+        &account,
+        1,
+    );
+    assert_expected("scan --source config", &from_config);
+    let from_services = scanned(
+        &scan(&account, &[&both[..], &json].concat()).await,
+        &account,
+        1,
+    );
+    assert_eq!(
+        from_config, from_services,
+        "the recorded inventory and the services' APIs agree, annotation for annotation"
+    );
+
+    // The rule's own sweep (mode auto) reads the recorded inventory: one Select per type and one
+    // for the keys, no describe call, no DescribeKey (the keys' facts are recorded too).
+    let calls = Calls::default();
+    let rule = rule_verdicts_counted(&account, "us-east-1", &calls).await;
+    let sent = calls.all();
+    let count = |op: &str| sent.iter().filter(|o| *o == op).count();
+    assert_eq!(count("SelectResourceConfig"), 4, "{sent:?}");
+    for op in [
+        "DescribeStreamSummary",
+        "DescribeTable",
+        "DescribeSecret",
+        "DescribeKey",
+        "ListStreams",
+        "ListTables",
+    ] {
+        assert_eq!(count(op), 0, "{op}: {sent:?}");
+    }
+    // Replicated secrets only: ListSecrets with the primary-region filter, once.
+    assert_eq!(count("ListSecrets"), 1, "{sent:?}");
+    let expected_here: Verdicts = from_config
+        .iter()
+        .filter(|v| v.0 == "us-east-1")
+        .cloned()
+        .collect();
+    assert_eq!(rule, expected_here, "the rule and the scan agree");
+}
+
+#[tokio::test]
+async fn a_type_not_recorded_is_swept_through_its_service_or_named_with_source_config() {
+    let account = Emulator::new_account();
+    resources(&account).await;
+    let sdk = Emulator::shared().sdk(&account, "us-east-1").await;
+    // Streams and keys only: secrets and tables are not in the inventory.
+    resources::record(&sdk, Some(&["AWS::Kinesis::Stream", "AWS::KMS::Key"])).await;
+    let calls = Calls::default();
+    let rule = rule_verdicts_counted(&account, "us-east-1", &calls).await;
+    let sent = calls.all();
+    let count = |op: &str| sent.iter().filter(|o| *o == op).count();
+    assert_eq!(
+        count("SelectResourceConfig"),
+        2,
+        "streams and keys: {sent:?}"
+    );
+    assert_eq!(count("DescribeStreamSummary"), 0, "{sent:?}");
+    assert_eq!(count("DescribeTable"), 2, "tables from DynamoDB: {sent:?}");
+    let services = scanned(&scan(&account, &["--output", "json"]).await, &account, 1);
+    assert_eq!(rule, services, "mixed sources, the same verdicts");
+
+    let out = scan(&account, &["--output", "json", "--source", "config"]).await;
+    let partial = scanned(&out, &account, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    for t in ["AWS::SecretsManager::Secret", "AWS::DynamoDB::Table"] {
+        assert!(
+            err.contains(&format!(
+                "{t} is not recorded by a running configuration recorder in us-east-1"
+            )),
+            "{err}"
+        );
+    }
+    assert!(
+        partial.iter().all(|v| v.1 == "AWS::Kinesis::Stream") && partial.len() == 3,
+        "what is recorded is still printed: {partial:?}"
     );
 }
 
@@ -247,4 +417,217 @@ async fn bad_rule_parameters_are_an_error_before_anything_is_scanned() {
     let out = scan(&account, &["--rule-parameters", "{"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not JSON"));
+}
+
+/// An organization of two member accounts with recorded resources, and the management account's
+/// organization aggregator `org`; returns (management, alpha, beta).
+async fn aggregated_organization() -> (String, String, String) {
+    use aws_sdk_config::types::OrganizationAggregationSource;
+    use cmk_integration_tests::organization::Organization;
+    let emulator = Emulator::shared();
+    let management = Emulator::new_account();
+    let msdk = emulator.sdk(&management, "us-east-1").await;
+    let org = Organization::create(&management, aws_sdk_organizations::Client::new(&msdk)).await;
+    let alpha = org.account("alpha", &org.root).await;
+    let beta = org.account("beta", &org.root).await;
+
+    let a = emulator.sdk(&alpha, "us-east-1").await;
+    let (_, cmk) = resources::cmk(&a).await;
+    resources::stream(&a, "a-cmk", Some(&cmk)).await;
+    resources::stream(&a, "a-plain", None).await;
+    resources::record(&a, None).await;
+    let a_eu = emulator.sdk(&alpha, "eu-west-1").await;
+    resources::table(&a_eu, "a-owned", None).await;
+    resources::record(&a_eu, None).await;
+    let b = emulator.sdk(&beta, "us-east-1").await;
+    resources::secret(&b, "b-default", None).await;
+    // By key ARN: only the recorded key item says it is AWS-managed (the management account may
+    // not describe another account's AWS-managed key).
+    let aws_kinesis = resources::aws_managed(&b, "alias/aws/kinesis").await;
+    resources::stream(&b, "b-aws", Some(&aws_kinesis)).await;
+    resources::record(&b, None).await;
+
+    aws_sdk_config::Client::new(&msdk)
+        .put_configuration_aggregator()
+        .configuration_aggregator_name("org")
+        .organization_aggregation_source(
+            OrganizationAggregationSource::builder()
+                .role_arn(format!("arn:aws:iam::{management}:role/aggregator"))
+                .all_aws_regions(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (management, alpha, beta)
+}
+
+/// (account, Region, id, compliance) of a JSON scan, secrets by their name.
+fn places(out: &Output) -> BTreeSet<(String, String, String, String)> {
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    list.iter()
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+            let id = s("resourceId");
+            let id = match id.split_once(":secret:") {
+                Some((_, name)) => name.rsplit_once('-').map_or(name, |(n, _)| n).to_owned(),
+                None => id,
+            };
+            (s("account"), s("region"), id, s("complianceType"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_aggregator_scan_covers_every_account_and_region_and_its_report_renders() {
+    let (management, alpha, beta) = aggregated_organization().await;
+    let out = scan(&management, &["--aggregator", "org", "--output", "json"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = |account: &str, region: &str, id: &str, compliance: &str| {
+        (
+            account.to_owned(),
+            region.to_owned(),
+            id.to_owned(),
+            compliance.to_owned(),
+        )
+    };
+    let all = BTreeSet::from([
+        row(&alpha, "us-east-1", "a-cmk", "COMPLIANT"),
+        row(&alpha, "us-east-1", "a-plain", "NON_COMPLIANT"),
+        row(&alpha, "eu-west-1", "a-owned", "NON_COMPLIANT"),
+        row(&beta, "us-east-1", "b-default", "NON_COMPLIANT"),
+        row(&beta, "us-east-1", "b-aws", "NON_COMPLIANT"),
+    ]);
+    assert_eq!(places(&out), all);
+
+    let only_beta = scan(
+        &management,
+        &[
+            "--aggregator",
+            "org",
+            "--account",
+            &beta,
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    let want: BTreeSet<_> = all.iter().filter(|r| r.0 == beta).cloned().collect();
+    assert_eq!(places(&only_beta), want);
+    let only_eu = scan(
+        &management,
+        &[
+            "--aggregator",
+            "org",
+            "--region",
+            "eu-west-1",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    let want: BTreeSet<_> = all.iter().filter(|r| r.1 == "eu-west-1").cloned().collect();
+    assert_eq!(places(&only_eu), want);
+    let unknown = scan(&management, &["--aggregator", "nope"]).await;
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("NoSuchConfigurationAggregator"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+
+    // The HTML report, rendered by a real browser.
+    let dir = cmk_integration_tests::emulator::workspace().join("target/artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let html = dir.join("scan-report.html");
+    let out = scan(
+        &management,
+        &["--aggregator", "org", "--html", html.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let dom = chromium(&html, &["--dump-dom"]);
+    let bar = |account: &str, compliant: u32, non_compliant: u32| {
+        format!(
+            r#"data-label="{account}" data-compliant="{compliant}" data-non-compliant="{non_compliant}" data-not-applicable="0""#
+        )
+    };
+    let by_account = dom
+        .split(r#"<svg id="by-account""#)
+        .nth(1)
+        .and_then(|rest| rest.split("</svg>").next())
+        .expect("the chart by account");
+    assert_eq!(
+        by_account.matches(r#"<g class="bar""#).count(),
+        2,
+        "one bar per account: {by_account}"
+    );
+    assert!(by_account.contains(&bar(&alpha, 1, 2)), "{by_account}");
+    assert!(by_account.contains(&bar(&beta, 0, 2)), "{by_account}");
+    assert_eq!(
+        dom.matches("<tr data-account=").count(),
+        4,
+        "one row per NON_COMPLIANT resource"
+    );
+    // Written by the page's script once it ran: the filter's count.
+    assert!(dom.contains(">4 of 4 shown<"), "the script ran");
+    for id in ["a-plain", "a-owned", "b-aws"] {
+        assert!(dom.contains(&format!(">{id}<")), "{id} in the table");
+    }
+    let png = dir.join("scan-report.png");
+    let _ = std::fs::remove_file(&png);
+    chromium(
+        &html,
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1400,1600",
+        ],
+    );
+    let shot = std::fs::read(&png).expect("the screenshot");
+    assert!(
+        shot.starts_with(b"\x89PNG") && shot.len() > 20_000,
+        "{} bytes",
+        shot.len()
+    );
+}
+
+/// Runs Debian's Chromium headless on a local file (no network: the page must need none);
+/// returns its stdout.
+fn chromium(page: &std::path::Path, args: &[&str]) -> String {
+    let binary = std::path::Path::new("/usr/bin/chromium");
+    assert!(
+        binary.exists(),
+        "/usr/bin/chromium is missing: run scripts/setup-chromium"
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(binary)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -109,3 +109,61 @@ pub async fn table(sdk: &SdkConfig, name: &str, sse: Option<SseSpecification>) {
         .await
         .unwrap();
 }
+
+/// Starts a configuration recorder in `sdk`'s account and Region recording `types`, or every
+/// supported type when `None` (the inventory the recorded sweep reads).
+pub async fn record(sdk: &SdkConfig, types: Option<&[&str]>) {
+    use aws_sdk_config::types::{
+        ConfigurationRecorder, DeliveryChannel, RecordingGroup, ResourceType,
+    };
+    let config = aws_sdk_config::Client::new(sdk);
+    let group = match types {
+        None => RecordingGroup::builder().all_supported(true).build(),
+        Some(types) => types
+            .iter()
+            .fold(RecordingGroup::builder().all_supported(false), |g, t| {
+                g.resource_types(ResourceType::from(*t))
+            })
+            .build(),
+    };
+    let account = sdk_account(sdk).await;
+    config
+        .put_configuration_recorder()
+        .configuration_recorder(
+            ConfigurationRecorder::builder()
+                .name("default")
+                .role_arn(format!("arn:aws:iam::{account}:role/config"))
+                .recording_group(group)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    config
+        .put_delivery_channel()
+        .delivery_channel(
+            DeliveryChannel::builder()
+                .name("default")
+                .s3_bucket_name("config-bucket")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    config
+        .start_configuration_recorder()
+        .configuration_recorder_name("default")
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn sdk_account(sdk: &SdkConfig) -> String {
+    aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap()
+        .account
+        .unwrap()
+}

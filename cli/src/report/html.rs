@@ -320,7 +320,7 @@ pub fn write(
         }
         out.write_all(b"</ul></section>")?;
     }
-    write!(out, "</main><script>{SCRIPT}</script></body></html>\n")?;
+    writeln!(out, "</main><script>{SCRIPT}</script></body></html>")?;
     Ok(())
 }
 

@@ -64,6 +64,10 @@ pub(crate) fn rule_actions() -> Value {
         "config:PutEvaluations",
         "config:GetResourceConfigHistory",
         "config:GetComplianceDetailsByConfigRule",
+        // The sweep from the recorded inventory: what the recorder records, then the items.
+        "config:DescribeConfigurationRecorders",
+        "config:DescribeConfigurationRecorderStatus",
+        "config:SelectResourceConfig",
         "kms:DescribeKey",
         "kms:GetKeyRotationStatus",
         "kms:ListAliases",

@@ -552,8 +552,6 @@ pub struct RecordedInventory {
 #[derive(Debug, Default)]
 struct SweepState {
     recorded: HashSet<String>,
-    /// Why types are not read from Config (mode `config` only: reported, not evaluated).
-    unrecorded: Option<String>,
     /// ARNs of the secrets this Region holds replicated primaries of; `None` until listed.
     replicated: Option<HashSet<String>>,
 }
@@ -638,19 +636,6 @@ impl Inventory for RecordedInventory {
                     tracing::info!(resource_type = t, mode = ?self.mode, "not recorded by the configuration recorder: swept through the service's API");
                 }
             }
-            if self.mode == InventoryMode::Config {
-                let missing: Vec<&str> = SUPPORTED
-                    .iter()
-                    .copied()
-                    .filter(|t| !state.recorded.contains(*t))
-                    .collect();
-                if !missing.is_empty() {
-                    state.unrecorded = Some(format!(
-                        "{} not recorded by a running configuration recorder here: record them (and AWS::KMS::Key) or sweep through the services' APIs",
-                        missing.join(", ")
-                    ));
-                }
-            }
         }
         let any = SUPPORTED.iter().any(|t| state.recorded.contains(*t));
         let keys = state.recorded.contains(cmk_core::resources::KMS_KEY);
@@ -674,18 +659,15 @@ impl Inventory for RecordedInventory {
         scope: &SweepScope,
         token: Option<String>,
     ) -> Result<Page, SourceError> {
-        let (recorded, unrecorded) = {
-            let state = self.state();
-            (
-                state.recorded.contains(resource_type),
-                state.unrecorded.clone(),
-            )
-        };
-        match (recorded, unrecorded, self.mode) {
-            (true, _, _) => self.recorded_page(resource_type, scope, token).await,
-            (false, Some(why), InventoryMode::Config) => Err(SourceError {
+        let recorded = self.state().recorded.contains(resource_type);
+        match (recorded, self.mode) {
+            (true, _) => self.recorded_page(resource_type, scope, token).await,
+            (false, InventoryMode::Config) => Err(SourceError {
                 operation: "config:DescribeConfigurationRecorders",
-                detail: why,
+                detail: format!(
+                    "{resource_type} is not recorded by a running configuration recorder in {}: record it (and AWS::KMS::Key), or sweep through the services' APIs",
+                    scope.region
+                ),
                 retryable: false,
             }),
             _ => self.services.page(resource_type, scope, token).await,
