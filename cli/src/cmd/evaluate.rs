@@ -2,7 +2,7 @@
 //! (as Config sends it: `invokingEvent` and `ruleParameters` are JSON strings), resolving keys and
 //! fetching items through the normal AWS configuration. Puts evaluations only with `--put`.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -56,15 +56,46 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         |_| None
     };
     let members = aws::Members::new(sdk, make_sink, Box::new(|_| {}));
-    let result = match members.handler_for(&event).await {
-        Ok(handler) => handler.handle(&event, Options::collecting()).await,
-        Err(failed) => Err(failed),
+    // JSON is printed as the evaluations are made (a sweep of any size in flat memory); the text
+    // table aligns its columns over all of them, so it collects them first.
+    let options = match args.output {
+        Format::Text => Options::collecting(),
+        Format::Json => Options::default(),
     };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<cmk_rule::handler::Judged>(256);
+    let options = Options {
+        stream: (args.output == Format::Json).then_some(tx),
+        ..options
+    };
+    let evaluating = async {
+        match members.handler_for(&event).await {
+            Ok(handler) => handler.handle(&event, options).await,
+            Err(failed) => Err(failed),
+        }
+    };
+    let printing = async {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut first = true;
+        while let Some(judged) = rx.recv().await {
+            out.write_all(if first { b"[\n" } else { b",\n" })?;
+            serde_json::to_writer_pretty(&mut out, &judged.evaluation)?;
+            first = false;
+        }
+        if args.output == Format::Json {
+            out.write_all(if first { b"[]\n" } else { b"\n]\n" })?;
+        }
+        out.flush()?;
+        anyhow::Ok(())
+    };
+    let (result, printed) = tokio::join!(evaluating, printing);
+    printed?;
     let (report, error) = match result {
         Ok(report) => (report, None),
         Err(failed) => (failed.report, Some(failed.error)),
     };
-    output::evaluations(args.output, &report.evaluations)?;
+    if args.output == Format::Text {
+        output::evaluations(args.output, &report.evaluations)?;
+    }
     if let Some(err) = error {
         bail!("{name}: {err}");
     }
