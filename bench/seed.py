@@ -1,18 +1,53 @@
-"""Seeds the emulator (default account, us-east-1) for bench/run: N resources split over
-Kinesis streams, Secrets Manager secrets and DynamoDB tables, using K customer-managed keys and
-the AWS-managed keys. Prints a change-notification event for one stream as JSON on stdout."""
+"""Seeds the emulator for bench/run: N resources split over Kinesis streams, Secrets Manager
+secrets and DynamoDB tables, using K customer-managed keys and the AWS-managed keys, in the
+default account and us-east-1 unless told otherwise. Prints a change-notification event for one
+stream as JSON on stdout.
 
+    python seed.py N K [--region R] [--account A] [--record]
+
+`--account` seeds another account of the emulator (moto's `x-moto-account-id` header);
+`--record` also starts a configuration recorder recording every type, so AWS Config's recorded
+inventory holds the resources."""
+
+import argparse
 import json
-import sys
 
 import boto3
 
 REGION = "us-east-1"
 
 
+def clients(region: str, account: str | None, *services: str) -> list:
+    made = []
+    for service in services:
+        client = boto3.client(service, region_name=region)
+        if account:
+            client.meta.events.register(
+                "before-sign.*.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account))
+        made.append(client)
+    return made
+
+
+def record(region: str, account: str | None) -> None:
+    """A running recorder of every supported type (what the recorded sweep reads)."""
+    (config,) = clients(region, account, "config")
+    config.put_configuration_recorder(ConfigurationRecorder={
+        "name": "default", "roleARN": f"arn:aws:iam::{account or '123456789012'}:role/config",
+        "recordingGroup": {"allSupported": True}})
+    config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "config-bucket"})
+    config.start_configuration_recorder(ConfigurationRecorderName="default")
+
+
 def main() -> None:
-    n, k = int(sys.argv[1]), int(sys.argv[2])
-    kms, kinesis, sm, ddb = (boto3.client(s, region_name=REGION) for s in ("kms", "kinesis", "secretsmanager", "dynamodb"))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", type=int)
+    ap.add_argument("k", type=int)
+    ap.add_argument("--region", default=REGION)
+    ap.add_argument("--account")
+    ap.add_argument("--record", action="store_true")
+    a = ap.parse_args()
+    n, k, region = a.n, a.k, a.region
+    kms, kinesis, sm, ddb = clients(region, a.account, "kms", "kinesis", "secretsmanager", "dynamodb")
     keys = [kms.create_key()["KeyMetadata"]["Arn"] for _ in range(k)]
     streams, secrets = n * 3 // 10, n * 4 // 10
     tables = n - streams - secrets
@@ -31,7 +66,7 @@ def main() -> None:
     item = {
         "configurationItemCaptureTime": "2026-01-05T09:59:58.123Z", "awsAccountId": "123456789012",
         "configurationItemStatus": "OK", "resourceType": "AWS::Kinesis::Stream", "resourceId": "s00001",
-        "awsRegion": REGION, "tags": {}, "relatedEvents": [], "relationships": [],
+        "awsRegion": region, "tags": {}, "relatedEvents": [], "relationships": [],
         "configuration": {"StreamEncryption": {"EncryptionType": "KMS", "KeyId": keys[1 % k]}},
     }
     print(json.dumps({
@@ -40,8 +75,10 @@ def main() -> None:
         "ruleParameters": "{}", "resultToken": "TESTMODE", "eventLeftScope": False,
         "accountId": "123456789012", "configRuleName": "cmk-required", "version": "1.0",
         "executionRoleArn": "arn:aws:iam::123456789012:role/config-role",
-        "configRuleArn": "arn:aws:config:us-east-1:123456789012:config-rule/config-rule-bench",
+        "configRuleArn": f"arn:aws:config:{region}:123456789012:config-rule/config-rule-bench",
     }))
+    if a.record:
+        record(region, a.account)
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ enum Command {
     /// Rego policy tools.
     #[command(subcommand)]
     Policy(cmd::iac::PolicyCommand),
-    /// Evaluate every stream, secret and table of the account (one or more Regions) with the
-    /// rule's own logic, without AWS Config.
+    /// Evaluate every stream, secret and table with the rule's own logic: the account's Regions
+    /// through the services' APIs (no AWS Config needed), its AWS Config inventory
+    /// (--source config), or every account and Region of an aggregator (--aggregator).
     Scan(cmd::scan::Args),
     /// Roll the guardrails out to OUs: SCPs attached, the Config rule StackSet deployed (plan
     /// first; --dry-run changes nothing).
@@ -73,7 +74,10 @@ fn started_as_lambda() -> bool {
         .is_some_and(|path| path.file_name() == Some(std::ffi::OsStr::new(LAMBDA_BOOTSTRAP)))
 }
 
-#[tokio::main]
+// One thread: every command (and the Lambda) waits on AWS far more than it computes, and the
+// multi-thread scheduler's cross-thread wake-ups cost more CPU per request than the work they
+// spread (measured on the 1,000-resource sweep: 18,792 context switches instead of 7,261).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     if started_as_lambda() {
         cmk_rule::lambda::init_logging();

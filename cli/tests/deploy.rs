@@ -524,12 +524,35 @@ async fn on_defaults_deploy_publishes_one_central_function_and_members_get_only_
     .unwrap();
     let bad = o.run_as(&["evaluate", "bad.json", "--put"], &as_function);
     assert_eq!(code(&bad), 1, "{}{}", text(&bad.stdout), text(&bad.stderr));
-    let status = o.run(&["status", "--ou", "sandbox", "--output", "json"]);
+    let html = o.dir.join("status.html");
+    let status = o.run(&[
+        "status",
+        "--ou",
+        "sandbox",
+        "--output",
+        "json",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
     assert_eq!(
         code(&status),
         3,
         "in sync, with NON_COMPLIANT resources: {}",
         text(&status.stdout)
+    );
+    // The report holds the aggregator's results: the NON_COMPLIANT stream, and a bar per account
+    // with its counts.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(page.matches("<tr data-account=").count(), 1, "{page}");
+    assert!(
+        page.contains(">payments<"),
+        "the NON_COMPLIANT stream is listed"
+    );
+    assert!(
+        page.contains(&format!(
+            r#"data-label="{nested}" data-compliant="1" data-non-compliant="1""#
+        )),
+        "{page}"
     );
     let report: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(report["non_compliant"], 1, "{report}");

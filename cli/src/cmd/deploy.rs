@@ -201,6 +201,10 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     output: Format,
+    /// Also write a self-contained HTML report of the OU's compliance (charts by account, Region
+    /// and service; the NON_COMPLIANT resources; the drift) here.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
 }
 
 /// Arguments of `guardrails destroy`.
@@ -365,6 +369,59 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// Writes `status --html`: the rule's latest result for every resource of the OUs' accounts, as
+/// the organization aggregator holds them.
+fn status_report(
+    path: &std::path::Path,
+    ous: &[String],
+    status: &guardrails_deploy::engine::Status,
+) -> anyhow::Result<()> {
+    use crate::report::{Finding, Summary, html};
+    let mut summary = Summary::default();
+    let mut non_compliant = Vec::new();
+    for place in &status.compliance {
+        for r in &place.resources {
+            let finding = Finding {
+                account: place.account.clone(),
+                region: place.region.clone(),
+                resource_type: r.resource_type.clone(),
+                resource_id: r.resource_id.clone(),
+                compliance_type: r.compliance_type.clone(),
+                annotation: r.annotation.clone(),
+                keys: Vec::new(),
+            };
+            summary.add(&finding);
+            if finding.compliance_type == "NON_COMPLIANT" {
+                non_compliant.push(finding);
+            }
+        }
+    }
+    let generated = cmk_core::evaluation::format_utc(time::OffsetDateTime::now_utc())?;
+    let title = format!("CMK compliance of {}", ous.join(", "));
+    let source = format!(
+        "the Config rule's latest results, from {} (caller {})",
+        status.compliance_source, status.caller
+    );
+    let drift = if status.in_sync {
+        Vec::new()
+    } else {
+        status.drift.clone()
+    };
+    let page = html::Page {
+        title: &title,
+        source: &source,
+        generated: &generated,
+        not_evaluated: &[],
+        by_key: false,
+        notes: &[("Drift (what `guardrails deploy` would change)", &drift)],
+    };
+    let file = std::fs::File::create(path).with_context(|| format!("--html {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    html::write(&mut out, &page, &summary, non_compliant.into_iter().map(Ok))?;
+    std::io::Write::flush(&mut out).with_context(|| format!("--html {}", path.display()))?;
+    Ok(())
+}
+
 /// Runs `guardrails status`: exit 0 in sync and compliant, 1 drift, 3 in sync with
 /// NON_COMPLIANT resources.
 pub async fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
@@ -388,6 +445,9 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
             ),
         );
         status.in_sync = false;
+    }
+    if let Some(path) = &args.html {
+        status_report(path, &args.common.ous, &status)?;
     }
     match args.output {
         Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),

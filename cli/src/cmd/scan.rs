@@ -250,6 +250,8 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
             source: &source,
             generated: &generated,
             not_evaluated: &failures,
+            by_key: true,
+            notes: &[],
         };
         let file =
             std::fs::File::create(path).with_context(|| format!("--html {}", path.display()))?;

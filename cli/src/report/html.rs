@@ -22,6 +22,10 @@ pub struct Page<'a> {
     pub generated: &'a str,
     /// Resources that got no verdict, each with the reason.
     pub not_evaluated: &'a [String],
+    /// Whether the verdicts name their keys (a scan's do; aggregated rule results do not).
+    pub by_key: bool,
+    /// More lists to show at the end (title, lines), e.g. a deployment's drift.
+    pub notes: &'a [(&'a str, &'a [String])],
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -272,7 +276,9 @@ pub fn write(
         ("by-service", "Compliance by service", &summary.by_service),
         ("by-key", "Compliance by KMS key", &summary.by_key),
     ] {
-        out.write_all(chart(id, title, entries).as_bytes())?;
+        if id != "by-key" || page.by_key {
+            out.write_all(chart(id, title, entries).as_bytes())?;
+        }
     }
     out.write_all(b"</div>")?;
     write!(
@@ -320,6 +326,17 @@ pub fn write(
         }
         out.write_all(b"</ul></section>")?;
     }
+    for (title, lines) in page.notes.iter().filter(|(_, l)| !l.is_empty()) {
+        write!(
+            out,
+            r#"<section><h2>{}</h2><ul class="failures">"#,
+            esc(title)
+        )?;
+        for line in *lines {
+            write!(out, "<li>{}</li>", esc(line))?;
+        }
+        out.write_all(b"</ul></section>")?;
+    }
     writeln!(out, "</main><script>{SCRIPT}</script></body></html>")?;
     Ok(())
 }
@@ -352,6 +369,8 @@ mod tests {
             source: "account <1>",
             generated: "2026-12-01T00:00:00Z",
             not_evaluated: failures,
+            by_key: false,
+            notes: &[("Drift", &["stack set outdated".to_owned()])],
         };
         let mut out = Vec::new();
         let rows = findings
@@ -380,6 +399,11 @@ mod tests {
         assert!(html.contains("<code>aws kinesis start-stream-encryption</code>"));
         assert!(html.contains("account &lt;1&gt;"));
         assert!(html.contains("<li>x &lt;y&gt;</li>"));
+        assert!(html.contains("<h2>Drift</h2>") && html.contains("<li>stack set outdated</li>"));
+        assert!(
+            !html.contains(r#"id="by-key""#),
+            "no key chart without keys"
+        );
         assert_eq!(html.matches("<tr data-account").count(), 1);
         assert!(html.contains(r#"data-label="1" data-compliant="0" data-non-compliant="1""#));
         assert!(html.contains(r#"data-label="2" data-compliant="1" data-non-compliant="0""#));

@@ -24,6 +24,22 @@ pub struct AccountCompliance {
     pub compliant: usize,
     /// Resources whose latest result is NON_COMPLIANT.
     pub non_compliant: usize,
+    /// Each resource's latest result (for the HTML report; not in `status --output json`).
+    #[serde(skip)]
+    pub resources: Vec<ResourceResult>,
+}
+
+/// One resource's latest result of the rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResourceResult {
+    /// `AWS::Kinesis::Stream`, ...
+    pub resource_type: String,
+    /// Config's resource id.
+    pub resource_id: String,
+    /// `COMPLIANT`, `NON_COMPLIANT` or `NOT_APPLICABLE`.
+    pub compliance_type: String,
+    /// The rule's annotation.
+    pub annotation: Option<String>,
 }
 
 /// The aggregator cannot be read.
@@ -45,11 +61,13 @@ pub struct Counts {
     pub compliant: usize,
     /// NON_COMPLIANT resources.
     pub non_compliant: usize,
+    /// Each resource's latest result.
+    pub resources: Vec<ResourceResult>,
 }
 
 /// Folds the results of several rules: each resource by its latest result.
 pub fn count(results: &[AggregateEvaluationResult]) -> Counts {
-    let mut latest: BTreeMap<(String, String), (i64, &str)> = BTreeMap::new();
+    let mut latest: BTreeMap<(String, String), (i64, &AggregateEvaluationResult)> = BTreeMap::new();
     let mut last: Option<aws_smithy_types::DateTime> = None;
     for r in results {
         let Some(q) = r
@@ -69,18 +87,32 @@ pub fn count(results: &[AggregateEvaluationResult]) -> Counts {
         {
             last = Some(*t);
         }
-        let kind = r.compliance_type().map_or("", |c| c.as_str());
         if latest.get(&key).is_none_or(|(s, _)| secs >= *s) {
-            latest.insert(key, (secs, kind));
+            latest.insert(key, (secs, r));
         }
+    }
+    fn kind(r: &AggregateEvaluationResult) -> &str {
+        r.compliance_type().map_or("", |c| c.as_str())
     }
     Counts {
         last_evaluated: last.and_then(|t| t.fmt(Format::DateTime).ok()),
-        compliant: latest.values().filter(|(_, k)| *k == "COMPLIANT").count(),
+        compliant: latest
+            .values()
+            .filter(|(_, r)| kind(r) == "COMPLIANT")
+            .count(),
         non_compliant: latest
             .values()
-            .filter(|(_, k)| *k == "NON_COMPLIANT")
+            .filter(|(_, r)| kind(r) == "NON_COMPLIANT")
             .count(),
+        resources: latest
+            .into_iter()
+            .map(|((resource_type, resource_id), (_, r))| ResourceResult {
+                resource_type,
+                resource_id,
+                compliance_type: kind(r).to_owned(),
+                annotation: r.annotation().map(str::to_owned),
+            })
+            .collect(),
     }
 }
 
@@ -161,12 +193,23 @@ mod tests {
             result("b", ComplianceType::NonCompliant, 150),
             result("c", ComplianceType::NotApplicable, 50),
         ]);
+        let latest = |id: &str, kind: &str| ResourceResult {
+            resource_type: "AWS::Kinesis::Stream".into(),
+            resource_id: id.into(),
+            compliance_type: kind.into(),
+            annotation: None,
+        };
         assert_eq!(
             counts,
             Counts {
                 last_evaluated: Some("1970-01-01T00:03:20Z".into()),
                 compliant: 1,
                 non_compliant: 1,
+                resources: vec![
+                    latest("a", "COMPLIANT"),
+                    latest("b", "NON_COMPLIANT"),
+                    latest("c", "NOT_APPLICABLE"),
+                ],
             }
         );
         assert_eq!(count(&[]), Counts::default());

@@ -943,6 +943,7 @@ impl Engine {
                         last_evaluated: counts.last_evaluated,
                         compliant: counts.compliant,
                         non_compliant: counts.non_compliant,
+                        resources: counts.resources,
                     });
                 }
             }
