@@ -84,8 +84,9 @@ impl Finding {
     }
 }
 
-/// The chart label of resources whose verdict resolved no key.
-pub const NO_KEY: &str = "(no key resolved: unencrypted, service default or alias/aws/*)";
+/// The chart label of resources whose verdict looked up no key: unencrypted, on the service's
+/// default (AWS-owned, or the AWS-managed key by default), or `alias/aws/...` by name.
+pub const NO_KEY: &str = "(no key looked up)";
 
 /// Counts of verdicts by compliance.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

@@ -148,7 +148,7 @@ fn chart(id: &str, title: &str, entries: &BTreeMap<String, Tally>) -> String {
         }
         list.push((format!("{} more", rest.len()), folded));
     }
-    let (label_w, bar_w, row_h) = (250.0, 300.0, 26.0);
+    let (label_w, bar_w, row_h) = (220.0, 260.0, 26.0);
     let max = list
         .iter()
         .map(|(_, t)| t.total())
@@ -159,7 +159,7 @@ fn chart(id: &str, title: &str, entries: &BTreeMap<String, Tally>) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg id="{id}" role="img" aria-label="{}" width="100%" viewBox="0 0 760 {height}" preserveAspectRatio="xMinYMin meet">"#,
+        r#"<svg id="{id}" role="img" aria-label="{}" width="100%" viewBox="0 0 640 {height}" preserveAspectRatio="xMinYMin meet">"#,
         esc(title)
     );
     if list.is_empty() {
@@ -167,11 +167,11 @@ fn chart(id: &str, title: &str, entries: &BTreeMap<String, Tally>) -> String {
     }
     for (i, (label, t)) in list.iter().enumerate() {
         let y = 4.0 + i as f64 * row_h;
-        let short: String = if label.chars().count() > 38 {
+        let short: String = if label.chars().count() > 32 {
             let tail: String = label
                 .chars()
                 .rev()
-                .take(36)
+                .take(30)
                 .collect::<Vec<_>>()
                 .into_iter()
                 .rev()
