@@ -1059,6 +1059,21 @@ def _holds(condition: Any, item: dict[str, Any]) -> bool:
     return any(_equal(v, literal) for v in values for literal in condition[2])
 
 
+def _only(condition: Any, path: str) -> set[Any] | None:
+    """The values `path` must take for `condition` to hold, when the condition says so at its top
+    level (`path = v`, `path IN (...)`, or an AND holding one of those); None when it does not.
+    Lets a query skip building items it would filter out anyway: an optimisation, never a filter."""
+    if condition is None:
+        return None
+    if condition[0] == "=" and condition[1] == path:
+        return set(condition[2])
+    if condition[0] == "and":
+        for c in condition[1]:
+            if (found := _only(c, path)) is not None:
+                return found
+    return None
+
+
 _MISSING = object()
 
 
@@ -1233,11 +1248,14 @@ _INVENTORIES = {"AWS::Kinesis::Stream": _kinesis_streams, "AWS::SecretsManager::
                 "AWS::KMS::Alias": _kms_aliases}
 
 
-def _recorded_items(account: str, region: str, now: str) -> list[dict[str, Any]]:
+def _recorded_items(account: str, region: str, now: str,
+                    types: set[Any] | None = None) -> list[dict[str, Any]]:
+    """The items of (account, region), of `types` only when given."""
     recorded = _recorded_types(account, region)
     if recorded is None:
         return []
-    return [item for resource_type, inventory in _INVENTORIES.items() if recorded(resource_type)
+    return [item for resource_type, inventory in _INVENTORIES.items()
+            if recorded(resource_type) and (types is None or resource_type in types)
             for item in inventory(account, region, now)]
 
 
@@ -1320,7 +1338,12 @@ def recorded_inventory() -> None:
             raise JsonRESTError("InvalidExpressionException", str(e))
         now = _iso(time.time())
         order = ("accountId", "awsRegion", "resourceType", "resourceId")
-        items = sorted((i for account, region in places for i in _recorded_items(account, region, now)
+        # Items a top-level account, Region or type condition rules out are not built at all.
+        accounts, regions = _only(query.where, "accountId"), _only(query.where, "awsRegion")
+        types = _only(query.where, "resourceType")
+        places = [(a, r) for a, r in places
+                  if (accounts is None or a in accounts) and (regions is None or r in regions)]
+        items = sorted((i for account, region in places for i in _recorded_items(account, region, now, types)
                         if query.where is None or _holds(query.where, i)),
                        key=lambda i: [i[k] for k in order])
         # The token names the query it belongs to and the last item it returned.

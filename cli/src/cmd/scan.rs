@@ -129,6 +129,57 @@ fn progress(output: ScanFormat) -> ProgressBar {
 /// Verdicts in flight between the sweep and the printer: the sweep waits when the printer lags.
 const IN_FLIGHT: usize = 256;
 
+/// The accounts an aggregator covers, so the scan can query them side by side: its account
+/// sources' accounts, or, for an organization source, the organization's accounts (the caller is
+/// the management account or a delegated administrator). Empty when they cannot be listed: one
+/// query over the aggregator then covers them all, one page after the other.
+async fn aggregated_accounts(
+    sdk: &aws_config::SdkConfig,
+    name: &str,
+) -> anyhow::Result<Vec<String>> {
+    let out = aws_sdk_config::Client::new(sdk)
+        .describe_configuration_aggregators()
+        .configuration_aggregator_names(name)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "config:DescribeConfigurationAggregators {name}: {}",
+                aws::describe_error(&e)
+            )
+        })?;
+    let Some(aggregator) = out.configuration_aggregators().first() else {
+        bail!("config:DescribeConfigurationAggregators: no aggregator {name}");
+    };
+    let mut accounts: Vec<String> = aggregator
+        .account_aggregation_sources()
+        .iter()
+        .flat_map(|s| s.account_ids().iter().cloned())
+        .collect();
+    if aggregator.organization_aggregation_source().is_some() {
+        let mut pages = aws_sdk_organizations::Client::new(sdk)
+            .list_accounts()
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => accounts.extend(
+                    page.accounts()
+                        .iter()
+                        .filter_map(|a| a.id().map(str::to_owned)),
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %aws::describe_error(&e), "organizations:ListAccounts failed: the aggregator is queried as a whole, one page after the other");
+                    return Ok(Vec::new());
+                }
+            }
+        }
+    }
+    accounts.sort();
+    accounts.dedup();
+    Ok(accounts)
+}
+
 /// Runs the command: exit 0 all compliant, 1 NON_COMPLIANT found, 2 a resource could not be
 /// evaluated (the verdicts that could be are printed first).
 pub async fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -171,6 +222,14 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         let mut failures: Vec<String> = Vec::new();
         let options = Options::streaming(tx);
         if let Some(name) = &args.aggregator {
+            let accounts = if args.accounts.is_empty() {
+                match aggregated_accounts(&base, name).await {
+                    Ok(accounts) => accounts,
+                    Err(e) => return vec![format!("{e:#}")],
+                }
+            } else {
+                args.accounts.clone()
+            };
             let book = Arc::new(KeyBook::default());
             let rule = aws::handler(&base, None::<aws::ConfigSink>);
             let handler = Handler {
@@ -185,7 +244,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
                             config: aws_sdk_config::Client::new(&base),
                             scope: Scope::Aggregator {
                                 name: name.clone(),
-                                accounts: args.accounts.clone(),
+                                accounts,
                                 regions: regions.clone(),
                             },
                         },

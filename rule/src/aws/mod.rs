@@ -111,7 +111,7 @@ where
 }
 
 /// A one-line description of an SDK error, including its source chain.
-pub(crate) fn describe_error(err: &(dyn std::error::Error + 'static)) -> String {
+pub fn describe_error(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {

@@ -42,6 +42,9 @@ use crate::handler::{Inventory, NotEvaluated, Page, SourceError, SweepScope};
 
 /// Items per Select page (the API's maximum).
 const PAGE: i32 = 100;
+/// An aggregator scan split by account queries this many accounts at once: the wall time of an
+/// organisation stays that of its largest account, not the sum of all.
+const ACCOUNTS_IN_FLIGHT: usize = 8;
 /// `AWS::KMS::Alias`.
 pub const KMS_ALIAS: &str = "AWS::KMS::Alias";
 /// The environment variable choosing where the sweep reads resources ([`InventoryMode`]).
@@ -265,7 +268,8 @@ pub enum Scope {
     Aggregator {
         /// The aggregator's name.
         name: String,
-        /// Only these accounts (all when empty).
+        /// These accounts, each queried on its own, several at once; empty: one query over every
+        /// account the aggregator covers.
         accounts: Vec<String>,
         /// Only these Regions (all when empty).
         regions: Vec<String>,
@@ -297,22 +301,30 @@ impl Queries {
         }
     }
 
-    /// The `WHERE` clause of `types`, narrowed to the aggregator's accounts and Regions.
-    fn condition(&self, types: &[&str]) -> String {
+    /// The `WHERE` clause of `types`, narrowed to `account` and the aggregator's Regions.
+    fn condition(&self, types: &[&str], account: Option<&str>) -> String {
         let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
         let mut clause = format!("resourceType IN ({})", quoted(&types));
-        if let Scope::Aggregator {
-            accounts, regions, ..
-        } = &self.scope
+        if let Some(account) = account {
+            clause.push_str(&format!(
+                " AND accountId = {}",
+                quoted(&[account.to_owned()])
+            ));
+        }
+        if let Scope::Aggregator { regions, .. } = &self.scope
+            && !regions.is_empty()
         {
-            if !accounts.is_empty() {
-                clause.push_str(&format!(" AND accountId IN ({})", quoted(accounts)));
-            }
-            if !regions.is_empty() {
-                clause.push_str(&format!(" AND awsRegion IN ({})", quoted(regions)));
-            }
+            clause.push_str(&format!(" AND awsRegion IN ({})", quoted(regions)));
         }
         clause
+    }
+
+    /// The accounts queried one by one (an aggregator told its accounts); empty: one query.
+    fn split_accounts(&self) -> &[String] {
+        match &self.scope {
+            Scope::Aggregator { accounts, .. } => accounts,
+            Scope::Account => &[],
+        }
     }
 
     /// One page of results of `expression`, each decoded from its JSON string.
@@ -361,11 +373,27 @@ impl Queries {
         Ok((decoded, next))
     }
 
-    /// Reads every recorded key and alias into `book` (`⌈(keys + aliases) / 100⌉` calls).
+    /// Reads every recorded key and alias into `book` (`⌈(keys + aliases) / 100⌉` calls), the
+    /// accounts of a split aggregator several at once.
     pub async fn load_keys(&self, book: &KeyBook) -> Result<(), SourceError> {
+        use futures::{StreamExt, TryStreamExt};
+        let accounts = self.split_accounts();
+        if accounts.is_empty() {
+            return self.load_keys_of(book, None).await;
+        }
+        // Owned names: futures borrowing the list would not be `Send` for every lifetime.
+        futures::stream::iter(accounts.to_vec())
+            .map(|account| async move { self.load_keys_of(book, Some(&account)).await })
+            .buffer_unordered(ACCOUNTS_IN_FLIGHT)
+            .try_collect::<Vec<()>>()
+            .await
+            .map(|_| ())
+    }
+
+    async fn load_keys_of(&self, book: &KeyBook, account: Option<&str>) -> Result<(), SourceError> {
         let expression = format!(
             "SELECT resourceType, arn, configurationItemStatus, configuration.keyManager, configuration.keyState, supplementaryConfiguration.KeyRotationStatus, configuration.TargetKeyId WHERE {}",
-            self.condition(&[cmk_core::resources::KMS_KEY, KMS_ALIAS])
+            self.condition(&[cmk_core::resources::KMS_KEY, KMS_ALIAS], account)
         );
         let mut token = None;
         loop {
@@ -388,16 +416,34 @@ impl Queries {
         scope: &SweepScope,
         token: Option<String>,
     ) -> Result<Page, SourceError> {
-        let expression = format!(
-            "SELECT {COMMON}, {} WHERE {}",
-            properties(resource_type),
-            self.condition(&[resource_type])
-        );
+        if !self.split_accounts().is_empty() {
+            return self.page_by_account(resource_type, scope, token).await;
+        }
+        let expression = self.expression(resource_type, None);
         let (results, next) = self.select(&expression, token).await?;
         let mut page = Page {
             next,
             ..Page::default()
         };
+        self.add_items(&mut page, resource_type, results, scope);
+        Ok(page)
+    }
+
+    fn expression(&self, resource_type: &str, account: Option<&str>) -> String {
+        format!(
+            "SELECT {COMMON}, {} WHERE {}",
+            properties(resource_type),
+            self.condition(&[resource_type], account)
+        )
+    }
+
+    fn add_items(
+        &self,
+        page: &mut Page,
+        resource_type: &str,
+        results: Vec<Value>,
+        scope: &SweepScope,
+    ) {
         for result in results {
             match self.item(resource_type, result, scope) {
                 Ok(Some(item)) => page.items.push(item),
@@ -407,6 +453,59 @@ impl Queries {
                     retryable: false,
                 }),
             }
+        }
+    }
+
+    /// The next page of up to [`ACCOUNTS_IN_FLIGHT`] accounts at once. The token is the list of
+    /// accounts not finished yet, each with its own NextToken (none before its first page). An
+    /// account whose query fails is named in the page's failures and dropped; the others go on.
+    async fn page_by_account(
+        &self,
+        resource_type: &'static str,
+        scope: &SweepScope,
+        token: Option<String>,
+    ) -> Result<Page, SourceError> {
+        let mut open: Vec<(String, Option<String>)> = match token {
+            None => self
+                .split_accounts()
+                .iter()
+                .map(|a| (a.clone(), None))
+                .collect(),
+            Some(t) => serde_json::from_str(&t).map_err(|e| SourceError {
+                operation: self.operation(),
+                detail: format!("bad page token {t:?}: {e}"),
+                retryable: false,
+            })?,
+        };
+        let now: Vec<(String, Option<String>)> =
+            open.drain(..open.len().min(ACCOUNTS_IN_FLIGHT)).collect();
+        let answers = futures::future::join_all(now.into_iter().map(|(account, token)| async {
+            let expression = self.expression(resource_type, Some(&account));
+            let answer = self.select(&expression, token).await;
+            (account, answer)
+        }))
+        .await;
+        let mut page = Page::default();
+        for (account, answer) in answers {
+            match answer {
+                Ok((results, next)) => {
+                    self.add_items(&mut page, resource_type, results, scope);
+                    if let Some(next) = next {
+                        open.push((account, Some(next)));
+                    }
+                }
+                Err(e) => page.failures.push(NotEvaluated {
+                    reason: format!("{resource_type} in account {account}: {e}"),
+                    retryable: e.retryable,
+                }),
+            }
+        }
+        if !open.is_empty() {
+            page.next = Some(serde_json::to_string(&open).map_err(|e| SourceError {
+                operation: self.operation(),
+                detail: format!("page token: {e}"),
+                retryable: false,
+            })?);
         }
         Ok(page)
     }
@@ -787,8 +886,12 @@ mod tests {
             regions: vec!["eu-west-1".to_owned(), "o'dd".to_owned()],
         });
         assert_eq!(
-            q.condition(&["AWS::Kinesis::Stream"]),
-            "resourceType IN ('AWS::Kinesis::Stream') AND accountId IN ('111122223333') AND awsRegion IN ('eu-west-1', 'o''dd')"
+            q.condition(&["AWS::Kinesis::Stream"], Some("111122223333")),
+            "resourceType IN ('AWS::Kinesis::Stream') AND accountId = '111122223333' AND awsRegion IN ('eu-west-1', 'o''dd')"
+        );
+        assert_eq!(
+            queries(Scope::Account).condition(&["AWS::KMS::Key", KMS_ALIAS], None),
+            "resourceType IN ('AWS::KMS::Key', 'AWS::KMS::Alias')"
         );
     }
 
