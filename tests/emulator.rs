@@ -708,6 +708,7 @@ async fn inventory_reads_unencrypted_resources_without_a_recorder() {
         region: REGION.into(),
         time: time::OffsetDateTime::UNIX_EPOCH,
         with_tags: false,
+        key_changed: false,
     };
     let page = cmk_rule::handler::Inventory::page(&inventory, "AWS::Kinesis::Stream", &scope, None)
         .await
@@ -917,6 +918,7 @@ async fn table_describes_overlap_within_their_bound() {
         region: REGION.to_owned(),
         time: time::OffsetDateTime::now_utc(),
         with_tags: false,
+        key_changed: false,
     };
     let page = inventory
         .page(cmk_core::resources::dynamodb::RESOURCE_TYPE, &scope, None)
@@ -1154,4 +1156,50 @@ async fn a_sweep_marks_resources_that_vanished_since_as_not_applicable() {
     // A third sweep: nothing stale is left (NOT_APPLICABLE results are not asked for again).
     let third = handler.handle(&sweep, Options::collecting()).await.unwrap();
     assert_eq!(third.put, 3, "{third:?}");
+}
+
+#[tokio::test]
+async fn a_sweep_from_the_recorded_inventory_leaves_deletions_to_configs_own_notification() {
+    // Config's inventory may lag the account (a recorder still discovering): a resource it does
+    // not list is not proof of deletion, so the sweep retires no result of a type read from it.
+    let a = Account::new().await;
+    const RULE: &str = "recorded-vanish-rule";
+    a.stream("kept", None).await;
+    a.stream("deleted-stream", None).await;
+    a.table("deleted-table", None).await;
+    let handler = a.handler(ConfigSink(a.config()));
+    let mut sweep = a.scheduled(RULE, "{}");
+    sweep.config_rule_name = Some(RULE.into());
+    let first = handler.handle(&sweep, Options::collecting()).await.unwrap();
+    assert_eq!(first.put, 3, "{first:?}");
+
+    cmk_integration_tests::resources::record(&a.sdk, Some(&["AWS::Kinesis::Stream"])).await;
+    aws_sdk_kinesis::Client::new(&a.sdk)
+        .delete_stream()
+        .stream_name("deleted-stream")
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_dynamodb::Client::new(&a.sdk)
+        .delete_table()
+        .table_name("deleted-table")
+        .send()
+        .await
+        .unwrap();
+    let second = handler.handle(&sweep, Options::collecting()).await.unwrap();
+    let not_applicable: Vec<&str> = second
+        .evaluations
+        .iter()
+        .filter(|e| e.compliance_type == Compliance::NotApplicable)
+        .map(|e| e.compliance_resource_id.as_str())
+        .collect();
+    assert_eq!(
+        not_applicable,
+        ["deleted-table"],
+        "only the type swept through its service is cleaned up: {second:?}"
+    );
+    assert_eq!(
+        second.put, 2,
+        "the kept stream and the table's NOT_APPLICABLE"
+    );
 }

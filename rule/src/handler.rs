@@ -58,6 +58,9 @@ pub struct SweepScope {
     pub time: OffsetDateTime,
     /// Whether tags are needed (only when an `exemptTag` is configured).
     pub with_tags: bool,
+    /// A key changed: every key's facts come from KMS, never from a recording that may lag
+    /// the change.
+    pub key_changed: bool,
 }
 
 /// Enumerates the resources of a sweep: the services' own APIs (works without a configuration
@@ -67,6 +70,14 @@ pub trait Inventory: Sync {
     /// per sweep where each type comes from (is it recorded?) decides here.
     fn start(&self, _scope: &SweepScope) -> impl Future<Output = ()> + Send {
         async {}
+    }
+
+    /// Whether a resource of `resource_type` this sweep did not list is gone (default: yes). An
+    /// inventory that may lag the account (Config's recording) says no, and the sweep then
+    /// retires no stale result of that type: Config's own ResourceDeleted change notification,
+    /// judged NOT_APPLICABLE, does.
+    fn lists_everything(&self, _resource_type: &str) -> bool {
+        true
     }
 
     /// One page of resources of `resource_type`.
@@ -498,6 +509,7 @@ where
                     region,
                     time: notification_time,
                     with_tags: params.exempt_tag.is_some(),
+                    key_changed: false,
                 };
                 // Only a sink that puts has stale results to clean up; the CLI keeps no set.
                 if self.sink.puts() {
@@ -576,7 +588,8 @@ where
             }
         };
         for (resource_type, resource_id) in judged {
-            let ours = SUPPORTED.contains(&resource_type.as_str());
+            let ours = SUPPORTED.contains(&resource_type.as_str())
+                && self.inventory.lists_everything(&resource_type);
             if ours && !swept.contains(&(resource_type.clone(), resource_id.clone())) {
                 let evaluation =
                     verdict::vanished().into_evaluation_for(&resource_type, &resource_id, at);
@@ -647,6 +660,7 @@ where
             region: item.region.clone(),
             time: item.capture_time,
             with_tags: params.exempt_tag.is_some(),
+            key_changed: true,
         };
         self.sweep(run, &scope, params, Some(&key_arn)).await;
     }

@@ -75,6 +75,10 @@ impl<I: Inventory> Inventory for Counted<'_, I> {
         self.inner.start(scope).await;
     }
 
+    fn lists_everything(&self, resource_type: &str) -> bool {
+        self.inner.lists_everything(resource_type)
+    }
+
     async fn page(
         &self,
         resource_type: &'static str,
@@ -129,6 +133,26 @@ fn progress(output: ScanFormat) -> ProgressBar {
 /// Verdicts in flight between the sweep and the printer: the sweep waits when the printer lags.
 const IN_FLIGHT: usize = 256;
 
+/// What went wrong in the scans: the errors (stderr, exit 2) and, one by one, what could not be
+/// evaluated (the report's list).
+#[derive(Default)]
+struct Failures {
+    errors: Vec<String>,
+    not_evaluated: Vec<String>,
+}
+
+impl Failures {
+    fn add(&mut self, prefix: &str, failed: &cmk_rule::Failed) {
+        self.errors.push(format!("{prefix}{}", failed.error));
+        if failed.report.failures.is_empty() {
+            self.not_evaluated.push(format!("{prefix}{}", failed.error));
+        }
+        for f in &failed.report.failures {
+            self.not_evaluated.push(format!("{prefix}{}", f.reason));
+        }
+    }
+}
+
 /// The accounts an aggregator covers, so the scan can query them side by side: its account
 /// sources' accounts, or, for an organization source, the organization's accounts (the caller is
 /// the management account or a delegated administrator). Empty when they cannot be listed: one
@@ -137,17 +161,27 @@ async fn aggregated_accounts(
     sdk: &aws_config::SdkConfig,
     name: &str,
 ) -> anyhow::Result<Vec<String>> {
-    let out = aws_sdk_config::Client::new(sdk)
+    let out = match aws_sdk_config::Client::new(sdk)
         .describe_configuration_aggregators()
         .configuration_aggregator_names(name)
         .send()
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "config:DescribeConfigurationAggregators {name}: {}",
+    {
+        Ok(out) => out,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_configuration_aggregator_exception()) =>
+        {
+            bail!(
+                "config:DescribeConfigurationAggregators: no aggregator {name}: {}",
                 aws::describe_error(&e)
             )
-        })?;
+        }
+        Err(e) => {
+            tracing::warn!(error = %aws::describe_error(&e), "config:DescribeConfigurationAggregators failed: the aggregator is queried as a whole, one page after the other");
+            return Ok(Vec::new());
+        }
+    };
     let Some(aggregator) = out.configuration_aggregators().first() else {
         bail!("config:DescribeConfigurationAggregators: no aggregator {name}");
     };
@@ -219,13 +253,17 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Judged>(IN_FLIGHT);
     let mut writer = Writer::new(args.output, std::io::stdout().lock(), args.html.is_some())?;
     let sweeps = async {
-        let mut failures: Vec<String> = Vec::new();
+        let mut failures = Failures::default();
         let options = Options::streaming(tx);
         if let Some(name) = &args.aggregator {
             let accounts = if args.accounts.is_empty() {
                 match aggregated_accounts(&base, name).await {
                     Ok(accounts) => accounts,
-                    Err(e) => return vec![format!("{e:#}")],
+                    Err(e) => {
+                        failures.errors.push(format!("{e:#}"));
+                        failures.not_evaluated.push(format!("{e:#}"));
+                        return failures;
+                    }
                 }
             } else {
                 args.accounts.clone()
@@ -256,7 +294,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
                 region: rule.region,
             };
             if let Err(failed) = handler.handle(&event, options).await {
-                failures.push(failed.error.to_string());
+                failures.add("", &failed);
             }
             return failures;
         }
@@ -283,7 +321,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
                 region: rule.region,
             };
             if let Err(failed) = handler.handle(&event, options.clone()).await {
-                failures.push(format!("{region}: {}", failed.error));
+                failures.add(&format!("{region}: "), &failed);
             }
         }
         failures
@@ -308,7 +346,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
             title: &title,
             source: &source,
             generated: &generated,
-            not_evaluated: &failures,
+            not_evaluated: &failures.not_evaluated,
             by_key: true,
             notes: &[],
         };
@@ -321,8 +359,8 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         std::io::Write::flush(&mut out).with_context(|| format!("--html {}", path.display()))?;
     }
-    if !failures.is_empty() {
-        bail!("{}", failures.join("\n"));
+    if !failures.errors.is_empty() {
+        bail!("{}", failures.errors.join("\n"));
     }
     Ok(if summary.total.non_compliant > 0 {
         Outcome::Findings

@@ -360,6 +360,8 @@ impl Queries {
                 (out.results().to_vec(), out.next_token().map(str::to_owned))
             }
         };
+        // An empty token is the end, as no token is.
+        let next = next.filter(|n| !n.is_empty());
         let decoded = results
             .iter()
             .map(|r| {
@@ -376,18 +378,23 @@ impl Queries {
     /// Reads every recorded key and alias into `book` (`⌈(keys + aliases) / 100⌉` calls), the
     /// accounts of a split aggregator several at once.
     pub async fn load_keys(&self, book: &KeyBook) -> Result<(), SourceError> {
-        use futures::{StreamExt, TryStreamExt};
+        use futures::StreamExt;
         let accounts = self.split_accounts();
         if accounts.is_empty() {
             return self.load_keys_of(book, None).await;
         }
-        // Owned names: futures borrowing the list would not be `Send` for every lifetime.
+        // Owned names: futures borrowing the list would not be `Send` for every lifetime. One
+        // account's failure leaves its keys to KMS, not everyone's.
         futures::stream::iter(accounts.to_vec())
-            .map(|account| async move { self.load_keys_of(book, Some(&account)).await })
+            .map(|account| async move {
+                if let Err(e) = self.load_keys_of(book, Some(&account)).await {
+                    tracing::warn!(%account, error = %e, "the account's recorded keys were not read; its keys are described with kms:DescribeKey");
+                }
+            })
             .buffer_unordered(ACCOUNTS_IN_FLIGHT)
-            .try_collect::<Vec<()>>()
-            .await
-            .map(|_| ())
+            .collect::<Vec<()>>()
+            .await;
+        Ok(())
     }
 
     async fn load_keys_of(&self, book: &KeyBook, account: Option<&str>) -> Result<(), SourceError> {
@@ -651,6 +658,8 @@ pub struct RecordedInventory {
 #[derive(Debug, Default)]
 struct SweepState {
     recorded: HashSet<String>,
+    /// Why the recorder could not be read, when it could not.
+    unreadable: Option<String>,
     /// ARNs of the secrets this Region holds replicated primaries of; `None` until listed.
     replicated: Option<HashSet<String>>,
 }
@@ -721,13 +730,18 @@ impl RecordedInventory {
 }
 
 impl Inventory for RecordedInventory {
-    async fn start(&self, _scope: &SweepScope) {
+    fn lists_everything(&self, resource_type: &str) -> bool {
+        !self.state().recorded.contains(resource_type)
+    }
+
+    async fn start(&self, scope: &SweepScope) {
         let mut state = SweepState::default();
         if self.mode != InventoryMode::Services {
             match self.queries.recorded_types().await {
                 Ok(types) => state.recorded = types,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot tell what the configuration recorder records; sweeping through the services' APIs")
+                    tracing::warn!(error = %e, "cannot tell what the configuration recorder records; sweeping through the services' APIs");
+                    state.unreadable = Some(e.to_string());
                 }
             }
             for t in SUPPORTED {
@@ -739,7 +753,10 @@ impl Inventory for RecordedInventory {
         let any = SUPPORTED.iter().any(|t| state.recorded.contains(*t));
         let keys = state.recorded.contains(cmk_core::resources::KMS_KEY);
         *self.state() = state;
-        if any && keys {
+        if scope.key_changed {
+            // The key that changed is judged by its fresh DescribeKey, never by a recording of
+            // its state that may predate the change.
+        } else if any && keys {
             if let Err(e) = self.queries.load_keys(&self.book).await {
                 // Not fatal: every key is then asked of KMS, as without a recorder.
                 tracing::warn!(error = %e, "recorded keys not read; keys are described with kms:DescribeKey");
@@ -758,15 +775,24 @@ impl Inventory for RecordedInventory {
         scope: &SweepScope,
         token: Option<String>,
     ) -> Result<Page, SourceError> {
-        let recorded = self.state().recorded.contains(resource_type);
+        let (recorded, unreadable) = {
+            let state = self.state();
+            (
+                state.recorded.contains(resource_type),
+                state.unreadable.clone(),
+            )
+        };
         match (recorded, self.mode) {
             (true, _) => self.recorded_page(resource_type, scope, token).await,
             (false, InventoryMode::Config) => Err(SourceError {
                 operation: "config:DescribeConfigurationRecorders",
-                detail: format!(
-                    "{resource_type} is not recorded by a running configuration recorder in {}: record it (and AWS::KMS::Key), or sweep through the services' APIs",
-                    scope.region
-                ),
+                detail: match unreadable {
+                    Some(why) => format!("{resource_type} in {}: {why}", scope.region),
+                    None => format!(
+                        "{resource_type} is not recorded by a running configuration recorder in {}: record it (and AWS::KMS::Key), or sweep through the services' APIs",
+                        scope.region
+                    ),
+                },
                 retryable: false,
             }),
             _ => self.services.page(resource_type, scope, token).await,
@@ -787,6 +813,10 @@ pub struct AggregateInventory {
 }
 
 impl Inventory for AggregateInventory {
+    fn lists_everything(&self, _resource_type: &str) -> bool {
+        false
+    }
+
     async fn start(&self, _scope: &SweepScope) {
         if let Err(e) = self.queries.load_keys(&self.book).await {
             tracing::warn!(error = %e, "the aggregator's keys were not read; keys are described with kms:DescribeKey");
@@ -901,6 +931,7 @@ mod tests {
             region: "eu-west-1".to_owned(),
             time: time::OffsetDateTime::UNIX_EPOCH,
             with_tags: true,
+            key_changed: false,
         }
     }
 
