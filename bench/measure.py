@@ -266,8 +266,8 @@ def main() -> None:
         "A configuration recorder records every type, and the same command (`guardrails evaluate` on the "
         "periodic event, `--put`) sweeps again: the rule's default mode reads `SelectResourceConfig` for each "
         "recorded type and for the keys' recorded facts; it made "
-        f"{sum(v for k, v in rsw[2].items() if k.startswith('Describe')):,} describe calls "
-        f"(DescribeKey {rsw[2].get('DescribeKey', 0):,}).",
+        f"{sum(rsw[2].get(k, 0) for k in ('DescribeStreamSummary', 'DescribeTable', 'DescribeSecret', 'DescribeKey')):,} "
+        "describe calls of resources or keys (DescribeStreamSummary, DescribeTable, DescribeSecret, DescribeKey).",
         "",
         "| rule | wall time | peak RSS | client CPU | API calls | by operation |",
         "|---|---|---|---|---|---|",
