@@ -704,26 +704,40 @@ impl RecordedInventory {
         let mut page = self.queries.page(resource_type, scope, token).await?;
         if resource_type == secretsmanager::RESOURCE_TYPE {
             let replicated = self.replicated(&scope.region).await?;
-            for item in &mut page.items {
-                if !replicated.contains(&item.resource_id) {
-                    continue;
-                }
+            let mut judged = Vec::with_capacity(page.items.len());
+            for mut item in std::mem::take(&mut page.items) {
                 let deleted = item
                     .configuration
                     .as_ref()
                     .and_then(|c| c.get("Deleted"))
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
-                if deleted {
+                if deleted || !replicated.contains(&item.resource_id) {
+                    judged.push(item);
                     continue;
                 }
-                let replicas = self.services.replication_status(&item.resource_id).await?;
-                if let (Some(replicas), Some(Value::Object(cfg))) =
-                    (replicas, item.configuration.as_mut())
-                {
-                    cfg.insert("ReplicationStatus".to_owned(), replicas);
+                // A secret whose replicas cannot be read gets no verdict; the page's others do.
+                match self.services.replication_status(&item.resource_id).await {
+                    Ok(Some(replicas)) => {
+                        if let Some(Value::Object(cfg)) = item.configuration.as_mut() {
+                            cfg.insert("ReplicationStatus".to_owned(), replicas);
+                        }
+                        judged.push(item);
+                    }
+                    Ok(None) => {
+                        tracing::info!(resource_id = %item.resource_id, "secret disappeared during the sweep");
+                    }
+                    Err(e) => page.failures.push(NotEvaluated {
+                        reason: format!(
+                            "{} {}: {e}",
+                            secretsmanager::RESOURCE_TYPE,
+                            item.resource_id
+                        ),
+                        retryable: e.retryable,
+                    }),
                 }
             }
+            page.items = judged;
         }
         Ok(page)
     }
