@@ -836,11 +836,7 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
     let calls = Calls::default();
     macro_rules! counted {
         ($sdk:ident) => {
-            $sdk::Client::from_conf(
-                $sdk::config::Builder::from(&a.sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            )
+            cmk_integration_tests::counted_client!($sdk, &a.sdk, calls)
         };
     }
     let handler = Handler {
@@ -1102,6 +1098,22 @@ async fn the_sweep_judges_each_secrets_replicas_in_their_regions() {
     );
 }
 
+/// Deletes the `deleted-stream` stream and the `deleted-table` table of `a`.
+async fn delete_stream_and_table(a: &Account) {
+    aws_sdk_kinesis::Client::new(&a.sdk)
+        .delete_stream()
+        .stream_name("deleted-stream")
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_dynamodb::Client::new(&a.sdk)
+        .delete_table()
+        .table_name("deleted-table")
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_sweep_marks_resources_that_vanished_since_as_not_applicable() {
     let a = Account::new().await;
@@ -1117,18 +1129,7 @@ async fn a_sweep_marks_resources_that_vanished_since_as_not_applicable() {
     let first = handler.handle(&sweep, Options::collecting()).await.unwrap();
     assert_eq!(first.put, 5, "{first:?}");
 
-    aws_sdk_kinesis::Client::new(&a.sdk)
-        .delete_stream()
-        .stream_name("deleted-stream")
-        .send()
-        .await
-        .unwrap();
-    aws_sdk_dynamodb::Client::new(&a.sdk)
-        .delete_table()
-        .table_name("deleted-table")
-        .send()
-        .await
-        .unwrap();
+    delete_stream_and_table(&a).await;
     let second = handler.handle(&sweep, Options::collecting()).await.unwrap();
     let mut not_applicable: Vec<&str> = second
         .evaluations
@@ -1174,18 +1175,7 @@ async fn a_sweep_from_the_recorded_inventory_leaves_deletions_to_configs_own_not
     assert_eq!(first.put, 3, "{first:?}");
 
     cmk_integration_tests::resources::record(&a.sdk, Some(&["AWS::Kinesis::Stream"])).await;
-    aws_sdk_kinesis::Client::new(&a.sdk)
-        .delete_stream()
-        .stream_name("deleted-stream")
-        .send()
-        .await
-        .unwrap();
-    aws_sdk_dynamodb::Client::new(&a.sdk)
-        .delete_table()
-        .table_name("deleted-table")
-        .send()
-        .await
-        .unwrap();
+    delete_stream_and_table(&a).await;
     let second = handler.handle(&sweep, Options::collecting()).await.unwrap();
     let not_applicable: Vec<&str> = second
         .evaluations

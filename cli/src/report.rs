@@ -217,15 +217,7 @@ impl<W: Write> Writer<W> {
                 r#"{{"$schema":"https://json.schemastore.org/sarif-2.1.0.json","version":"2.1.0","runs":[{{"tool":{},"results":["#,
                 sarif_tool()
             )?,
-            ScanFormat::Csv => out.write_all(&csv_line(&[
-                "account",
-                "region",
-                "resourceType",
-                "resourceId",
-                "complianceType",
-                "annotation",
-                "keys",
-            ])?)?,
+            ScanFormat::Csv => out.write_all(&csv_line(&CSV_HEADER)?)?,
             ScanFormat::Text => {}
         }
         Ok(Writer {
@@ -351,6 +343,17 @@ impl<W: Write> Writer<W> {
     }
 }
 
+/// The CSV columns, in [`Finding`]'s JSON names.
+const CSV_HEADER: [&str; 7] = [
+    "account",
+    "region",
+    "resourceType",
+    "resourceId",
+    "complianceType",
+    "annotation",
+    "keys",
+];
+
 /// One CSV record (RFC 4180 quoting), line end included.
 fn csv_line(fields: &[&str]) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -406,10 +409,11 @@ fn sarif_result(f: &Finding) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn finding(account: &str, id: &str, compliance: &str) -> Finding {
+    /// A stream's verdict whose annotation carries a quote, a comma and a fix.
+    pub(crate) fn finding(account: &str, id: &str, compliance: &str) -> Finding {
         Finding {
             account: account.to_owned(),
             region: "eu-west-1".to_owned(),
@@ -476,15 +480,7 @@ mod tests {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         assert_eq!(
             reader.headers().unwrap().iter().collect::<Vec<_>>(),
-            [
-                "account",
-                "region",
-                "resourceType",
-                "resourceId",
-                "complianceType",
-                "annotation",
-                "keys"
-            ]
+            CSV_HEADER
         );
         let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 3);

@@ -158,32 +158,13 @@ async fn rule_verdicts_counted(account: &str, region: &str, calls: &Calls) -> Ve
     let sdk = Emulator::shared().sdk(account, region).await;
     let sink = cmk_rule::aws::ConfigSink(aws_sdk_config::Client::new(&sdk));
     let mut handler = cmk_rule::aws::handler(&sdk, Some(sink));
-    let c = calls.clone();
-    handler.inventory.queries.config = aws_sdk_config::Client::from_conf(
-        aws_sdk_config::config::Builder::from(&sdk)
-            .interceptor(c.clone())
-            .build(),
-    );
-    handler.inventory.services.kinesis = aws_sdk_kinesis::Client::from_conf(
-        aws_sdk_kinesis::config::Builder::from(&sdk)
-            .interceptor(c.clone())
-            .build(),
-    );
-    handler.inventory.services.secrets = aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::config::Builder::from(&sdk)
-            .interceptor(c.clone())
-            .build(),
-    );
-    handler.inventory.services.dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(c.clone())
-            .build(),
-    );
-    handler.keys.inner = cmk_rule::aws::KmsKeyResolver::new(aws_sdk_kms::Client::from_conf(
-        aws_sdk_kms::config::Builder::from(&sdk)
-            .interceptor(c)
-            .build(),
-    ));
+    use cmk_integration_tests::counted_client;
+    handler.inventory.queries.config = counted_client!(aws_sdk_config, &sdk, calls);
+    handler.inventory.services.kinesis = counted_client!(aws_sdk_kinesis, &sdk, calls);
+    handler.inventory.services.secrets = counted_client!(aws_sdk_secretsmanager, &sdk, calls);
+    handler.inventory.services.dynamodb = counted_client!(aws_sdk_dynamodb, &sdk, calls);
+    handler.keys.inner =
+        cmk_rule::aws::KmsKeyResolver::new(counted_client!(aws_sdk_kms, &sdk, calls));
     let invoking = json!({"awsAccountId": account, "notificationCreationTime": "2026-01-05T10:00:00.000Z",
         "messageType": "ScheduledNotification", "recordVersion": "1.0"});
     let event = cmk_core::ConfigEvent::from_value(json!({

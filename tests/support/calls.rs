@@ -14,6 +14,19 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+/// A client of the SDK crate `$sdk` built from `$conf` (an `SdkConfig`) whose calls `$calls`
+/// records: `counted_client!(aws_sdk_kms, &sdk, calls)`.
+#[macro_export]
+macro_rules! counted_client {
+    ($sdk:ident, $conf:expr, $calls:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($conf)
+                .interceptor($calls.clone())
+                .build(),
+        )
+    };
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Calls {
     sent: Arc<Mutex<Vec<String>>>,

@@ -269,13 +269,12 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
                 args.accounts.clone()
             };
             let book = Arc::new(KeyBook::default());
-            let rule = aws::handler(&base, None::<aws::ConfigSink>);
             let handler = Handler {
                 keys: RecordedKeys {
-                    inner: rule.keys.inner,
+                    inner: aws::KmsKeyResolver::new(aws_sdk_kms::Client::new(&base)),
                     book: book.clone(),
                 },
-                items: rule.items,
+                items: aws::ConfigHistory(aws_sdk_config::Client::new(&base)),
                 inventory: Counted {
                     inner: AggregateInventory {
                         queries: Queries {
@@ -290,8 +289,8 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
                     },
                     bar: &bar,
                 },
-                sink: rule.sink,
-                region: rule.region,
+                sink: None::<aws::ConfigSink>,
+                region: home.clone().unwrap_or_default(),
             };
             if let Err(failed) = handler.handle(&event, options).await {
                 failures.add("", &failed);

@@ -347,15 +347,10 @@ mod tests {
 
     fn finding(account: &str, id: &str, compliance: &str) -> Finding {
         Finding {
-            account: account.to_owned(),
-            region: "eu-west-1".to_owned(),
-            resource_type: "AWS::Kinesis::Stream".to_owned(),
-            resource_id: id.to_owned(),
-            compliance_type: compliance.to_owned(),
             annotation: Some(
                 "<b>bad</b> stream. Fix: aws kinesis start-stream-encryption".to_owned(),
             ),
-            keys: vec![],
+            ..crate::report::tests::finding(account, id, compliance)
         }
     }
 
