@@ -52,6 +52,7 @@ re-run `pytest emulator` after any upgrade.
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import json
 import re
@@ -1162,101 +1163,124 @@ def _config_item(account: str, region: str, resource_type: str, resource_id: str
     }
 
 
-def _kinesis_streams(account: str, region: str, now: str) -> Any:
+def _kinesis_streams(account: str, region: str) -> Any:
     from moto.kinesis.models import kinesis_backends
 
     backend = _existing(kinesis_backends, account, region)
-    for stream in list(backend.streams.values()) if backend else []:
-        configuration = {"Name": stream.stream_name, "Arn": stream.arn, "ShardCount": stream.shard_count,
-                         "RetentionPeriodHours": stream.retention_period_hours}
-        if stream.encryption_type == "KMS":
-            configuration["StreamEncryption"] = {"EncryptionType": "KMS", "KeyId": stream.key_id}
-        yield _config_item(account, region, "AWS::Kinesis::Stream", stream.stream_name, stream.stream_name,
-                           stream.arn, stream.creation_datetime, now, configuration, stream.tags.items())
+    return [(stream.stream_name, stream) for stream in (list(backend.streams.values()) if backend else [])]
 
 
-def _secrets(account: str, region: str, now: str) -> Any:
-    from moto.secretsmanager.models import ReplicaSecret, SecretsManagerBackend, secretsmanager_backends
+def _kinesis_stream(account: str, region: str, now: str, stream: Any) -> dict[str, Any]:
+    configuration = {"Name": stream.stream_name, "Arn": stream.arn, "ShardCount": stream.shard_count,
+                     "RetentionPeriodHours": stream.retention_period_hours}
+    if stream.encryption_type == "KMS":
+        configuration["StreamEncryption"] = {"EncryptionType": "KMS", "KeyId": stream.key_id}
+    return _config_item(account, region, "AWS::Kinesis::Stream", stream.stream_name, stream.stream_name,
+                        stream.arn, stream.creation_datetime, now, configuration, stream.tags.items())
+
+
+def _secrets(account: str, region: str) -> Any:
+    from moto.secretsmanager.models import secretsmanager_backends
 
     backend = _existing(secretsmanager_backends, account, region)
-    for secret in list(dict.values(backend.secrets)) if backend else []:
-        replica = isinstance(secret, ReplicaSecret)
-        primary = secret.source if replica else secret
-        key = secret.config["KmsKeyId"] if replica else secret.kms_key_id
-        configuration = {"ARN": secret.arn, "Name": secret.name, "Deleted": secret.is_deleted(),
-                         "RotationEnabled": primary.rotation_enabled}
-        if secret.description:
-            configuration["Description"] = secret.description
-        # Absent for aws/secretsmanager, as DescribeSecret omits it.
-        if key and key != SecretsManagerBackend.DEFAULT_KMS_KEY_ALIAS:
-            configuration["KMSKeyId"] = key
-        tags = [(t["Key"], t["Value"]) for t in secret.tags or []]
-        # moto records no creation time for a replica.
-        yield _config_item(account, region, "AWS::SecretsManager::Secret", secret.arn, secret.name, secret.arn,
-                           None if replica else secret.created_date, now, configuration, tags)
+    return [(secret.arn, secret) for secret in (list(dict.values(backend.secrets)) if backend else [])]
 
 
-def _dynamodb_tables(account: str, region: str, now: str) -> Any:
+def _secret(account: str, region: str, now: str, secret: Any) -> dict[str, Any]:
+    from moto.secretsmanager.models import ReplicaSecret, SecretsManagerBackend
+
+    replica = isinstance(secret, ReplicaSecret)
+    primary = secret.source if replica else secret
+    key = secret.config["KmsKeyId"] if replica else secret.kms_key_id
+    configuration = {"ARN": secret.arn, "Name": secret.name, "Deleted": secret.is_deleted(),
+                     "RotationEnabled": primary.rotation_enabled}
+    if secret.description:
+        configuration["Description"] = secret.description
+    # Absent for aws/secretsmanager, as DescribeSecret omits it.
+    if key and key != SecretsManagerBackend.DEFAULT_KMS_KEY_ALIAS:
+        configuration["KMSKeyId"] = key
+    tags = [(t["Key"], t["Value"]) for t in secret.tags or []]
+    # moto records no creation time for a replica.
+    return _config_item(account, region, "AWS::SecretsManager::Secret", secret.arn, secret.name, secret.arn,
+                        None if replica else secret.created_date, now, configuration, tags)
+
+
+def _dynamodb_tables(account: str, region: str) -> Any:
     from moto.dynamodb.models import dynamodb_backends
 
     backend = _existing(dynamodb_backends, account, region)
-    for table in list(backend.tables.values()) if backend else []:
-        described = table.describe()["TableDescription"]
-        configuration = {"tableName": described["TableName"], "tableArn": described["TableArn"],
-                         "tableStatus": described["TableStatus"]}
-        # As moto's DescribeTable reports it (moto has no table id and no replicas).
-        if "SSEDescription" in described:
-            configuration["ssedescription"] = {_bean_name(k): v for k, v in described["SSEDescription"].items()}
-        tags = [(t["Key"], t["Value"]) for t in table.tags]
-        yield _config_item(account, region, "AWS::DynamoDB::Table", table.name, table.name, table.table_arn,
-                           table.created_at, now, configuration, tags)
+    return [(table.name, table) for table in (list(backend.tables.values()) if backend else [])]
 
 
-def _kms_keys(account: str, region: str, now: str) -> Any:
+def _dynamodb_table(account: str, region: str, now: str, table: Any) -> dict[str, Any]:
+    described = table.describe()["TableDescription"]
+    configuration = {"tableName": described["TableName"], "tableArn": described["TableArn"],
+                     "tableStatus": described["TableStatus"]}
+    # As moto's DescribeTable reports it (moto has no table id and no replicas).
+    if "SSEDescription" in described:
+        configuration["ssedescription"] = {_bean_name(k): v for k, v in described["SSEDescription"].items()}
+    tags = [(t["Key"], t["Value"]) for t in table.tags]
+    return _config_item(account, region, "AWS::DynamoDB::Table", table.name, table.name, table.table_arn,
+                        table.created_at, now, configuration, tags)
+
+
+def _kms_keys(account: str, region: str) -> Any:
     from moto.kms.models import kms_backends
 
     backend = _existing(kms_backends, account, region)
-    for key in list(backend.keys.values()) if backend else []:
-        metadata = key.to_dict()["KeyMetadata"]
-        configuration = {_bean_name(k): metadata[k] for k in (
-            "KeyId", "Arn", "AWSAccountId", "KeyManager", "KeyState", "Enabled", "Origin", "KeyUsage",
-            "Description")}
-        # CreateKey's KeyUsage "Default: ENCRYPT_DECRYPT"
-        # (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html); moto keeps None.
-        configuration["keyUsage"] = configuration["keyUsage"] or "ENCRYPT_DECRYPT"
-        if key.key_state == "PendingDeletion" and key.deletion_date:
-            configuration["deletionDate"] = _iso(key.deletion_date)
-        tags = [(t["TagKey"], t["TagValue"]) for t in backend.tagger.list_tags_for_resource(key.id)["Tags"]]
-        yield _config_item(account, region, "AWS::KMS::Key", key.id, key.id, key.arn, key.creation_date, now,
-                           configuration, tags, {"KeyRotationStatus": key.key_rotation_status})
+    return [(key.id, (backend, key)) for key in (list(backend.keys.values()) if backend else [])]
 
 
-def _kms_aliases(account: str, region: str, now: str) -> Any:
+def _kms_key(account: str, region: str, now: str, found: Any) -> dict[str, Any]:
+    backend, key = found
+    metadata = key.to_dict()["KeyMetadata"]
+    configuration = {_bean_name(k): metadata[k] for k in (
+        "KeyId", "Arn", "AWSAccountId", "KeyManager", "KeyState", "Enabled", "Origin", "KeyUsage",
+        "Description")}
+    # CreateKey's KeyUsage "Default: ENCRYPT_DECRYPT"
+    # (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html); moto keeps None.
+    configuration["keyUsage"] = configuration["keyUsage"] or "ENCRYPT_DECRYPT"
+    if key.key_state == "PendingDeletion" and key.deletion_date:
+        configuration["deletionDate"] = _iso(key.deletion_date)
+    tags = [(t["TagKey"], t["TagValue"]) for t in backend.tagger.list_tags_for_resource(key.id)["Tags"]]
+    return _config_item(account, region, "AWS::KMS::Key", key.id, key.id, key.arn, key.creation_date, now,
+                        configuration, tags, {"KeyRotationStatus": key.key_rotation_status})
+
+
+def _kms_aliases(account: str, region: str) -> Any:
     from moto.kms.models import kms_backends
 
     backend = _existing(kms_backends, account, region)
     # moto keeps every alias under its target key, so each one has a target.
-    for key in list(backend.keys.values()) if backend else []:
-        for alias in list(key.aliases.values()):
-            configuration = {"AliasName": alias.alias_name, "TargetKeyId": alias.target_key_id}
-            yield _config_item(account, region, "AWS::KMS::Alias", alias.alias_name, alias.alias_name,
-                               alias.alias_arn, None, now, configuration, [])
+    return [(alias.alias_name, alias) for key in (list(backend.keys.values()) if backend else [])
+            for alias in list(key.aliases.values())]
 
 
-_INVENTORIES = {"AWS::Kinesis::Stream": _kinesis_streams, "AWS::SecretsManager::Secret": _secrets,
-                "AWS::DynamoDB::Table": _dynamodb_tables, "AWS::KMS::Key": _kms_keys,
-                "AWS::KMS::Alias": _kms_aliases}
+def _kms_alias(account: str, region: str, now: str, alias: Any) -> dict[str, Any]:
+    configuration = {"AliasName": alias.alias_name, "TargetKeyId": alias.target_key_id}
+    return _config_item(account, region, "AWS::KMS::Alias", alias.alias_name, alias.alias_name,
+                        alias.alias_arn, None, now, configuration, [])
 
 
-def _recorded_items(account: str, region: str, now: str,
-                    types: set[Any] | None = None) -> list[dict[str, Any]]:
-    """The items of (account, region), of `types` only when given."""
+# Per type: what lists its resources as (resource id, resource), cheaply, and what builds one
+# resource's item, so a query builds only the items of the page it returns.
+_INVENTORIES = {"AWS::Kinesis::Stream": (_kinesis_streams, _kinesis_stream),
+                "AWS::SecretsManager::Secret": (_secrets, _secret),
+                "AWS::DynamoDB::Table": (_dynamodb_tables, _dynamodb_table),
+                "AWS::KMS::Key": (_kms_keys, _kms_key),
+                "AWS::KMS::Alias": (_kms_aliases, _kms_alias)}
+
+
+def _recorded_resources(account: str, region: str, types: set[Any] | None = None) -> list[tuple[Any, ...]]:
+    """The recorded resources of (account, region), of `types` only when given, as (sort key
+    [account, Region, type, id], builder, resource): the item itself is built by the caller."""
     recorded = _recorded_types(account, region)
     if recorded is None:
         return []
-    return [item for resource_type, inventory in _INVENTORIES.items()
+    return [([account, region, resource_type, resource_id], build, resource)
+            for resource_type, (listed, build) in _INVENTORIES.items()
             if recorded(resource_type) and (types is None or resource_type in types)
-            for item in inventory(account, region, now)]
+            for resource_id, resource in listed(account, region)]
 
 
 def recorded_inventory() -> None:
@@ -1343,9 +1367,10 @@ def recorded_inventory() -> None:
         types = _only(query.where, "resourceType")
         places = [(a, r) for a, r in places
                   if (accounts is None or a in accounts) and (regions is None or r in regions)]
-        items = sorted((i for account, region in places for i in _recorded_items(account, region, now, types)
-                        if query.where is None or _holds(query.where, i)),
-                       key=lambda i: [i[k] for k in order])
+        # Resources in the order; only those after the token's are built, until the page and one
+        # more (which says whether there is a next page) hold the condition.
+        resources = sorted((r for account, region in places for r in _recorded_resources(account, region, types)),
+                           key=lambda r: r[0])
         # The token names the query it belongs to and the last item it returned.
         owner = hashlib.sha256(f"{scope}\n{expression}".encode()).hexdigest()[:16]
         if token:
@@ -1356,7 +1381,14 @@ def recorded_inventory() -> None:
                 after = None
             if not isinstance(after, list) or not all(isinstance(a, str) for a in after):
                 raise InvalidNextTokenException()
-            items = [i for i in items if [i[k] for k in order] > after]
+            resources = resources[bisect.bisect_right(resources, after, key=lambda r: r[0]):]
+        items = []
+        for (account, region, _type, _id), build, resource in resources:
+            item = build(account, region, now, resource)
+            if query.where is None or _holds(query.where, item):
+                items.append(item)
+                if len(items) > size:
+                    break
         selection = _selection(query.fields)
         page = items[:size]
         body: dict[str, Any] = {
