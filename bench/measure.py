@@ -315,7 +315,12 @@ def main() -> None:
             f"{need:.0f} s of the 900 s limit ({'fits, with ' + format(900 - need, '.0f') + ' s to spare before any time spent waiting for AWS' if need < 900 else 'does not fit'}); "
             f"peak RSS {rss_kib*1.024/1000:.1f} MB of 128 MB.")
     lines += ["", f"Client CPU on the services' path: cmk-guardrails {cpu['cmk-guardrails']:.2f} s, the rdklib rule "
-              f"{cpu['rdklib']:.2f} s (cmk-guardrails used {ratio(cpu['cmk-guardrails'], cpu['rdklib'], 'the CPU', 'less CPU')}).", ""]
+              f"{cpu['rdklib']:.2f} s (cmk-guardrails used {ratio(cpu['cmk-guardrails'], cpu['rdklib'], 'the CPU', 'less CPU')}).",
+              "", f"Per API call: cmk-guardrails {cpu['cmk-guardrails'] / max(total(osw[2]), 1) * 1e3:.2f} ms of CPU over "
+              f"{total(osw[2]):,} calls, the rdklib rule {cpu['rdklib'] / max(total(psw[2]), 1) * 1e3:.2f} ms over "
+              f"{total(psw[2]):,} calls ({cpu['rdklib'] / max(total(psw[2]), 1) / max(cpu['cmk-guardrails'] / max(total(osw[2]), 1), 1e-9):.1f}× "
+              "less per call)." + (" The rdklib rule made no DescribeSecret calls: it reads no secret's replicas."
+                                    if not psw[2].get("DescribeSecret") else ""), ""]
     lines += ["## Lambda package", "", a.zip or "Not built in this run (`bench/run --lambda`).", ""]
     lines += goals(a, pc[0] / oc[0], osw[1] * 1024)
     extra = [
