@@ -13,10 +13,17 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# moto's request recorder (off until /moto-api/recorder/start-recording; the tests use it to see
+# every call the rule makes) writes to ./moto_recording unless told otherwise: never into the
+# caller's working directory.
+os.environ.setdefault(
+    "MOTO_RECORDER_FILEPATH", os.path.join(tempfile.gettempdir(), f"cmk-moto-recording-{os.getpid()}")
+)
 
 import patches  # noqa: E402
 

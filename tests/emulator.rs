@@ -1193,3 +1193,145 @@ async fn a_sweep_from_the_recorded_inventory_leaves_deletions_to_configs_own_not
         "the kept stream and the table's NOT_APPLICABLE"
     );
 }
+
+/// The actions the generated role of the rule (`cloudformation/config-rule.json`, per-account
+/// mode) and the member role (`cloudformation/member.json`, central mode) allow.
+fn generated_role_actions(template: &str) -> Vec<String> {
+    let path = cmk_integration_tests::emulator::workspace()
+        .join("cloudformation")
+        .join(template);
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut allowed = Vec::new();
+    for resource in t["Resources"].as_object().unwrap().values() {
+        if resource["Type"] != "AWS::IAM::Role" {
+            continue;
+        }
+        for policy in resource["Properties"]["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+                if statement["Effect"] == "Allow" {
+                    match &statement["Action"] {
+                        Value::String(a) => allowed.push(a.clone()),
+                        Value::Array(list) => allowed
+                            .extend(list.iter().filter_map(|a| a.as_str().map(str::to_owned))),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    assert!(!allowed.is_empty(), "{template} allows nothing");
+    allowed
+}
+
+/// IAM's action matching: case-insensitive, `*` any run of characters.
+fn action_matches(pattern: &str, action: &str) -> bool {
+    let (pattern, action) = (pattern.to_ascii_lowercase(), action.to_ascii_lowercase());
+    match pattern.split_once('*') {
+        None => pattern == action,
+        Some((head, tail)) => {
+            action.starts_with(head)
+                && (0..=action.len() - head.len())
+                    .any(|i| action_matches(tail, &action[head.len() + i..]))
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_call_the_rule_makes_is_allowed_by_its_generated_role() {
+    // The emulator enforces no IAM: a call missing from the generated role would pass every other
+    // test and fail in AWS. Every call the rule makes (both sweep paths, key rotation, the results
+    // it reads back, a change and a key-change notification) as the emulator records it must be
+    // allowed by the role the templates give the function.
+    let emulator = Emulator::shared();
+    let a = Account::new().await;
+    let (cmk, cmk_arn) = a.cmk().await;
+    let managed = a.aws_managed("alias/aws/kinesis").await;
+    a.stream("iam-cmk", Some(&cmk)).await;
+    a.stream("iam-managed", Some(&managed)).await;
+    a.secret("iam-secret", Some(&cmk)).await;
+    a.table("iam-table", Some(resources::sse_kms(Some(&cmk))))
+        .await;
+    // The rule signs with credentials of its own, so only its calls are picked from the recording.
+    let rule_credentials = emulator.credentials(&a.id).await;
+    let rule_sdk = a
+        .sdk
+        .to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            rule_credentials.clone(),
+        ))
+        .build();
+    let handler = aws::handler(
+        &rule_sdk,
+        ConfigSink(aws_sdk_config::Client::new(&rule_sdk)),
+    );
+    const RULE: &str = "iam-rule";
+    let params = r#"{"requireKeyRotation": "true"}"#;
+    let mut sweep = a.scheduled(RULE, params);
+    sweep.config_rule_name = Some(RULE.into());
+    emulator.start_recording();
+    // The services' path, then (a recorder on) the recorded inventory's.
+    handler.handle(&sweep, Options::collecting()).await.unwrap();
+    resources::record(&a.sdk, None).await;
+    handler.handle(&sweep, Options::collecting()).await.unwrap();
+    let change = a.change(
+        "AWS::Kinesis::Stream",
+        "iam-cmk",
+        stream_config(&cmk),
+        params,
+        RULE,
+    );
+    handler
+        .handle(&change, Options::collecting())
+        .await
+        .unwrap();
+    let key_change = a.change(
+        "AWS::KMS::Key",
+        cmk_arn.rsplit('/').next().unwrap(),
+        json!({"keyId": cmk_arn.rsplit('/').next().unwrap(), "arn": cmk_arn, "keyManager": "CUSTOMER",
+               "keyState": "Disabled", "enabled": false}),
+        params,
+        RULE,
+    );
+    let mut key_change = key_change;
+    key_change.config_rule_name = Some(RULE.into());
+    handler
+        .handle(&key_change, Options::collecting())
+        .await
+        .unwrap();
+
+    let mut made = emulator.recorded_actions(rule_credentials.access_key_id());
+    emulator.stop_recording();
+    made.sort();
+    made.dedup();
+    for expected in [
+        "kinesis:DescribeStreamSummary",
+        "config:SelectResourceConfig",
+        "kms:GetKeyRotationStatus",
+    ] {
+        assert!(
+            made.iter().any(|m| m == expected),
+            "{expected} was not recorded: {made:?}"
+        );
+    }
+    // GetCallerIdentity needs no permission
+    // (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    let needs_permission: Vec<&String> = made
+        .iter()
+        .filter(|m| *m != "sts:GetCallerIdentity")
+        .collect();
+    for template in ["config-rule.json", "member.json"] {
+        let allowed = generated_role_actions(template);
+        let refused: Vec<&&String> = needs_permission
+            .iter()
+            .filter(|m| !allowed.iter().any(|p| action_matches(p, m)))
+            .collect();
+        assert!(
+            refused.is_empty(),
+            "calls the role in {template} does not allow: {refused:?} (made: {made:?})"
+        );
+    }
+}

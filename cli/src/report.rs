@@ -391,7 +391,10 @@ fn sarif_tool() -> Value {
     json!({"driver": {
         "name": "cmk-guardrails",
         "version": env!("CARGO_PKG_VERSION"),
-        "rules": [{"id": "CMK-REQUIRED", "shortDescription": {"text": "Kinesis streams, Secrets Manager secrets and DynamoDB tables must use customer-managed KMS keys"}}],
+        "rules": [{"id": "CMK-REQUIRED", "shortDescription": {"text": format!(
+            "{} must use customer-managed KMS keys",
+            guardrails::render::cfn::rule_subjects()
+        )}}],
     }})
 }
 

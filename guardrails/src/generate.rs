@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::render::readme::Section;
 use crate::render::{Artifact, GENERATED_DIRS};
 
 /// A difference between the committed files and the generator's output.
@@ -115,6 +116,61 @@ pub fn write(root: &Path, artifacts: &[Artifact]) -> Result<Vec<String>, Generat
     Ok(touched)
 }
 
+/// Compares the generated sections with the files under `root`: a section whose text differs is
+/// `Changed`, one whose markers are missing is `Missing` (`guardrails generate` cannot place it).
+/// A file that does not exist under `root` is skipped.
+pub fn check_sections(root: &Path, sections: &[Section]) -> Result<Vec<Drift>, GenerateError> {
+    let mut drift = Vec::new();
+    for s in sections {
+        let path = root.join(s.path);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            // A root without the hand-written file (e.g. a fresh `--root`) has no section to keep.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        let shown = format!("{} ({})", s.path, s.name);
+        match s.splice(&text) {
+            Some(spliced) if spliced == text => {}
+            Some(_) => drift.push(Drift::Changed(shown)),
+            None => drift.push(Drift::Missing(shown)),
+        }
+    }
+    Ok(drift)
+}
+
+/// Writes the generated sections into their files under `root`; returns the sections changed.
+/// A file without a section's markers is an error naming the markers.
+pub fn write_sections(root: &Path, sections: &[Section]) -> Result<Vec<String>, GenerateError> {
+    let mut touched = Vec::new();
+    for s in sections {
+        let path = root.join(s.path);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            // A root without the hand-written file (e.g. a fresh `--root`) has no section to keep.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        let spliced = s.splice(&text).ok_or_else(|| GenerateError {
+            path: path.clone(),
+            source: io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "no `{}` … `{}` lines to write the {} between",
+                    s.begin(),
+                    s.end(),
+                    s.name
+                ),
+            ),
+        })?;
+        if spliced != text {
+            std::fs::write(&path, spliced).map_err(io_err(&path))?;
+            touched.push(format!("{} ({})", s.path, s.name));
+        }
+    }
+    Ok(touched)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +205,48 @@ mod tests {
         assert!(drift.contains(&Drift::Stale("policies/scp/old.json".into())));
         write(&root, &artifacts).unwrap();
         assert!(check(&root, &artifacts).unwrap().is_empty());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn sections_drift_when_edited_and_are_written_between_their_markers() {
+        let root = tmp();
+        let sections = crate::render::readme::sections();
+        let s = &sections[0];
+        // No README under the root: nothing to check or write.
+        assert_eq!(check_sections(&root, &sections).unwrap(), vec![]);
+        let readme = root.join(s.path);
+        std::fs::write(
+            &readme,
+            format!("intro\n{}\nedited\n{}\nrest\n", s.begin(), s.end()),
+        )
+        .unwrap();
+        let shown = format!("{} ({})", s.path, s.name);
+        assert_eq!(
+            check_sections(&root, &sections).unwrap(),
+            vec![Drift::Changed(shown.clone())]
+        );
+        assert_eq!(
+            write_sections(&root, &sections).unwrap(),
+            vec![shown.clone()]
+        );
+        assert_eq!(check_sections(&root, &sections).unwrap(), vec![]);
+        let text = std::fs::read_to_string(&readme).unwrap();
+        assert!(
+            text.starts_with("intro\n") && text.ends_with("rest\n") && text.contains(&s.content),
+            "{text}"
+        );
+        // Markers removed: named, never guessed where to write.
+        std::fs::write(&readme, "no markers\n").unwrap();
+        assert_eq!(
+            check_sections(&root, &sections).unwrap(),
+            vec![Drift::Missing(shown)]
+        );
+        let err = write_sections(&root, &sections).unwrap_err().to_string();
+        assert!(
+            err.contains("README.md") && err.contains(&s.begin()),
+            "{err}"
+        );
         std::fs::remove_dir_all(root).unwrap();
     }
 }

@@ -254,4 +254,90 @@ impl Emulator {
             "assumed",
         )
     }
+
+    /// Starts moto's request recorder (`/moto-api/recorder/start-recording`): from now on the
+    /// emulator writes down every request it receives, whoever sends it.
+    pub fn start_recording(&self) {
+        let response = self.moto_api("POST", "/moto-api/recorder/start-recording");
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "start-recording: {response}"
+        );
+    }
+
+    /// The calls recorded since [`Emulator::start_recording`] that were signed with the access
+    /// key `access_key_id`, as IAM actions (`kinesis:DescribeStreamSummary`): the service is the
+    /// SigV4 signing name in the request's credential scope, the operation the `X-Amz-Target`
+    /// header's suffix (JSON protocols) or the `Action` parameter (query protocols).
+    pub fn recorded_actions(&self, access_key_id: &str) -> Vec<String> {
+        let response = self.moto_api("GET", "/moto-api/recorder/download-recording");
+        let (_, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+        let mut actions = Vec::new();
+        for line in body.lines().filter(|l| l.starts_with('{')) {
+            let entry: serde_json::Value = serde_json::from_str(line).expect("a recorded request");
+            let header = |name: &str| {
+                entry["headers"]
+                    .as_object()
+                    .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                    .and_then(|(_, v)| v.as_str())
+                    .map(str::to_owned)
+            };
+            let Some(authorization) = header("Authorization") else {
+                continue;
+            };
+            let Some(scope) = authorization
+                .split("Credential=")
+                .nth(1)
+                .and_then(|c| c.split(',').next())
+            else {
+                continue;
+            };
+            // AKID/date/region/service/aws4_request
+            let parts: Vec<&str> = scope.split('/').collect();
+            if parts.len() != 5 || parts[0] != access_key_id {
+                continue;
+            }
+            let operation = header("X-Amz-Target")
+                .and_then(|t| t.rsplit('.').next().map(str::to_owned))
+                .or_else(|| {
+                    let body = entry["body"].as_str().unwrap_or_default();
+                    let body = if entry["body_encoded"].as_bool() == Some(true) {
+                        String::from_utf8(
+                            aws_smithy_types::base64::decode(body).unwrap_or_default(),
+                        )
+                        .unwrap_or_default()
+                    } else {
+                        body.to_owned()
+                    };
+                    body.split('&')
+                        .find_map(|p| p.strip_prefix("Action=").map(str::to_owned))
+                })
+                .unwrap_or_else(|| panic!("a recorded request with no operation: {entry}"));
+            actions.push(format!("{}:{operation}", parts[3]));
+        }
+        actions
+    }
+
+    /// Stops moto's request recorder.
+    pub fn stop_recording(&self) {
+        let response = self.moto_api("POST", "/moto-api/recorder/stop-recording");
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "stop-recording: {response}"
+        );
+    }
+
+    /// One request to moto's own API; returns the raw HTTP response.
+    fn moto_api(&self, method: &str, path: &str) -> String {
+        use std::io::{Read, Write};
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(host).expect("emulator reachable");
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
 }

@@ -1,12 +1,13 @@
 //! `guardrails generate [--check] [--root DIR]`: writes `policies/` and `cloudformation/` from the
-//! control catalogue, or (`--check`) reports drift between the committed files and the catalogue.
+//! control catalogue and the README's generated sections (the decision table) from the registry of
+//! resource types, or (`--check`) reports drift between the committed files and what is generated.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use guardrails::catalogue::CONTROLS;
 use guardrails::generate;
-use guardrails::render::{Options, render_all};
+use guardrails::render::{Options, readme, render_all};
 
 use crate::Outcome;
 
@@ -43,18 +44,25 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         options.scp.protected_key_tag = (!tag.is_empty()).then_some(tag);
     }
     let artifacts = render_all(CONTROLS, &options).context("cannot render the catalogue")?;
+    let sections = readme::sections();
     if args.check {
-        let drift = generate::check(&args.root, &artifacts)?;
+        let mut drift = generate::check(&args.root, &artifacts)?;
+        drift.extend(generate::check_sections(&args.root, &sections)?);
         for d in &drift {
             println!("{d}");
         }
         if drift.is_empty() {
-            println!("{} generated files up to date", artifacts.len());
+            println!(
+                "{} generated files and {} generated sections up to date",
+                artifacts.len(),
+                sections.len()
+            );
             return Ok(Outcome::Clean);
         }
         return Ok(Outcome::Findings);
     }
-    let touched = generate::write(&args.root, &artifacts)?;
+    let mut touched = generate::write(&args.root, &artifacts)?;
+    touched.extend(generate::write_sections(&args.root, &sections)?);
     for p in &touched {
         println!("wrote {p}");
     }

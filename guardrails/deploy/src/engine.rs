@@ -244,7 +244,7 @@ pub fn desired_stack_set(
 ) -> DesiredStackSet {
     let (template, parameters) = match settings.mode {
         Mode::PerAccount => (
-            normalise(&guardrails::render::cfn::config_rule(CONTROLS)),
+            normalise(&guardrails::render::cfn::config_rule()),
             stack_set_parameters(settings),
         ),
         Mode::Central => {
@@ -282,7 +282,7 @@ pub fn desired_stack_set(
                     .unwrap_or_default(),
             );
             (
-                normalise(&guardrails::render::central::member(CONTROLS).to_string()),
+                normalise(&guardrails::render::central::member().to_string()),
                 p,
             )
         }

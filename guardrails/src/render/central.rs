@@ -17,7 +17,6 @@ use super::cfn::{
     change_details, change_scope, config_types, periodic_details, rule_actions, rule_properties,
     skip,
 };
-use crate::catalogue::Control;
 
 /// The stack holding the code bucket, in each Region of the deploying account.
 pub const CODE_STACK: &str = "cmk-guardrails-code";
@@ -255,8 +254,8 @@ pub fn central_function(accounts: &[String]) -> Value {
 }
 
 /// The member template (the StackSet's).
-pub fn member(controls: &[Control]) -> Value {
-    let types = config_types(controls);
+pub fn member() -> Value {
+    let types = config_types();
     let change_types = change_scope(&types);
     let function = json!({"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${CentralAccount}:function:${FunctionName}"});
     let parameters = json!({
@@ -323,7 +322,6 @@ pub fn member(controls: &[Control]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::CONTROLS;
 
     #[test]
     fn each_member_account_gets_one_source_account_bound_permission() {
@@ -346,7 +344,7 @@ mod tests {
 
     #[test]
     fn member_rules_are_sourced_from_the_central_function_and_the_role_trusts_only_its_roles() {
-        let t = member(CONTROLS);
+        let t = member();
         let source = &t["Resources"]["ChangeRule"]["Properties"]["Source"];
         assert!(
             source["SourceIdentifier"]["Fn::Sub"]

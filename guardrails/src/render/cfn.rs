@@ -7,25 +7,28 @@ use serde_json::{Value, json};
 use super::guard;
 use super::scp::{ScpOptions, pretty, render_scps};
 use super::{Artifact, RenderError};
-use crate::catalogue::{Control, IacFormat, Service};
+use crate::catalogue::{Control, IacFormat};
+use cmk_core::resources::{KINDS, KMS_KEY, SUPPORTED};
 
 /// Output folder, relative to the repository root.
 pub const DIR: &str = "cloudformation";
 
-/// The Config resource types the rule evaluates, from the catalogue's services.
-pub(crate) fn config_types(controls: &[Control]) -> Vec<&'static str> {
-    let mut types: Vec<&'static str> = controls
-        .iter()
-        .filter_map(|c| match c.service {
-            Service::Kinesis => Some("AWS::Kinesis::Stream"),
-            Service::SecretsManager => Some("AWS::SecretsManager::Secret"),
-            Service::DynamoDb => Some("AWS::DynamoDB::Table"),
-            Service::Kms => None,
-        })
-        .collect();
+/// The Config resource types the rule evaluates: the registry's, sorted.
+pub(crate) fn config_types() -> Vec<&'static str> {
+    let mut types = SUPPORTED.to_vec();
     types.sort_unstable();
-    types.dedup();
     types
+}
+
+/// What the rule's description says it checks, from the registry: "Kinesis streams, Secrets
+/// Manager secrets and DynamoDB tables".
+pub fn rule_subjects() -> String {
+    let plurals: Vec<&str> = KINDS.iter().map(|k| k.plural).collect();
+    match plurals.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 pub(crate) fn skip(id: &str, comment: &str) -> Value {
@@ -43,8 +46,8 @@ fn input_parameters() -> Value {
 }
 
 /// The Config rule template (`cloudformation/config-rule.json`), as deployed by the StackSet.
-pub fn config_rule(controls: &[Control]) -> String {
-    pretty(&config_rule_template(controls)) + "\n"
+pub fn config_rule() -> String {
+    pretty(&config_rule_template()) + "\n"
 }
 
 /// The change-triggered rule also receives key changes: a key disabled, scheduled for deletion,
@@ -52,34 +55,36 @@ pub fn config_rule(controls: &[Control]) -> String {
 /// (the recorder must record `AWS::KMS::Key`; otherwise the periodic sweep catches it).
 pub(crate) fn change_scope(types: &[&'static str]) -> Vec<&'static str> {
     let mut scope = types.to_vec();
-    scope.push("AWS::KMS::Key");
+    scope.push(KMS_KEY);
     scope.sort_unstable();
     scope
 }
 
+/// The calls the rule makes whatever the types: Config's, and KMS's for the keys.
+const COMMON_ACTIONS: [&str; 9] = [
+    "config:PutEvaluations",
+    "config:GetResourceConfigHistory",
+    "config:GetComplianceDetailsByConfigRule",
+    // The sweep from the recorded inventory: what the recorder records, then the items.
+    "config:DescribeConfigurationRecorders",
+    "config:DescribeConfigurationRecorderStatus",
+    "config:SelectResourceConfig",
+    "kms:DescribeKey",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+];
+
 /// Every call the rule makes in the evaluated account: the function's role in per-account mode,
-/// the member role in central mode.
-pub(crate) fn rule_actions() -> Value {
-    json!([
-        "config:PutEvaluations",
-        "config:GetResourceConfigHistory",
-        "config:GetComplianceDetailsByConfigRule",
-        // The sweep from the recorded inventory: what the recorder records, then the items.
-        "config:DescribeConfigurationRecorders",
-        "config:DescribeConfigurationRecorderStatus",
-        "config:SelectResourceConfig",
-        "kms:DescribeKey",
-        "kms:GetKeyRotationStatus",
-        "kms:ListAliases",
-        "kinesis:ListStreams",
-        "kinesis:DescribeStreamSummary",
-        "kinesis:ListTagsForStream",
-        "secretsmanager:ListSecrets",
-        "secretsmanager:DescribeSecret",
-        "dynamodb:ListTables",
-        "dynamodb:DescribeTable",
-        "dynamodb:ListTagsOfResource",
-    ])
+/// the member role in central mode. The common calls, then each registered type's service calls.
+pub fn rule_actions() -> Value {
+    let types = KINDS.iter().flat_map(|k| k.service_actions.iter());
+    Value::from(
+        COMMON_ACTIONS
+            .iter()
+            .chain(types)
+            .map(|a| (*a).to_owned())
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The change-triggered and periodic rules' properties, their source being `function`.
@@ -92,7 +97,7 @@ pub(crate) fn rule_properties(
 ) -> Value {
     json!({
         "ConfigRuleName": {"Fn::Sub": format!("${{RuleName}}{suffix}")},
-        "Description": "Kinesis streams, Secrets Manager secrets and DynamoDB tables must use customer-managed KMS keys (cmk-guardrails).",
+        "Description": format!("{} must use customer-managed KMS keys (cmk-guardrails).", rule_subjects()),
         "InputParameters": parameters,
         "Scope": {"ComplianceResourceTypes": types},
         "Source": {"Owner": "CUSTOM_LAMBDA", "SourceIdentifier": function, "SourceDetails": details},
@@ -114,8 +119,8 @@ pub(crate) fn periodic_details() -> Value {
     ])
 }
 
-fn config_rule_template(controls: &[Control]) -> Value {
-    let types = config_types(controls);
+fn config_rule_template() -> Value {
+    let types = config_types();
     let change_types = change_scope(&types);
     let actions = rule_actions();
     let rule_props = |name: &str, types: &[&str], details: Value| {
@@ -262,8 +267,8 @@ fn conformance_pack_body(types: &[&str]) -> String {
     pretty(&rule)
 }
 
-fn conformance_pack_template(controls: &[Control], organization: bool) -> Value {
-    let types = config_types(controls);
+fn conformance_pack_template(organization: bool) -> Value {
+    let types = config_types();
     let (ty, name_key, extra) = if organization {
         (
             "AWS::Config::OrganizationConformancePack",
@@ -398,15 +403,12 @@ pub fn render_cfn(controls: &[Control], scp: &ScpOptions) -> Result<Vec<Artifact
     Ok(vec![
         Artifact {
             path: format!("{DIR}/config-rule.json"),
-            content: config_rule(controls),
+            content: config_rule(),
         },
-        file(
-            "conformance-pack.json",
-            &conformance_pack_template(controls, false),
-        ),
+        file("conformance-pack.json", &conformance_pack_template(false)),
         file(
             "organization-conformance-pack.json",
-            &conformance_pack_template(controls, true),
+            &conformance_pack_template(true),
         ),
         file("scp.json", &scp_template(controls, scp)?),
         file("guard-hook.json", &guard_hook_template(controls)),
@@ -415,7 +417,7 @@ pub fn render_cfn(controls: &[Control], scp: &ScpOptions) -> Result<Vec<Artifact
             "central-function.json",
             &super::central::central_function(&[]),
         ),
-        file("member.json", &super::central::member(controls)),
+        file("member.json", &super::central::member()),
     ])
 }
 
@@ -452,7 +454,7 @@ mod tests {
 
     #[test]
     fn the_rule_listens_to_both_change_message_types_and_sweeps() {
-        let t = config_rule_template(CONTROLS);
+        let t = config_rule_template();
         let change =
             t["Resources"]["ChangeRule"]["Properties"]["Source"]["SourceDetails"].to_string();
         assert!(

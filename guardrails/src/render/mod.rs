@@ -5,6 +5,7 @@ use crate::catalogue::Control;
 pub mod central;
 pub mod cfn;
 pub mod guard;
+pub mod readme;
 pub mod rego;
 pub mod scp;
 

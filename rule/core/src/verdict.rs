@@ -151,7 +151,7 @@ pub async fn evaluate(
             Judgement::Pass(note) => passes.push(note),
             Judgement::Fail(why) => {
                 let text = match &key_use.part {
-                    Some(part) => format!("{} {part}: {why}", assessment.noun),
+                    Some(part) => format!("{} {part}: {why}", assessment.kind.noun),
                     None => why,
                 };
                 return Ok(Verdict::new(Compliance::NonCompliant, &text));
@@ -244,9 +244,9 @@ async fn judge(
     params: &RuleParams,
     keys: &impl KeyResolver,
 ) -> Result<Judgement, Undetermined> {
-    let noun = a.noun;
-    let fix = a.fix;
-    let alias = a.service.aws_managed_alias();
+    let noun = a.kind.noun;
+    let fix = a.kind.fix;
+    let alias = a.kind.service.aws_managed_alias();
     let key = match &key_use.encryption {
         Encryption::Unencrypted => {
             return Ok(Judgement::Fail(format!(
@@ -290,7 +290,7 @@ async fn judge(
             .unwrap_or_else(|| item.region.clone()),
         account: item.account_id.clone(),
     };
-    let class = classify(keys, key, a.service, &scope)
+    let class = classify(keys, key, a.kind.service, &scope)
         .await
         .map_err(|u: Unclassified| undetermined(item, &u.key, u.reason, u.retryable))?;
     let customer = match class {

@@ -32,7 +32,7 @@ use cmk_core::key::{
     Described, KeyArn, KeyFacts, KeyLookup, KeyManager, KeyRef, KeyState, ResolveError, Reuse,
     Rotation,
 };
-use cmk_core::resources::{SUPPORTED, dynamodb, kinesis, secretsmanager};
+use cmk_core::resources::{self, SUPPORTED, secretsmanager};
 use cmk_core::{Arn, ConfigItem, KeyResolver};
 use serde_json::{Map, Value};
 
@@ -53,21 +53,11 @@ pub const INVENTORY_VAR: &str = "CMK_INVENTORY";
 /// Properties every resource query selects.
 const COMMON: &str = "resourceId, resourceType, accountId, awsRegion, arn, configurationItemStatus, tags.key, tags.value";
 
-/// The recorded properties the rule reads, per type (aws-config-resource-schema's property
-/// names; Select returns them nested as in a configuration item).
-fn properties(resource_type: &str) -> &'static str {
-    match resource_type {
-        kinesis::RESOURCE_TYPE => {
-            "configuration.Name, configuration.Arn, configuration.StreamEncryption.EncryptionType, configuration.StreamEncryption.KeyId"
-        }
-        secretsmanager::RESOURCE_TYPE => {
-            "configuration.ARN, configuration.Name, configuration.KMSKeyId, configuration.Deleted"
-        }
-        dynamodb::RESOURCE_TYPE => {
-            "configuration.tableName, configuration.tableArn, configuration.tableStatus, configuration.ssedescription.status, configuration.ssedescription.ssetype, configuration.ssedescription.kmsmasterKeyArn, configuration.ssedescription.inaccessibleEncryptionDateTime, configuration.replicas.regionName, configuration.replicas.kmsmasterKeyId, configuration.replicas.replicaStatus"
-        }
-        _ => "",
-    }
+/// The recorded properties the rule reads for a type, from its registry entry.
+fn properties(resource_type: &str) -> String {
+    resources::kind(resource_type)
+        .map(|k| k.recorded_properties.join(", "))
+        .unwrap_or_default()
 }
 
 /// Where the sweep reads resources: `auto` (default: Config's inventory for each type the
@@ -852,6 +842,7 @@ impl Inventory for AggregateInventory {
 mod tests {
     use super::*;
     use cmk_core::key::ArnScope;
+    use cmk_core::resources::kinesis;
     use serde_json::json;
 
     fn lookup(reference: &str) -> KeyLookup {

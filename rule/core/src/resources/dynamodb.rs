@@ -7,13 +7,41 @@
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::{Assessment, Encryption, KeyUse, Subject, key_at};
+use super::{Assessment, Encryption, KeyUse, Kind, Subject, key_at};
 use crate::event::{ConfigItem, ParseError};
 use crate::key::Service;
 
 /// Config resource type.
 pub const RESOURCE_TYPE: &str = "AWS::DynamoDB::Table";
-const FIX: &str = "aws dynamodb update-table --sse-specification Enabled=true,SSEType=KMS,KMSMasterKeyId=<CMK ARN>";
+
+/// The registry entry.
+pub const KIND: Kind = Kind {
+    config_type: RESOURCE_TYPE,
+    service: Service::DynamoDb,
+    plural: "DynamoDB tables",
+    noun: "table",
+    fix: "aws dynamodb update-table --sse-specification Enabled=true,SSEType=KMS,KMSMasterKeyId=<CMK ARN>",
+    assess,
+    service_actions: &[
+        "dynamodb:ListTables",
+        "dynamodb:DescribeTable",
+        "dynamodb:ListTagsOfResource",
+    ],
+    recorded_properties: &[
+        "configuration.tableName",
+        "configuration.tableArn",
+        "configuration.tableStatus",
+        "configuration.ssedescription.status",
+        "configuration.ssedescription.ssetype",
+        "configuration.ssedescription.kmsmasterKeyArn",
+        "configuration.ssedescription.inaccessibleEncryptionDateTime",
+        "configuration.replicas.regionName",
+        "configuration.replicas.kmsmasterKeyId",
+        "configuration.replicas.replicaStatus",
+    ],
+    non_compliant_when: "no `ssedescription`, `AES256`, SSE disabled (= AWS-owned key), an AWS-managed key (`aws/dynamodb`, only knowable through DescribeKey), any replica without a key or on an AWS-managed key, or DynamoDB lost access to the key (`inaccessibleEncryptionDateTime`, `INACCESSIBLE_ENCRYPTION_CREDENTIALS`)",
+    compliant_when: "customer-managed key on the table and every replica",
+};
 /// Table states in which DynamoDB has lost access to the key.
 const INACCESSIBLE_STATES: [&str; 3] = [
     "INACCESSIBLE_ENCRYPTION_CREDENTIALS",
@@ -59,9 +87,7 @@ struct Replica<'a> {
 pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
     let cfg: Configuration = item.decode_configuration()?;
     let assessment = |subject| Assessment {
-        service: Service::DynamoDb,
-        noun: "table",
-        fix: FIX,
+        kind: &KIND,
         subject,
     };
     let status = cfg.table_status.unwrap_or_default();

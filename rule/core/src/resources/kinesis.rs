@@ -4,13 +4,35 @@
 
 use serde::Deserialize;
 
-use super::{Assessment, Encryption, KeyUse, Subject, key_at};
+use super::{Assessment, Encryption, KeyUse, Kind, Subject, key_at};
 use crate::event::{ConfigItem, ParseError};
 use crate::key::Service;
 
 /// Config resource type.
 pub const RESOURCE_TYPE: &str = "AWS::Kinesis::Stream";
-const FIX: &str = "aws kinesis start-stream-encryption --encryption-type KMS --key-id <CMK ARN>";
+
+/// The registry entry.
+pub const KIND: Kind = Kind {
+    config_type: RESOURCE_TYPE,
+    service: Service::Kinesis,
+    plural: "Kinesis streams",
+    noun: "stream",
+    fix: "aws kinesis start-stream-encryption --encryption-type KMS --key-id <CMK ARN>",
+    assess,
+    service_actions: &[
+        "kinesis:ListStreams",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:ListTagsForStream",
+    ],
+    recorded_properties: &[
+        "configuration.Name",
+        "configuration.Arn",
+        "configuration.StreamEncryption.EncryptionType",
+        "configuration.StreamEncryption.KeyId",
+    ],
+    non_compliant_when: "no `StreamEncryption`, `EncryptionType` `NONE` (or KMS without a key id), or the key is AWS-managed (`alias/aws/kinesis` as alias name, alias ARN, key id or key ARN)",
+    compliant_when: "KMS with a customer-managed key",
+};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -50,9 +72,7 @@ pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
         },
     };
     Ok(Assessment {
-        service: Service::Kinesis,
-        noun: "stream",
-        fix: FIX,
+        kind: &KIND,
         subject: Subject::Encrypted {
             uses: vec![KeyUse::own(encryption)],
             problem: None,

@@ -1,6 +1,8 @@
-//! The one registry of supported resource types. Each module decodes only the fields it reads
-//! and says how the resource is encrypted; the shared verdict in [`crate::verdict`] judges that.
-//! Adding a type is one module, one arm in [`assess`] and its fixtures.
+//! The one registry of supported resource types, [`KINDS`]. Each module decodes only the fields
+//! it reads, says how the resource is encrypted (the shared verdict in [`crate::verdict`] judges
+//! that) and declares its [`Kind`]: the rule's scope, the function role's actions, the inventory's
+//! queries and the README's decision table are all derived from these entries. Adding a type is
+//! one module, one entry in [`KINDS`] and its fixtures.
 
 use crate::event::{ConfigItem, ParseError};
 use crate::key::{KeyRef, Service};
@@ -12,12 +14,59 @@ pub mod secretsmanager;
 /// `AWS::KMS::Key`: not judged, but its changes re-evaluate the resources that use the key.
 pub const KMS_KEY: &str = "AWS::KMS::Key";
 
-/// The resource types this rule evaluates.
-pub const SUPPORTED: [&str; 3] = [
-    kinesis::RESOURCE_TYPE,
-    secretsmanager::RESOURCE_TYPE,
-    dynamodb::RESOURCE_TYPE,
-];
+/// One supported resource type: what the rest of the project derives from.
+#[derive(Debug)]
+pub struct Kind {
+    /// Config resource type, e.g. `AWS::Kinesis::Stream`.
+    pub config_type: &'static str,
+    /// The service, whose AWS-managed key is the one to eliminate.
+    pub service: Service,
+    /// The type in prose, plural: `Kinesis streams`.
+    pub plural: &'static str,
+    /// Short name for annotations: `stream`, `secret`, `table`.
+    pub noun: &'static str,
+    /// One-line fix: how to move the resource to a CMK.
+    pub fix: &'static str,
+    /// Reads a configuration item of this type.
+    pub assess: fn(&ConfigItem) -> Result<Assessment, ParseError>,
+    /// The IAM actions of the service calls that list and describe this type when it is read
+    /// through its service's API (the sweep's services' path).
+    pub service_actions: &'static [&'static str],
+    /// The recorded properties the rule reads, as `SelectResourceConfig` names them
+    /// (aws-config-resource-schema's names; Select returns them nested as in an item).
+    pub recorded_properties: &'static [&'static str],
+    /// The README decision table: when a resource of this type is NON_COMPLIANT.
+    pub non_compliant_when: &'static str,
+    /// The README decision table: when it is COMPLIANT.
+    pub compliant_when: &'static str,
+}
+
+impl PartialEq for Kind {
+    fn eq(&self, other: &Kind) -> bool {
+        self.config_type == other.config_type
+    }
+}
+
+impl Eq for Kind {}
+
+/// Every resource type this rule evaluates, in the order the sweep reads them.
+pub const KINDS: [&Kind; 3] = [&kinesis::KIND, &secretsmanager::KIND, &dynamodb::KIND];
+
+/// The Config types of [`KINDS`].
+pub const SUPPORTED: [&str; KINDS.len()] = {
+    let mut types = [""; KINDS.len()];
+    let mut i = 0;
+    while i < KINDS.len() {
+        types[i] = KINDS[i].config_type;
+        i += 1;
+    }
+    types
+};
+
+/// The registry entry of a Config type; `None` when this rule does not evaluate it.
+pub fn kind(config_type: &str) -> Option<&'static Kind> {
+    KINDS.into_iter().find(|k| k.config_type == config_type)
+}
 
 /// How one part of a resource (the resource itself, or a replica) is encrypted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,24 +120,15 @@ pub enum Subject {
 /// A resource module's reading of an item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assessment {
-    /// The service, whose AWS-managed key is the one to eliminate.
-    pub service: Service,
-    /// Short name for annotations: `stream`, `secret`, `table`.
-    pub noun: &'static str,
-    /// One-line fix: how to move the resource to a CMK.
-    pub fix: &'static str,
+    /// The item's type.
+    pub kind: &'static Kind,
     /// What was found.
     pub subject: Subject,
 }
 
 /// Reads `item` with the module for its type; `None` when the type is not evaluated.
 pub fn assess(item: &ConfigItem) -> Option<Result<Assessment, ParseError>> {
-    match item.resource_type.as_str() {
-        kinesis::RESOURCE_TYPE => Some(kinesis::assess(item)),
-        secretsmanager::RESOURCE_TYPE => Some(secretsmanager::assess(item)),
-        dynamodb::RESOURCE_TYPE => Some(dynamodb::assess(item)),
-        _ => None,
-    }
+    kind(&item.resource_type).map(|k| (k.assess)(item))
 }
 
 /// Parses a key reference stored at `field`, naming the field on error.

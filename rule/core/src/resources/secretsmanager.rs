@@ -9,13 +9,34 @@
 
 use serde_json::{Map, Value};
 
-use super::{Assessment, Encryption, KeyUse, Subject, key_at};
+use super::{Assessment, Encryption, KeyUse, Kind, Subject, key_at};
 use crate::event::{ConfigItem, ParseError};
 use crate::key::Service;
 
 /// Config resource type.
 pub const RESOURCE_TYPE: &str = "AWS::SecretsManager::Secret";
-const FIX: &str = "aws secretsmanager update-secret --kms-key-id <CMK ARN>";
+
+/// The registry entry.
+pub const KIND: Kind = Kind {
+    config_type: RESOURCE_TYPE,
+    service: Service::SecretsManager,
+    plural: "Secrets Manager secrets",
+    noun: "secret",
+    fix: "aws secretsmanager update-secret --kms-key-id <CMK ARN>",
+    assess,
+    service_actions: &[
+        "secretsmanager:ListSecrets",
+        "secretsmanager:DescribeSecret",
+    ],
+    recorded_properties: &[
+        "configuration.ARN",
+        "configuration.Name",
+        "configuration.KMSKeyId",
+        "configuration.Deleted",
+    ],
+    non_compliant_when: "`KMSKeyId` absent, `null`, `\"\"` or `DefaultEncryptionKey` (= `aws/secretsmanager`), or an AWS-managed key in any form",
+    compliant_when: "customer-managed key",
+};
 const KEY_FIELD: &str = "KMSKeyId";
 /// `ListSecretVersionIds` reports the AWS-managed key with this sentinel.
 const DEFAULT_KEY_SENTINEL: &str = "DefaultEncryptionKey";
@@ -31,9 +52,7 @@ fn field<'a>(cfg: &'a Map<String, Value>, name: &str) -> Option<(&'a str, &'a Va
 pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
     let cfg = item.configuration_object()?;
     let assessment = |subject| Assessment {
-        service: Service::SecretsManager,
-        noun: "secret",
-        fix: FIX,
+        kind: &KIND,
         subject,
     };
     if let Some((_, Value::Bool(true))) = field(cfg, "Deleted") {
