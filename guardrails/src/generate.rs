@@ -116,6 +116,15 @@ pub fn write(root: &Path, artifacts: &[Artifact]) -> Result<Vec<String>, Generat
     Ok(touched)
 }
 
+/// A file's text, `None` when it does not exist.
+fn read_if_present(path: &Path) -> Result<Option<String>, GenerateError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
 /// Compares the generated sections with the files under `root`: a section whose text differs is
 /// `Changed`, one whose markers are missing is `Missing` (`guardrails generate` cannot place it).
 /// A file that does not exist under `root` is skipped.
@@ -123,11 +132,9 @@ pub fn check_sections(root: &Path, sections: &[Section]) -> Result<Vec<Drift>, G
     let mut drift = Vec::new();
     for s in sections {
         let path = root.join(s.path);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            // A root without the hand-written file (e.g. a fresh `--root`) has no section to keep.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_err(&path)(e)),
+        // A root without the hand-written file (e.g. a fresh `--root`) has no section to keep.
+        let Some(text) = read_if_present(&path)? else {
+            continue;
         };
         let shown = format!("{} ({})", s.path, s.name);
         match s.splice(&text) {
@@ -145,11 +152,9 @@ pub fn write_sections(root: &Path, sections: &[Section]) -> Result<Vec<String>, 
     let mut touched = Vec::new();
     for s in sections {
         let path = root.join(s.path);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            // A root without the hand-written file (e.g. a fresh `--root`) has no section to keep.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_err(&path)(e)),
+        // A root without the hand-written file (e.g. a fresh `--root`) has no section to keep.
+        let Some(text) = read_if_present(&path)? else {
+            continue;
         };
         let spliced = s.splice(&text).ok_or_else(|| GenerateError {
             path: path.clone(),
