@@ -6,7 +6,7 @@ re-run `pytest emulator` after any upgrade.
 
 1. `aws_managed_keys`: keys behind `alias/aws/*` report `KeyManager: AWS` (moto hard-codes
    CUSTOMER), including the key DynamoDB creates for SSE without a key, and rotate;
-   `alias/aws/kinesis` exists (moto's reserved list lacks it); CreateAlias refuses the whole
+   `alias/aws/kinesis` and `alias/aws/sqs` exist (moto's reserved list lacks them); CreateAlias refuses the whole
    `alias/aws/` prefix as KMS does.
 2. `cross_account_keys`: DescribeKey / GetKeyRotationStatus on a key ARN or alias ARN of another
    account are answered by that account's key and its key policy (moto ignores the account in the
@@ -44,7 +44,7 @@ re-run `pytest emulator` after any upgrade.
     GetAggregateComplianceDetailsByConfigRule over the organization's accounts (moto has neither).
 13. `recorded_inventory`: SelectResourceConfig and SelectAggregateResourceConfig evaluate a subset
     of Config's advanced-query language over the items Config would record, in its recorded
-    shapes, from the emulator's live Kinesis, Secrets Manager, DynamoDB and KMS state, for the
+    shapes, from the emulator's live Kinesis, Secrets Manager, DynamoDB, SQS and KMS state, for the
     types each account's recording recorder records (moto answers only with canned results, and
     lacks the aggregate call).
 """
@@ -53,27 +53,33 @@ from __future__ import annotations
 
 import base64
 import bisect
+import contextvars
 import hashlib
 import json
 import re
 import time
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlparse
 
 AWS_MANAGED_PREFIX = "alias/aws/"
-# Not in moto's reserved list; the id is only shown by ListAliases before the key is first used.
-KINESIS_ALIAS = "alias/aws/kinesis"
-KINESIS_PLACEHOLDER_ID = "6c9b6a5e-2f0c-4d8e-9b51-0d6f6d1c4a11"
+# AWS-managed aliases of services we judge that moto's reserved list lacks
+# (https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#aws-managed-key: each
+# service that integrates with KMS has its `aws/<service>` key); the ids are only shown by
+# ListAliases before the key is first used.
+MISSING_AWS_ALIASES = {"alias/aws/kinesis": "6c9b6a5e-2f0c-4d8e-9b51-0d6f6d1c4a11",
+                       "alias/aws/sqs": "0b7d8e0c-3f5a-4c61-a2d4-7e9f1b2c3d4e"}
 
 
 def aws_managed_keys() -> None:
     from moto.kms import models, responses, utils
     from moto.kms.exceptions import NotAuthorizedException
 
-    if KINESIS_ALIAS not in utils.RESERVED_ALIASES:
-        utils.RESERVED_ALIASE_TARGET_KEY_IDS[KINESIS_ALIAS] = KINESIS_PLACEHOLDER_ID
-        # The list object is shared by name with moto.kms.models and moto.kms.responses.
-        utils.RESERVED_ALIASES.append(KINESIS_ALIAS)
+    for alias, placeholder in MISSING_AWS_ALIASES.items():
+        if alias not in utils.RESERVED_ALIASES:
+            utils.RESERVED_ALIASE_TARGET_KEY_IDS[alias] = placeholder
+            # The list object is shared by name with moto.kms.models and moto.kms.responses.
+            utils.RESERVED_ALIASES.append(alias)
 
     # Every way moto makes an AWS-managed key (lazily on first DescribeKey, or DynamoDB's own
     # create_key + create_alias for SSE without a key) ends in the backend's create_alias.
@@ -1224,6 +1230,39 @@ def _dynamodb_table(account: str, region: str, now: str, table: Any) -> dict[str
                         table.created_at, now, configuration, tags)
 
 
+# The URL of the request being answered: SQS hands out queue URLs on the host the caller used,
+# and so does Config's item of the queue in this emulator (see `recorded_inventory`).
+_REQUEST_URL: contextvars.ContextVar[Any] = contextvars.ContextVar("request_url", default=None)
+
+
+def _queue_url(queue: Any) -> str:
+    """The URL SQS gives the queue for the request being answered; outside a request, AWS's own."""
+    request_url = _REQUEST_URL.get()
+    return queue.url(request_url) if request_url is not None else queue.physical_resource_id
+
+
+def _sqs_queues(account: str, region: str) -> Any:
+    from moto.sqs.models import sqs_backends
+
+    backend = _existing(sqs_backends, account, region)
+    return [(_queue_url(queue), queue) for queue in (list(backend.queues.values()) if backend else [])]
+
+
+def _sqs_queue(account: str, region: str, now: str, queue: Any) -> dict[str, Any]:
+    attributes = queue.attributes
+    configuration = {"QueueUrl": _queue_url(queue), "QueueName": queue.name,
+                     "QueueArn": queue.queue_arn}
+    # GetQueueAttributes' values, strings as the resource schema types them; KmsMasterKeyId only
+    # for SSE-KMS, as GetQueueAttributes reports it.
+    for name in ("KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled", "FifoQueue",
+                 "DelaySeconds", "MessageRetentionPeriod", "VisibilityTimeout"):
+        if attributes.get(name) is not None:
+            configuration[name] = attributes[name]
+    return _config_item(account, region, "AWS::SQS::Queue", configuration["QueueUrl"], queue.name,
+                        queue.queue_arn, datetime.fromtimestamp(queue.created_timestamp, timezone.utc), now,
+                        configuration, queue.tags.items())
+
+
 def _kms_keys(account: str, region: str) -> Any:
     from moto.kms.models import kms_backends
 
@@ -1267,6 +1306,7 @@ def _kms_alias(account: str, region: str, now: str, alias: Any) -> dict[str, Any
 _INVENTORIES = {"AWS::Kinesis::Stream": (_kinesis_streams, _kinesis_stream),
                 "AWS::SecretsManager::Secret": (_secrets, _secret),
                 "AWS::DynamoDB::Table": (_dynamodb_tables, _dynamodb_table),
+                "AWS::SQS::Queue": (_sqs_queues, _sqs_queue),
                 "AWS::KMS::Key": (_kms_keys, _kms_key),
                 "AWS::KMS::Alias": (_kms_aliases, _kms_alias)}
 
@@ -1308,6 +1348,12 @@ def recorded_inventory() -> None:
     - AWS::DynamoDB::Table, id and name the table name: configuration {tableName, tableArn,
       tableStatus, ssedescription {status, ssetype, kmsmasterKeyArn}}, ssedescription as moto's
       DescribeTable reports SSEDescription (moto has no tableId and no replicas).
+    - AWS::SQS::Queue, id the queue URL (the CloudFormation primary identifier; unverified for
+      Config), name the queue name: configuration {QueueUrl, QueueName, QueueArn, and the
+      GetQueueAttributes values as strings: KmsMasterKeyId and KmsDataKeyReusePeriodSeconds (SSE-KMS
+      only), SqsManagedSseEnabled, FifoQueue, DelaySeconds, MessageRetentionPeriod,
+      VisibilityTimeout}. The URL is the one moto's SQS gives the queue for the host of the query,
+      as ListQueues does for the same caller.
     - AWS::KMS::Key, id the key id: configuration {keyId, arn, awsaccountId, keyManager, keyState,
       enabled, origin, keyUsage, description, deletionDate when scheduled};
       supplementaryConfiguration {KeyRotationStatus}.
@@ -1408,12 +1454,14 @@ def recorded_inventory() -> None:
         return body["Results"], body["QueryInfo"], body.get("NextToken")
 
     def api_select_resource_config(self: Any) -> str:
+        _REQUEST_URL.set(urlparse(self.uri))
         # moto's handler reads the JSON body as a query string, so Expression never arrives.
         results, info, token = self.config_backend.select_resource_config(
             self._get_param("Expression"), self._get_param("Limit"), self._get_param("NextToken"))
         return json.dumps({"Results": results, "QueryInfo": info, **({"NextToken": token} if token else {})})
 
     def select_aggregate_resource_config(self: Any) -> str:
+        _REQUEST_URL.set(urlparse(self.uri))
         name = self._get_param("ConfigurationAggregatorName")
         aggregator = self.config_backend.config_aggregators.get(name)
         if aggregator is None:

@@ -60,7 +60,7 @@ def client(endpoint: str, service: str, account: str | None = None, region: str 
 
 def test_aws_managed_aliases_report_aws_key_manager(endpoint):
     kms = client(endpoint, "kms", "210000000001")
-    for alias in ("alias/aws/kinesis", "alias/aws/secretsmanager", "alias/aws/dynamodb"):
+    for alias in ("alias/aws/kinesis", "alias/aws/secretsmanager", "alias/aws/dynamodb", "alias/aws/sqs"):
         meta = kms.describe_key(KeyId=alias)["KeyMetadata"]
         assert meta["KeyManager"] == "AWS", alias
         # The same key by ARN is still AWS-managed: strings cannot tell, DescribeKey can.
@@ -502,6 +502,12 @@ def test_recorded_inventory_items_have_configs_recorded_shapes(endpoint):
                      **TABLE)
     ddb.create_table(TableName="default-table", **TABLE)
 
+    sqs = client(endpoint, "sqs", account)
+    cmk_queue = sqs.create_queue(QueueName="cmk-queue", Attributes={"KmsMasterKeyId": "alias/cmk"},
+                                 tags={"team": "data"})["QueueUrl"]
+    sse_queue = sqs.create_queue(QueueName="sse-queue")["QueueUrl"]
+    plain_queue = sqs.create_queue(QueueName="plain-queue", Attributes={"SqsManagedSseEnabled": "false"})["QueueUrl"]
+
     def items(resource_type: str, region: str = REGION) -> dict[str, dict]:
         fields = "resourceId, resourceName, arn, accountId, awsRegion, configurationItemStatus, configuration, " \
                  "supplementaryConfiguration, tags"
@@ -536,6 +542,20 @@ def test_recorded_inventory_items_have_configs_recorded_shapes(endpoint):
                                        "tableName": "cmk-table", "tableArn": table_arn + "cmk-table", "tableStatus": "ACTIVE",
                                        "ssedescription": {"status": "ENABLED", "ssetype": "KMS", "kmsmasterKeyArn": key["Arn"]}}}
     assert "ssedescription" not in tables["default-table"]["configuration"]
+
+    # Each queue's id is the URL SQS itself gives it (ListQueues, CreateQueue).
+    queues = items("AWS::SQS::Queue")
+    assert sorted(queues) == sorted(sqs.list_queues()["QueueUrls"]) == sorted([cmk_queue, sse_queue, plain_queue])
+    queue_arn = f"arn:aws:sqs:{REGION}:{account}:"
+    cmk = queues[cmk_queue]
+    assert {k: cmk[k] for k in common} == common
+    assert (cmk["resourceName"], cmk["arn"], cmk["tags"]) == ("cmk-queue", queue_arn + "cmk-queue", team)
+    assert {k: cmk["configuration"][k] for k in ("QueueUrl", "QueueName", "QueueArn", "KmsMasterKeyId")} == {
+        "QueueUrl": cmk_queue, "QueueName": "cmk-queue", "QueueArn": queue_arn + "cmk-queue",
+        "KmsMasterKeyId": "alias/cmk"}
+    assert queues[sse_queue]["configuration"]["SqsManagedSseEnabled"] == "true"
+    assert "KmsMasterKeyId" not in queues[sse_queue]["configuration"]
+    assert queues[plain_queue]["configuration"]["SqsManagedSseEnabled"] == "false"
 
     keys = items("AWS::KMS::Key")
     assert keys[key["KeyId"]] == {**common, "resourceId": key["KeyId"], "resourceName": key["KeyId"], "arn": key["Arn"],

@@ -697,12 +697,7 @@ async fn sweep_honours_exempt_tag_from_the_service_apis() {
 async fn inventory_reads_unencrypted_resources_without_a_recorder() {
     let a = Account::new().await;
     a.stream("s1", None).await;
-    let inventory = ServiceInventory {
-        kinesis: aws_sdk_kinesis::Client::new(&a.sdk),
-        secrets: aws_sdk_secretsmanager::Client::new(&a.sdk),
-        dynamodb: aws_sdk_dynamodb::Client::new(&a.sdk),
-        rates: cmk_rule::aws::Rates::documented(),
-    };
+    let inventory = ServiceInventory::new(&a.sdk);
     let scope = cmk_rule::handler::SweepScope {
         account_id: a.id.clone(),
         region: REGION.into(),
@@ -846,6 +841,7 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
             kinesis: counted!(aws_sdk_kinesis),
             secrets: counted!(aws_sdk_secretsmanager),
             dynamodb: counted!(aws_sdk_dynamodb),
+            sqs: counted!(aws_sdk_sqs),
             rates: cmk_rule::aws::Rates::documented(),
         },
         sink: ConfigSink(counted!(aws_sdk_config)),
@@ -904,10 +900,8 @@ async fn table_describes_overlap_within_their_bound() {
         )
     };
     let inventory = ServiceInventory {
-        kinesis: aws_sdk_kinesis::Client::new(&a.sdk),
-        secrets: aws_sdk_secretsmanager::Client::new(&a.sdk),
         dynamodb: counted(&a.sdk),
-        rates: cmk_rule::aws::Rates::documented(),
+        ..ServiceInventory::new(&a.sdk)
     };
     let scope = SweepScope {
         account_id: a.id.clone(),

@@ -255,6 +255,7 @@ fn handler(
             kinesis: aws_sdk_kinesis::Client::new(&sdk),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
             rates: cmk_rule::aws::Rates::documented(),
         },
         sink: ConfigSink(config),
@@ -634,7 +635,7 @@ async fn sweep_of_3000_streams_with_every_third_call_throttled_evaluates_every_s
         "kinesis:ListStreams=0,kinesis:DescribeStreamSummary=0,secretsmanager:ListSecrets=0",
     )
     .unwrap();
-    // Secrets Manager and DynamoDB: empty accounts.
+    // Secrets Manager, DynamoDB and SQS: empty accounts.
     let secrets = mock!(aws_sdk_secretsmanager::Client::list_secrets).then_output(|| {
         aws_sdk_secretsmanager::operation::list_secrets::ListSecretsOutput::builder().build()
     });
@@ -643,6 +644,9 @@ async fn sweep_of_3000_streams_with_every_third_call_throttled_evaluates_every_s
     });
     h.inventory.secrets = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&secrets]);
     h.inventory.dynamodb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&tables]);
+    let queues = mock!(aws_sdk_sqs::Client::list_queues)
+        .then_output(|| aws_sdk_sqs::operation::list_queues::ListQueuesOutput::builder().build());
+    h.inventory.sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, [&queues]);
     let event = ConfigEvent {
         invoking_event:
             json!({"awsAccountId": ACCOUNT, "notificationCreationTime": "2026-03-16T09:00:00.000Z",

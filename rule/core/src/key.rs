@@ -26,6 +26,8 @@ pub enum Service {
     SecretsManager,
     /// Amazon DynamoDB (`aws/dynamodb`).
     DynamoDb,
+    /// Amazon SQS (`aws/sqs`).
+    Sqs,
 }
 
 impl Service {
@@ -35,6 +37,7 @@ impl Service {
             Service::Kinesis => "alias/aws/kinesis",
             Service::SecretsManager => "alias/aws/secretsmanager",
             Service::DynamoDb => "alias/aws/dynamodb",
+            Service::Sqs => "alias/aws/sqs",
         }
     }
 }

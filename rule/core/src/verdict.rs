@@ -253,9 +253,9 @@ async fn judge(
                 "{noun} is not encrypted. Fix: {fix}"
             )));
         }
-        Encryption::AwsOwned => {
+        Encryption::AwsOwned(setting) => {
             return Ok(Judgement::Fail(format!(
-                "{noun} uses the AWS-owned key (SSE-KMS off). Fix: {fix}"
+                "{noun} uses the AWS-owned key ({setting}). Fix: {fix}"
             )));
         }
         Encryption::ServiceDefault => {

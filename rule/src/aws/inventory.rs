@@ -2,14 +2,14 @@
 //! list/describe APIs (so it works without a configuration recorder). Each resource becomes a
 //! [`ConfigItem`] in the configuration-item casing, so the very same resource modules judge it.
 //!
-//! Resource ids follow Config: the stream name, the table name, and the secret ARN.
+//! Resource ids follow Config: the stream name, the table name, the secret ARN and the queue URL.
 
 use std::collections::BTreeMap;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use cmk_core::event::ItemStatus;
-use cmk_core::resources::{dynamodb, kinesis, secretsmanager};
+use cmk_core::resources::{dynamodb, kinesis, secretsmanager, sqs};
 use cmk_core::{Arn, ConfigItem};
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
@@ -29,7 +29,7 @@ const DESCRIBES_IN_FLIGHT: usize = 8;
 /// The resource vanished between list and describe: nothing to evaluate.
 const GONE: &str = "ResourceNotFoundException";
 
-/// Kinesis, Secrets Manager and DynamoDB clients of the swept Region, and the pace of their calls.
+/// Kinesis, Secrets Manager, DynamoDB and SQS clients of the swept Region, and the pace of their calls.
 #[derive(Clone, Debug)]
 pub struct ServiceInventory {
     /// Kinesis Data Streams.
@@ -38,6 +38,8 @@ pub struct ServiceInventory {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// DynamoDB.
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
     /// Client-side rate limits per API ([`Rates::documented`] in the Lambda and the CLI).
     pub rates: Rates,
 }
@@ -49,6 +51,7 @@ impl ServiceInventory {
             kinesis: aws_sdk_kinesis::Client::new(sdk),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
             rates: Rates::documented(),
         }
     }
@@ -121,6 +124,16 @@ fn add_described(
             }),
         }
     }
+}
+
+/// SQS's "the queue does not exist": the JSON protocol's error type, or the query protocol's
+/// code that SQS also sends for compatibility
+/// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html).
+fn queue_gone(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("QueueDoesNotExist" | "AWS.SimpleQueueService.NonExistentQueue")
+    )
 }
 
 fn time(t: Option<&DateTime>) -> Value {
@@ -498,6 +511,89 @@ impl ServiceInventory {
     }
 }
 
+impl ServiceInventory {
+    async fn queues(&self, scope: &SweepScope, token: Option<String>) -> Result<Page, SourceError> {
+        let list = self
+            .sqs
+            .list_queues()
+            .max_results(PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| fail("sqs:ListQueues", &e))?;
+        let mut page = Page {
+            next: list.next_token().map(str::to_owned),
+            ..Page::default()
+        };
+        let described: Vec<_> = stream::iter(list.queue_urls().to_vec())
+            .map(|url| async move {
+                let described = self.queue(scope, &url).await;
+                (url, described)
+            })
+            .buffered(DESCRIBES_IN_FLIGHT)
+            .collect()
+            .await;
+        add_described(&mut page, sqs::RESOURCE_TYPE, described);
+        Ok(page)
+    }
+
+    /// One queue's item from GetQueueAttributes (only the attributes the rule reads); `None` when
+    /// the queue was deleted since the listing.
+    async fn queue(
+        &self,
+        scope: &SweepScope,
+        url: &str,
+    ) -> Result<Option<ConfigItem>, SourceError> {
+        use aws_sdk_sqs::types::QueueAttributeName as Name;
+        let out = match self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(Name::QueueArn)
+            .attribute_names(Name::KmsMasterKeyId)
+            .attribute_names(Name::SqsManagedSseEnabled)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if queue_gone(error_code(&e)) => return Ok(None),
+            Err(e) => return Err(fail("sqs:GetQueueAttributes", &e)),
+        };
+        let attribute = |name: &Name| out.attributes().and_then(|a| a.get(name)).cloned();
+        let arn = attribute(&Name::QueueArn);
+        let mut tags = BTreeMap::new();
+        if scope.with_tags {
+            // ListQueueTags returns every tag in one answer (a queue has at most 50).
+            match self.sqs.list_queue_tags().queue_url(url).send().await {
+                Ok(out) => tags.extend(
+                    out.tags()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                ),
+                Err(e) if queue_gone(error_code(&e)) => return Ok(None),
+                Err(e) => return Err(fail("sqs:ListQueueTags", &e)),
+            }
+        }
+        let configuration = json!({
+            "QueueUrl": url,
+            "QueueArn": arn,
+            "QueueName": url.rsplit('/').next(),
+            "KmsMasterKeyId": attribute(&Name::KmsMasterKeyId),
+            "SqsManagedSseEnabled": attribute(&Name::SqsManagedSseEnabled),
+        });
+        Ok(Some(item(
+            "sqs:GetQueueAttributes",
+            sqs::RESOURCE_TYPE,
+            url,
+            arn.as_deref(),
+            scope,
+            tags,
+            configuration,
+        )?))
+    }
+}
+
 impl Inventory for ServiceInventory {
     async fn page(
         &self,
@@ -509,6 +605,7 @@ impl Inventory for ServiceInventory {
             kinesis::RESOURCE_TYPE => self.streams(scope, token).await,
             secretsmanager::RESOURCE_TYPE => self.secrets(scope, token).await,
             dynamodb::RESOURCE_TYPE => self.tables(scope, token).await,
+            sqs::RESOURCE_TYPE => self.queues(scope, token).await,
             other => Err(SourceError {
                 operation: "sweep",
                 detail: format!("no inventory for {other}"),

@@ -11,6 +11,9 @@ use super::{Assessment, Encryption, KeyUse, Kind, Subject, key_at};
 use crate::event::{ConfigItem, ParseError};
 use crate::key::Service;
 
+/// What puts a table on the AWS-owned key, as annotations name it.
+const SSE_KMS_OFF: &str = "SSE-KMS off";
+
 /// Config resource type.
 pub const RESOURCE_TYPE: &str = "AWS::DynamoDB::Table";
 
@@ -97,9 +100,11 @@ pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
         )));
     }
     let own = match &cfg.sse {
-        None => Encryption::AwsOwned,
-        Some(sse) if matches!(sse.status, Some("DISABLED" | "DISABLING")) => Encryption::AwsOwned,
-        Some(sse) if sse.sse_type == Some("AES256") => Encryption::AwsOwned,
+        None => Encryption::AwsOwned(SSE_KMS_OFF),
+        Some(sse) if matches!(sse.status, Some("DISABLED" | "DISABLING")) => {
+            Encryption::AwsOwned(SSE_KMS_OFF)
+        }
+        Some(sse) if sse.sse_type == Some("AES256") => Encryption::AwsOwned(SSE_KMS_OFF),
         Some(sse) => match sse.key_arn {
             Some(arn) if !arn.is_empty() => Encryption::Kms(key_at(
                 item,
@@ -194,7 +199,7 @@ mod tests {
             json!({"ssedescription": {"ssetype": "AES256", "status": "ENABLED"}}),
             json!({"ssedescription": {"ssetype": "KMS", "status": "DISABLED", "kmsmasterKeyArn": KEY}}),
         ] {
-            assert_eq!(uses(cfg)[0].encryption, Encryption::AwsOwned);
+            assert_eq!(uses(cfg)[0].encryption, Encryption::AwsOwned(SSE_KMS_OFF));
         }
     }
 

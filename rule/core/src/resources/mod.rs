@@ -10,6 +10,7 @@ use crate::key::{KeyRef, Service};
 pub mod dynamodb;
 pub mod kinesis;
 pub mod secretsmanager;
+pub mod sqs;
 
 /// `AWS::KMS::Key`: not judged, but its changes re-evaluate the resources that use the key.
 pub const KMS_KEY: &str = "AWS::KMS::Key";
@@ -50,7 +51,12 @@ impl PartialEq for Kind {
 impl Eq for Kind {}
 
 /// Every resource type this rule evaluates, in the order the sweep reads them.
-pub const KINDS: [&Kind; 3] = [&kinesis::KIND, &secretsmanager::KIND, &dynamodb::KIND];
+pub const KINDS: [&Kind; 4] = [
+    &kinesis::KIND,
+    &secretsmanager::KIND,
+    &dynamodb::KIND,
+    &sqs::KIND,
+];
 
 /// The Config types of [`KINDS`].
 pub const SUPPORTED: [&str; KINDS.len()] = {
@@ -63,6 +69,17 @@ pub const SUPPORTED: [&str; KINDS.len()] = {
     types
 };
 
+/// The AWS-managed key aliases of [`KINDS`]' services, in the same order.
+pub const AWS_MANAGED_ALIASES: [&str; KINDS.len()] = {
+    let mut aliases = [""; KINDS.len()];
+    let mut i = 0;
+    while i < KINDS.len() {
+        aliases[i] = KINDS[i].service.aws_managed_alias();
+        i += 1;
+    }
+    aliases
+};
+
 /// The registry entry of a Config type; `None` when this rule does not evaluate it.
 pub fn kind(config_type: &str) -> Option<&'static Kind> {
     KINDS.into_iter().find(|k| k.config_type == config_type)
@@ -73,8 +90,9 @@ pub fn kind(config_type: &str) -> Option<&'static Kind> {
 pub enum Encryption {
     /// Not encrypted at all (Kinesis without stream encryption).
     Unencrypted,
-    /// The service's AWS-owned key (DynamoDB without SSE-KMS): invisible to KMS.
-    AwsOwned,
+    /// The service's AWS-owned key, invisible to KMS; the text names the setting that chose it
+    /// (`SSE-KMS off` for a DynamoDB table, `SSE-SQS` for a queue).
+    AwsOwned(&'static str),
     /// No key named, so the service's AWS-managed key (`aws/secretsmanager`, a replica's `aws/dynamodb`).
     ServiceDefault,
     /// A KMS key reference, still to be classified.
