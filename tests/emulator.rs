@@ -275,6 +275,50 @@ async fn sweep_judges_real_resources_and_the_emulator_records_every_verdict() {
         ("cmk", Compliance::Compliant, cmk.as_str()),
         ("pending", Compliance::NonCompliant, "PendingDeletion"),
     ];
+    let aws_sqs = a.aws_managed("alias/aws/sqs").await;
+    let queues = [
+        (
+            "sse-sqs",
+            None,
+            Compliance::NonCompliant,
+            "AWS-owned key (SSE-SQS)",
+        ),
+        ("plain", Some(""), Compliance::NonCompliant, "not encrypted"),
+        (
+            "aws-alias",
+            Some("alias/aws/sqs"),
+            Compliance::NonCompliant,
+            "alias/aws/sqs",
+        ),
+        (
+            "aws-arn",
+            Some(aws_sqs.as_str()),
+            Compliance::NonCompliant,
+            aws_sqs.as_str(),
+        ),
+        (
+            "cmk-alias",
+            Some("alias/orders-data"),
+            Compliance::Compliant,
+            cmk.as_str(),
+        ),
+        (
+            "disabled",
+            Some(disabled.as_str()),
+            Compliance::NonCompliant,
+            "Disabled",
+        ),
+    ];
+    let mut queue_urls = Vec::new();
+    for (name, key, ..) in &queues {
+        use aws_sdk_sqs::types::QueueAttributeName as Name;
+        let attributes: Vec<(Name, &str)> = match key {
+            None => vec![],
+            Some("") => vec![(Name::SqsManagedSseEnabled, "false")],
+            Some(key) => vec![(Name::KmsMasterKeyId, *key)],
+        };
+        queue_urls.push(resources::queue(&a.sdk, name, &attributes).await);
+    }
 
     let handler = a.handler(ConfigSink(a.config()));
     let report = handler
@@ -282,7 +326,10 @@ async fn sweep_judges_real_resources_and_the_emulator_records_every_verdict() {
         .await
         .unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
-    assert_eq!(report.put, streams.len() + secrets.len() + tables.len());
+    assert_eq!(
+        report.put,
+        streams.len() + secrets.len() + tables.len() + queues.len()
+    );
 
     for (name, _, want, needle) in &streams {
         let got = a.recorded("AWS::Kinesis::Stream", name).await;
@@ -295,6 +342,10 @@ async fn sweep_judges_real_resources_and_the_emulator_records_every_verdict() {
     for (name, want, needle) in &tables {
         let got = a.recorded("AWS::DynamoDB::Table", name).await;
         assert_recorded(&got, *want, needle, &format!("table {name}"));
+    }
+    for ((name, _, want, needle), url) in queues.iter().zip(&queue_urls) {
+        let got = a.recorded("AWS::SQS::Queue", url).await;
+        assert_recorded(&got, *want, needle, &format!("queue {name}"));
     }
 }
 
@@ -798,6 +849,7 @@ async fn cross_account_alias_arn_resolves_in_the_owners_account() {
 ///   carries no encryption settings; there is no batch describe);
 /// - Secrets Manager: ⌈C/100⌉ `ListSecrets` (each entry carries `KmsKeyId`: no per-secret call);
 /// - DynamoDB: ⌈T/100⌉ `ListTables` + T `DescribeTable` (the list carries names only);
+/// - SQS: ⌈Q/100⌉ `ListQueues` + Q `GetQueueAttributes` (the list carries URLs only);
 /// - no tag call at all unless an `exemptTag` is configured.
 #[tokio::test]
 async fn a_sweep_makes_exactly_the_minimum_api_calls() {
@@ -817,7 +869,7 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
     }
     // Each key named in every form across the resources.
     let key = |i: usize| keys[i % 3][(i / 3) % 3].clone();
-    let (streams, secrets, tables) = (105, 101, 3);
+    let (streams, secrets, tables, queues) = (105, 101, 3, 102);
     for i in 0..streams {
         a.stream(&format!("s{i:03}"), Some(&key(i))).await;
     }
@@ -827,6 +879,17 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
     for (i, key) in keys.iter().enumerate().take(tables) {
         let sse = resources::sse_kms(Some(&key[1]));
         a.table(&format!("t{i}"), Some(sse)).await;
+    }
+    for i in 0..queues {
+        let attribute = [(
+            aws_sdk_sqs::types::QueueAttributeName::KmsMasterKeyId,
+            key(i),
+        )];
+        let attribute: Vec<_> = attribute
+            .iter()
+            .map(|(n, k)| (n.clone(), k.as_str()))
+            .collect();
+        resources::queue(&a.sdk, &format!("q{i:03}"), &attribute).await;
     }
     let calls = Calls::default();
     macro_rules! counted {
@@ -851,7 +914,7 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
         .handle(&a.scheduled("floor-rule", "{}"), Options::default())
         .await
         .unwrap();
-    let n = streams + secrets + tables;
+    let n = streams + secrets + tables + queues;
     assert_eq!(report.put, n);
     assert_eq!(report.non_compliant, 0);
     let mut counts = std::collections::BTreeMap::<String, usize>::new();
@@ -871,6 +934,8 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
         ("DescribeSecret", secrets),
         ("ListTables", tables.div_ceil(100)),
         ("DescribeTable", tables),
+        ("ListQueues", queues.div_ceil(100)),
+        ("GetQueueAttributes", queues),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::process::{Command, Output, Stdio};
 
+use aws_sdk_sqs::types::QueueAttributeName;
 use cmk_integration_tests::calls::Calls;
 use cmk_integration_tests::emulator::Emulator;
 use cmk_integration_tests::resources;
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 /// What the seeded resources must get, written down from the rule's contract (README, "What the
 /// rule decides"), not from either implementation: Region, type, id, compliance, and a phrase
 /// the annotation must contain.
-const EXPECTED: [(&str, &str, &str, &str, &str); 8] = [
+const EXPECTED: [(&str, &str, &str, &str, &str); 11] = [
     (
         "eu-west-1",
         "AWS::Kinesis::Stream",
@@ -70,15 +71,40 @@ const EXPECTED: [(&str, &str, &str, &str, &str); 8] = [
         "NON_COMPLIANT",
         "aws/secretsmanager",
     ),
+    (
+        "us-east-1",
+        "AWS::SQS::Queue",
+        "aws-sqs",
+        "NON_COMPLIANT",
+        "AWS-managed key",
+    ),
+    (
+        "us-east-1",
+        "AWS::SQS::Queue",
+        "cmk",
+        "COMPLIANT",
+        "customer-managed key",
+    ),
+    (
+        "us-east-1",
+        "AWS::SQS::Queue",
+        "sse-sqs",
+        "NON_COMPLIANT",
+        "AWS-owned key (SSE-SQS)",
+    ),
 ];
 
-/// Checks one set of verdicts against [`EXPECTED`]; secrets are named by ARN, so they are
-/// matched by the name inside it.
+/// Checks one set of verdicts against [`EXPECTED`]; secrets are named by ARN and queues by URL,
+/// so they are matched by the name inside it.
 fn assert_expected(what: &str, got: &BTreeSet<(String, String, String, String, String)>) {
     assert_eq!(got.len(), EXPECTED.len(), "{what}: {got:#?}");
     for (region, resource_type, id, compliance, phrase) in EXPECTED {
         let found = got.iter().find(|(r, t, i, _, _)| {
-            r == region && t == resource_type && (i == id || i.contains(&format!(":secret:{id}-")))
+            r == region
+                && t == resource_type
+                && (i == id
+                    || i.contains(&format!(":secret:{id}-"))
+                    || (t == "AWS::SQS::Queue" && i.ends_with(&format!("/{id}"))))
         });
         let Some((_, _, _, c, annotation)) = found else {
             panic!("{what}: no verdict for {region} {resource_type} {id}: {got:#?}")
@@ -103,6 +129,15 @@ async fn resources(account: &str) {
     resources::secret(&sdk, "cmk", Some(&cmk)).await;
     resources::table(&sdk, "aws-owned", None).await;
     resources::table(&sdk, "cmk", Some(resources::sse_kms(Some(&cmk)))).await;
+    let aws_sqs = resources::aws_managed(&sdk, "alias/aws/sqs").await;
+    resources::queue(&sdk, "sse-sqs", &[]).await;
+    resources::queue(
+        &sdk,
+        "aws-sqs",
+        &[(QueueAttributeName::KmsMasterKeyId, &aws_sqs)],
+    )
+    .await;
+    resources::queue(&sdk, "cmk", &[(QueueAttributeName::KmsMasterKeyId, &cmk)]).await;
     // Another Region: a stream on the AWS-managed key by alias.
     let eu = emulator.sdk(account, "eu-west-1").await;
     resources::stream(&eu, "eu-stream", Some("alias/aws/kinesis")).await;

@@ -1,4 +1,4 @@
-//! Resources the tests create in an emulated account: keys, streams, secrets and tables, each in
+//! Resources the tests create in an emulated account: keys, streams, secrets, tables and queues, each in
 //! the form the rule has to judge.
 
 use aws_config::SdkConfig;
@@ -108,6 +108,22 @@ pub async fn table(sdk: &SdkConfig, name: &str, sse: Option<SseSpecification>) {
         .send()
         .await
         .unwrap();
+}
+
+/// A queue with these attributes (`KmsMasterKeyId`, `SqsManagedSseEnabled`, ...; none leaves
+/// it on SSE-SQS, the default); returns its URL.
+pub async fn queue(
+    sdk: &SdkConfig,
+    name: &str,
+    attributes: &[(aws_sdk_sqs::types::QueueAttributeName, &str)],
+) -> String {
+    let mut create = aws_sdk_sqs::Client::new(sdk)
+        .create_queue()
+        .queue_name(name);
+    for (attribute, value) in attributes {
+        create = create.attributes(attribute.clone(), *value);
+    }
+    create.send().await.unwrap().queue_url.unwrap()
 }
 
 /// Starts a configuration recorder in `sdk`'s account and Region recording `types`, or every
