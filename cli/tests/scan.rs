@@ -198,6 +198,7 @@ async fn rule_verdicts_counted(account: &str, region: &str, calls: &Calls) -> Ve
     handler.inventory.services.kinesis = counted_client!(aws_sdk_kinesis, &sdk, calls);
     handler.inventory.services.secrets = counted_client!(aws_sdk_secretsmanager, &sdk, calls);
     handler.inventory.services.dynamodb = counted_client!(aws_sdk_dynamodb, &sdk, calls);
+    handler.inventory.services.sqs = counted_client!(aws_sdk_sqs, &sdk, calls);
     handler.keys.inner =
         cmk_rule::aws::KmsKeyResolver::new(counted_client!(aws_sdk_kms, &sdk, calls));
     let invoking = json!({"awsAccountId": account, "notificationCreationTime": "2026-01-05T10:00:00.000Z",
@@ -283,7 +284,7 @@ async fn scan_gives_the_rules_verdicts_in_every_region_and_exits_1_on_non_compli
         .map(|v| v["resourceId"].as_str().unwrap())
         .collect();
     assert!(non_compliant.contains("aws-key-arn") && non_compliant.contains("eu-stream"));
-    assert_eq!(non_compliant.len(), 5, "{non_compliant:?}");
+    assert_eq!(non_compliant.len(), 7, "{non_compliant:?}");
 
     let sarif = scan(&account, &["--output", "sarif"]).await;
     assert_eq!(sarif.status.code(), Some(1));
@@ -291,7 +292,7 @@ async fn scan_gives_the_rules_verdicts_in_every_region_and_exits_1_on_non_compli
     assert_eq!(sarif["version"], "2.1.0");
     assert_eq!(
         sarif["runs"][0]["results"].as_array().unwrap().len(),
-        4,
+        6,
         "us-east-1 only by default"
     );
 
@@ -319,7 +320,7 @@ async fn scan_gives_the_rules_verdicts_in_every_region_and_exits_1_on_non_compli
     );
     assert_eq!(
         csv.lines().count(),
-        1 + 7,
+        1 + 10,
         "a row per us-east-1 verdict: {csv}"
     );
 }
@@ -360,7 +361,7 @@ async fn the_recorded_inventory_gives_the_services_verdicts_without_a_describe_c
     let rule = rule_verdicts_counted(&account, "us-east-1", &calls).await;
     let sent = calls.all();
     let count = |op: &str| sent.iter().filter(|o| *o == op).count();
-    assert_eq!(count("SelectResourceConfig"), 4, "{sent:?}");
+    assert_eq!(count("SelectResourceConfig"), 5, "{sent:?}");
     for op in [
         "DescribeStreamSummary",
         "DescribeTable",
@@ -368,6 +369,8 @@ async fn the_recorded_inventory_gives_the_services_verdicts_without_a_describe_c
         "DescribeKey",
         "ListStreams",
         "ListTables",
+        "ListQueues",
+        "GetQueueAttributes",
     ] {
         assert_eq!(count(op), 0, "{op}: {sent:?}");
     }
@@ -386,7 +389,7 @@ async fn a_type_not_recorded_is_swept_through_its_service_or_named_with_source_c
     let account = Emulator::new_account();
     resources(&account).await;
     let sdk = Emulator::shared().sdk(&account, "us-east-1").await;
-    // Streams and keys only: secrets and tables are not in the inventory.
+    // Streams and keys only: secrets, tables and queues are not in the inventory.
     resources::record(&sdk, Some(&["AWS::Kinesis::Stream", "AWS::KMS::Key"])).await;
     let calls = Calls::default();
     let rule = rule_verdicts_counted(&account, "us-east-1", &calls).await;
@@ -399,13 +402,18 @@ async fn a_type_not_recorded_is_swept_through_its_service_or_named_with_source_c
     );
     assert_eq!(count("DescribeStreamSummary"), 0, "{sent:?}");
     assert_eq!(count("DescribeTable"), 2, "tables from DynamoDB: {sent:?}");
+    assert_eq!(count("GetQueueAttributes"), 3, "queues from SQS: {sent:?}");
     let services = scanned(&scan(&account, &["--output", "json"]).await, &account, 1);
     assert_eq!(rule, services, "mixed sources, the same verdicts");
 
     let out = scan(&account, &["--output", "json", "--source", "config"]).await;
     let partial = scanned(&out, &account, 2);
     let err = String::from_utf8_lossy(&out.stderr);
-    for t in ["AWS::SecretsManager::Secret", "AWS::DynamoDB::Table"] {
+    for t in [
+        "AWS::SecretsManager::Secret",
+        "AWS::DynamoDB::Table",
+        "AWS::SQS::Queue",
+    ] {
         assert!(
             err.contains(&format!(
                 "{t} is not recorded by a running configuration recorder in us-east-1"
