@@ -1,19 +1,10 @@
 //! The control catalogue: every preventive control as data. Each artifact generator reads the
 //! facts it needs from a [`Control`] and knows nothing about any particular control, so adding a
-//! control is one entry here plus its tests.
+//! control is one entry here plus its tests. Each control names the resource type it protects by
+//! its entry in the core's registry ([`cmk_core::resources::KINDS`]), so the detective and the
+//! preventive side speak of the same types.
 
-/// The service a control protects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Service {
-    /// Amazon Kinesis Data Streams.
-    Kinesis,
-    /// AWS Secrets Manager.
-    SecretsManager,
-    /// Amazon DynamoDB.
-    DynamoDb,
-    /// AWS KMS itself (the customer-managed keys).
-    Kms,
-}
+use cmk_core::resources::{self, Kind, dynamodb, kinesis, secretsmanager, sqs};
 
 /// One IAM condition: `operator` → `key` → `values` (values are ORed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,8 +119,8 @@ pub enum Enforcement {
 pub struct Control {
     /// Stable id; appears in every artifact (e.g. as the SCP statement's Sid).
     pub id: &'static str,
-    /// The protected service.
-    pub service: Service,
+    /// The resource type it protects; `None` for controls on the KMS keys themselves.
+    pub resource: Option<&'static Kind>,
     /// One line: what the control prevents.
     pub prevents: &'static str,
     /// How it is enforced.
@@ -169,12 +160,8 @@ impl Control {
     }
 }
 
-/// AWS-managed key aliases of the three services (KMS reserves `alias/aws/`).
-pub const AWS_MANAGED_ALIASES: &[&str] = &[
-    "alias/aws/kinesis",
-    "alias/aws/secretsmanager",
-    "alias/aws/dynamodb",
-];
+/// AWS-managed key aliases of the supported services (KMS reserves `alias/aws/`), from the registry.
+pub const AWS_MANAGED_ALIASES: &[&str] = &resources::AWS_MANAGED_ALIASES;
 
 /// `secretsmanager:KmsKeyId` as an alias name or alias ARN of an AWS-managed key.
 const AWS_ALIAS_PATTERNS: &[&str] = &["alias/aws/*", "arn:aws*:kms:*:*:alias/aws/*"];
@@ -183,7 +170,7 @@ const AWS_ALIAS_PATTERNS: &[&str] = &["alias/aws/*", "arn:aws*:kms:*:*:alias/aws
 pub const CONTROLS: &[Control] = &[
     Control {
         id: "CMK-SECRETS-CREATE",
-        service: Service::SecretsManager,
+        resource: Some(&secretsmanager::KIND),
         prevents: "creating a secret without a KMS key (it would use aws/secretsmanager)",
         enforce: &[
             Enforcement::Scp(ScpDeny {
@@ -228,7 +215,7 @@ pub const CONTROLS: &[Control] = &[
     },
     Control {
         id: "CMK-SECRETS-AWS-ALIAS",
-        service: Service::SecretsManager,
+        resource: Some(&secretsmanager::KIND),
         prevents: "creating or updating a secret with the AWS-managed alias/aws/* key",
         enforce: &[Enforcement::Scp(ScpDeny {
             actions: &["secretsmanager:CreateSecret", "secretsmanager:UpdateSecret"],
@@ -244,7 +231,7 @@ pub const CONTROLS: &[Control] = &[
     },
     Control {
         id: "CMK-SECRETS-DEFAULT-KEY",
-        service: Service::SecretsManager,
+        resource: Some(&secretsmanager::KIND),
         prevents: "switching a secret back to the default key (UpdateSecret with KmsKeyId \"\")",
         enforce: &[Enforcement::Scp(ScpDeny {
             actions: &["secretsmanager:UpdateSecret"],
@@ -260,7 +247,7 @@ pub const CONTROLS: &[Control] = &[
     },
     Control {
         id: "CMK-KINESIS-NO-DOWNGRADE",
-        service: Service::Kinesis,
+        resource: Some(&kinesis::KIND),
         prevents: "turning off stream encryption (StopStreamEncryption)",
         enforce: &[Enforcement::Scp(ScpDeny {
             actions: &["kinesis:StopStreamEncryption"],
@@ -272,7 +259,7 @@ pub const CONTROLS: &[Control] = &[
     },
     Control {
         id: "CMK-KINESIS-CREATE",
-        service: Service::Kinesis,
+        resource: Some(&kinesis::KIND),
         prevents: "streams created or encrypted without a customer-managed key",
         enforce: &[
             Enforcement::NotAnScp(
@@ -309,7 +296,7 @@ pub const CONTROLS: &[Control] = &[
     },
     Control {
         id: "CMK-DYNAMODB-CREATE",
-        service: Service::DynamoDb,
+        resource: Some(&dynamodb::KIND),
         prevents: "tables on the AWS-owned key or aws/dynamodb",
         enforce: &[
             Enforcement::NotAnScp(
@@ -385,9 +372,40 @@ pub const CONTROLS: &[Control] = &[
         ],
     },
     Control {
+        id: "CMK-SQS-CREATE",
+        resource: Some(&sqs::KIND),
+        prevents: "queues on SSE-SQS (the AWS-owned key), unencrypted, or on aws/sqs",
+        enforce: &[
+            Enforcement::NotAnScp(
+                "SQS defines no condition key for a queue's KmsMasterKeyId or SqsManagedSseEnabled; \
+                 enforced by the Conftest/OPA policies, the CloudFormation Guard hook and the Config rule",
+            ),
+            // Without kms_master_key_id the provider leaves the queue on SSE-SQS (or unencrypted
+            // with sqs_managed_sse_enabled = false): the AWS-owned key either way.
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::TerraformPlan,
+                resource_type: "aws_sqs_queue",
+                aws_alias: "alias/aws/sqs",
+                gate: None,
+                key: Some(&[Seg::K("kms_master_key_id")]),
+                replicas: None,
+                absent: "no kms_master_key_id: SSE-SQS (the AWS-owned key) or unencrypted",
+            }),
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::CloudFormation,
+                resource_type: "AWS::SQS::Queue",
+                aws_alias: "alias/aws/sqs",
+                gate: None,
+                key: Some(&[Seg::K("KmsMasterKeyId")]),
+                replicas: None,
+                absent: "no KmsMasterKeyId: SSE-SQS (the AWS-owned key) or unencrypted",
+            }),
+        ],
+    },
+    Control {
         id: "CMK-KMS-NO-AWS-MANAGED",
-        service: Service::Kms,
-        prevents: "encrypting new data under aws/kinesis, aws/secretsmanager or aws/dynamodb",
+        resource: None,
+        prevents: "encrypting new data under the supported services' AWS-managed keys (alias/aws/<service>)",
         enforce: &[Enforcement::Scp(ScpDeny {
             // Decrypt stays allowed so that existing data remains readable.
             actions: &[
@@ -409,7 +427,7 @@ pub const CONTROLS: &[Control] = &[
     },
     Control {
         id: "CMK-KMS-PROTECT",
-        service: Service::Kms,
+        resource: None,
         prevents: "disabling, deleting or weakening customer-managed keys (data loss)",
         enforce: &[
             Enforcement::Scp(ScpDeny {
@@ -460,6 +478,36 @@ mod tests {
                 c.sid()
             );
         }
+    }
+
+    #[test]
+    fn every_registered_type_has_a_control_and_each_layout_names_its_alias() {
+        for kind in resources::KINDS {
+            let controls: Vec<_> = CONTROLS
+                .iter()
+                .filter(|c| c.resource == Some(kind))
+                .collect();
+            assert!(!controls.is_empty(), "{} has no control", kind.config_type);
+            // The CloudFormation layouts cover the type itself (Guard and Rego read them).
+            assert!(
+                controls
+                    .iter()
+                    .flat_map(|c| c.key_layouts())
+                    .any(|l| l.format == IacFormat::CloudFormation
+                        && l.resource_type == kind.config_type),
+                "{} has no CloudFormation layout",
+                kind.config_type
+            );
+            for layout in controls.iter().flat_map(|c| c.key_layouts()) {
+                assert_eq!(
+                    layout.aws_alias,
+                    kind.service.aws_managed_alias(),
+                    "{}",
+                    layout.resource_type
+                );
+            }
+        }
+        assert!(AWS_MANAGED_ALIASES.contains(&"alias/aws/sqs"));
     }
 
     #[test]

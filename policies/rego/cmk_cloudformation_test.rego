@@ -50,8 +50,8 @@ test_cmk_secrets_create_aws_secretsmanager_secret_cfn_pass_replica_on_cmk if {
 }
 
 test_cmk_secrets_create_aws_secretsmanager_secret_cfn_warn_suppressed_in_metadata if {
-	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SecretsManager::Secret"}}}
-	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SecretsManager::Secret"}}}
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SecretsManager::Secret"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SecretsManager::Secret"}}}
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
 }
 
@@ -102,8 +102,8 @@ test_cmk_kinesis_create_aws_kinesis_stream_cfn_deny_gate_closed if {
 }
 
 test_cmk_kinesis_create_aws_kinesis_stream_cfn_warn_suppressed_in_metadata if {
-	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"StreamEncryption":{"EncryptionType":"KMS"}},"Type":"AWS::Kinesis::Stream"}}}
-	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"StreamEncryption":{"EncryptionType":"KMS"}},"Type":"AWS::Kinesis::Stream"}}}
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"StreamEncryption":{"EncryptionType":"KMS"}},"Type":"AWS::Kinesis::Stream"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"StreamEncryption":{"EncryptionType":"KMS"}},"Type":"AWS::Kinesis::Stream"}}}
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 }
 
@@ -154,8 +154,8 @@ test_cmk_dynamodb_create_aws_dynamodb_table_cfn_deny_gate_closed if {
 }
 
 test_cmk_dynamodb_create_aws_dynamodb_table_cfn_warn_suppressed_in_metadata if {
-	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
-	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 }
 
@@ -206,8 +206,8 @@ test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_gate_closed if {
 }
 
 test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_warn_suppressed_in_metadata if {
-	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"Replicas":[{"Region":"us-east-1"}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
-	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"Replicas":[{"Region":"us-east-1"}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"Replicas":[{"Region":"us-east-1"}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"Replicas":[{"Region":"us-east-1"}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 }
 
@@ -220,5 +220,51 @@ test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_null_key if {
 test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_bare_aws_managed_name if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"Replicas":[{"Region":"us-east-1","SSESpecification":{"KMSMasterKeyId":"aws/dynamodb"}}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_sqs_create_aws_sqs_queue_cfn_deny_absent if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{},"Type":"AWS::SQS::Queue"}}}
+	startswith(msg, "[CMK-SQS-CREATE] ")
+	contains(msg, "no KmsMasterKeyId: SSE-SQS (the AWS-owned key) or unencrypted")
+}
+
+test_cmk_sqs_create_aws_sqs_queue_cfn_deny_aws_alias if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsMasterKeyId":"alias/aws/sqs"},"Type":"AWS::SQS::Queue"}}}
+	startswith(msg, "[CMK-SQS-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_sqs_create_aws_sqs_queue_cfn_pass_ref_to_key if {
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsMasterKeyId":{"Ref":"Key"}},"Type":"AWS::SQS::Queue"}}}
+	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsMasterKeyId":{"Ref":"Key"}},"Type":"AWS::SQS::Queue"}}}
+}
+
+test_cmk_sqs_create_aws_sqs_queue_cfn_pass_getatt_key_arn if {
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsMasterKeyId":{"Fn::GetAtt":["Key","Arn"]}},"Type":"AWS::SQS::Queue"}}}
+	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsMasterKeyId":{"Fn::GetAtt":["Key","Arn"]}},"Type":"AWS::SQS::Queue"}}}
+}
+
+test_cmk_sqs_create_aws_sqs_queue_cfn_warn_parameter_without_default if {
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsMasterKeyId":{"Ref":"KeyParameter"}},"Type":"AWS::SQS::Queue"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsMasterKeyId":{"Ref":"KeyParameter"}},"Type":"AWS::SQS::Queue"}}}
+	startswith(msg, "[CMK-SQS-CREATE] ")
+}
+
+test_cmk_sqs_create_aws_sqs_queue_cfn_warn_suppressed_in_metadata if {
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SQS::Queue"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SQS::Queue"}}}
+	startswith(msg, "[CMK-SQS-CREATE] ")
+}
+
+test_cmk_sqs_create_aws_sqs_queue_cfn_deny_null_key if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsMasterKeyId":null},"Type":"AWS::SQS::Queue"}}}
+	startswith(msg, "[CMK-SQS-CREATE] ")
+	contains(msg, "no KmsMasterKeyId: SSE-SQS (the AWS-owned key) or unencrypted")
+}
+
+test_cmk_sqs_create_aws_sqs_queue_cfn_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsMasterKeyId":"aws/sqs"},"Type":"AWS::SQS::Queue"}}}
+	startswith(msg, "[CMK-SQS-CREATE] ")
 	contains(msg, "AWS-managed")
 }

@@ -9,6 +9,7 @@ cmk_terraform_layouts := [
 	{"absent":"no kms_key_id","aws_alias":"alias/aws/kinesis","control":"CMK-KINESIS-CREATE","gate":{"message":"stream is not encrypted (encryption_type must be KMS with a customer-managed key)","path":["encryption_type"],"values":["KMS"]},"key":["kms_key_id"],"replicas":null,"type":"aws_kinesis_stream"},
 	{"absent":"no kms_key_arn: uses alias/aws/dynamodb","aws_alias":"alias/aws/dynamodb","control":"CMK-DYNAMODB-CREATE","gate":{"message":"server_side_encryption is off: the table uses the AWS-owned key","path":["server_side_encryption",0,"enabled"],"values":[true]},"key":["server_side_encryption",0,"kms_key_arn"],"replicas":{"key":["kms_key_arn"],"list":["replica"],"region":"region_name"},"type":"aws_dynamodb_table"},
 	{"absent":"no kms_key_arn: the replica uses alias/aws/dynamodb","aws_alias":"alias/aws/dynamodb","control":"CMK-DYNAMODB-CREATE","gate":null,"key":["kms_key_arn"],"replicas":null,"type":"aws_dynamodb_table_replica"},
+	{"absent":"no kms_master_key_id: SSE-SQS (the AWS-owned key) or unencrypted","aws_alias":"alias/aws/sqs","control":"CMK-SQS-CREATE","gate":null,"key":["kms_master_key_id"],"replicas":null,"type":"aws_sqs_queue"},
 ]
 
 cmk_cloudformation_layouts := [
@@ -16,4 +17,5 @@ cmk_cloudformation_layouts := [
 	{"absent":"no StreamEncryption.KeyId","aws_alias":"alias/aws/kinesis","control":"CMK-KINESIS-CREATE","gate":{"message":"stream is not encrypted (StreamEncryption with EncryptionType KMS and a customer-managed KeyId)","path":["StreamEncryption","EncryptionType"],"values":["KMS"]},"key":["StreamEncryption","KeyId"],"replicas":null,"type":"AWS::Kinesis::Stream"},
 	{"absent":"no SSESpecification.KMSMasterKeyId: uses alias/aws/dynamodb","aws_alias":"alias/aws/dynamodb","control":"CMK-DYNAMODB-CREATE","gate":{"message":"SSESpecification.SSEEnabled is off: the table uses the AWS-owned key","path":["SSESpecification","SSEEnabled"],"values":[true,"true"]},"key":["SSESpecification","KMSMasterKeyId"],"replicas":null,"type":"AWS::DynamoDB::Table"},
 	{"absent":"no SSESpecification.KMSMasterKeyId: uses alias/aws/dynamodb","aws_alias":"alias/aws/dynamodb","control":"CMK-DYNAMODB-CREATE","gate":{"message":"SSESpecification.SSEEnabled is off: the replicas use the AWS-owned key","path":["SSESpecification","SSEEnabled"],"values":[true,"true"]},"key":null,"replicas":{"key":["SSESpecification","KMSMasterKeyId"],"list":["Replicas"],"region":"Region"},"type":"AWS::DynamoDB::GlobalTable"},
+	{"absent":"no KmsMasterKeyId: SSE-SQS (the AWS-owned key) or unencrypted","aws_alias":"alias/aws/sqs","control":"CMK-SQS-CREATE","gate":null,"key":["KmsMasterKeyId"],"replicas":null,"type":"AWS::SQS::Queue"},
 ]

@@ -253,3 +253,54 @@ test_cmk_dynamodb_create_aws_dynamodb_table_replica_plan_deny_bare_aws_managed_n
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 	contains(msg, "AWS-managed")
 }
+
+test_cmk_sqs_create_aws_sqs_queue_plan_deny_absent if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+	startswith(msg, "[CMK-SQS-CREATE] ")
+	contains(msg, "no kms_master_key_id: SSE-SQS (the AWS-owned key) or unencrypted")
+}
+
+test_cmk_sqs_create_aws_sqs_queue_plan_deny_aws_alias if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{"kms_master_key_id":"alias/aws/sqs"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+	startswith(msg, "[CMK-SQS-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_sqs_create_aws_sqs_queue_plan_pass_cmk_arn if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{"kms_master_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{"kms_master_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+}
+
+test_cmk_sqs_create_aws_sqs_queue_plan_pass_key_of_this_configuration if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{"kms_master_key_id":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{"kms_master_key_id":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+}
+
+test_cmk_sqs_create_aws_sqs_queue_plan_warn_unknown_key if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{"kms_master_key_id":{"references":["var.key_arn"]}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+	some msg in warn with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{"kms_master_key_id":{"references":["var.key_arn"]}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+	startswith(msg, "[CMK-SQS-CREATE] ")
+}
+
+test_cmk_sqs_create_aws_sqs_queue_plan_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{"kms_master_key_id":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}},"mode":"managed","name":"test","type":"aws_sqs_queue"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{"kms_master_key_id":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}},"mode":"managed","name":"test","type":"aws_sqs_queue"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+}
+
+test_cmk_sqs_create_aws_sqs_queue_plan_deny_key_left_out if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+	startswith(msg, "[CMK-SQS-CREATE] ")
+	contains(msg, "no kms_master_key_id: SSE-SQS (the AWS-owned key) or unencrypted")
+}
+
+test_cmk_sqs_create_aws_sqs_queue_plan_deny_null_key if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{"kms_master_key_id":null},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+	startswith(msg, "[CMK-SQS-CREATE] ")
+	contains(msg, "no kms_master_key_id: SSE-SQS (the AWS-owned key) or unencrypted")
+}
+
+test_cmk_sqs_create_aws_sqs_queue_plan_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sqs_queue.test","expressions":{},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sqs_queue.test","change":{"actions":["create"],"after":{"kms_master_key_id":"aws/sqs"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sqs_queue"}]}
+	startswith(msg, "[CMK-SQS-CREATE] ")
+	contains(msg, "AWS-managed")
+}

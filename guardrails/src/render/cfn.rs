@@ -61,7 +61,9 @@ pub(crate) fn change_scope(types: &[&'static str]) -> Vec<&'static str> {
 }
 
 /// The calls the rule makes whatever the types: Config's, and KMS's for the keys.
-const COMMON_ACTIONS: [&str; 9] = [
+/// The calls the rule makes whatever the resource type: reporting, history, the recorded inventory
+/// and the keys.
+pub const COMMON_ACTIONS: [&str; 9] = [
     "config:PutEvaluations",
     "config:GetResourceConfigHistory",
     "config:GetComplianceDetailsByConfigRule",

@@ -1,6 +1,7 @@
-//! The README's generated sections. The decision table is rendered from the registry of resource
-//! types (`cmk_core::resources::KINDS`), so the README says what the rule decides for exactly the
-//! types it evaluates; `guardrails generate --check` reports a table edited by hand.
+//! The README's generated sections. The decision table and the rule's IAM actions are rendered
+//! from the registry of resource types (`cmk_core::resources::KINDS`), so the README says what the
+//! rule decides, and what its role allows, for exactly the types it evaluates; `guardrails
+//! generate --check` reports a section edited by hand.
 
 use cmk_core::resources::KINDS;
 
@@ -56,13 +57,45 @@ pub fn decision_table() -> String {
     out
 }
 
+/// The rule's IAM actions, as the generated roles grant them: the common calls, then each
+/// type's service calls (the sweep's services' path).
+pub fn role_actions() -> String {
+    let code = |actions: &[&str]| {
+        actions
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = format!(
+        "The function's role (the member role in central mode) needs {}, and for the periodic \
+         sweep through the services' APIs:\n\n",
+        code(&crate::render::cfn::COMMON_ACTIONS)
+    );
+    for kind in KINDS {
+        out.push_str(&format!(
+            "- {}: {}\n",
+            kind.plural,
+            code(kind.service_actions)
+        ));
+    }
+    out
+}
+
 /// Every generated section.
 pub fn sections() -> Vec<Section> {
-    vec![Section {
-        path: README,
-        name: "decision table",
-        content: decision_table(),
-    }]
+    vec![
+        Section {
+            path: README,
+            name: "decision table",
+            content: decision_table(),
+        },
+        Section {
+            path: README,
+            name: "role actions",
+            content: role_actions(),
+        },
+    ]
 }
 
 #[cfg(test)]
@@ -92,6 +125,20 @@ mod tests {
         let s = table("x\n");
         assert_eq!(s.splice(&format!("{}\nno end\n", s.begin())), None);
         assert_eq!(s.splice(&format!("no begin\n{}\n", s.end())), None);
+    }
+
+    #[test]
+    fn the_role_actions_are_the_templates_actions() {
+        let text = role_actions();
+        let granted = crate::render::cfn::rule_actions();
+        let granted = granted.as_array().unwrap();
+        for action in granted {
+            assert!(
+                text.contains(&format!("`{}`", action.as_str().unwrap())),
+                "{action} missing from {text}"
+            );
+        }
+        assert_eq!(text.matches('`').count(), 2 * granted.len(), "{text}");
     }
 
     #[test]
