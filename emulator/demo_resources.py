@@ -11,7 +11,7 @@ def client(service):
 
 
 def main() -> None:
-    kms, kinesis, sm, ddb = (client(s) for s in ("kms", "kinesis", "secretsmanager", "dynamodb"))
+    kms, kinesis, sm, ddb, sqs = (client(s) for s in ("kms", "kinesis", "secretsmanager", "dynamodb", "sqs"))
     cmk = kms.create_key(Description="orders data")["KeyMetadata"]
     kms.create_alias(AliasName="alias/orders-data", TargetKeyId=cmk["KeyId"])
     disabled = kms.create_key(Description="retired")["KeyMetadata"]
@@ -50,7 +50,16 @@ def main() -> None:
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             **extra,
         )
-    print(f"created {len(streams)} streams, {len(secrets)} secrets, {len(tables)} tables, 2 CMKs (one disabled)")
+    aws_sqs = kms.describe_key(KeyId="alias/aws/sqs")["KeyMetadata"]["Arn"]
+    queues = {
+        "jobs-sse-sqs": {},  # the default: SSE-SQS, the AWS-owned key
+        "jobs-aws-key-arn": {"KmsMasterKeyId": aws_sqs},
+        "jobs-cmk": {"KmsMasterKeyId": "alias/orders-data"},
+    }
+    for name, attributes in queues.items():
+        sqs.create_queue(QueueName=name, Attributes=attributes)
+    print(f"created {len(streams)} streams, {len(secrets)} secrets, {len(tables)} tables, {len(queues)} queues, "
+          "2 CMKs (one disabled)")
 
 
 if __name__ == "__main__":
