@@ -11,22 +11,14 @@ use anyhow::Context;
 use cmk_core::Compliance;
 use cmk_rule::handler::Judged;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+
+use crate::output::sarif::{self, Place};
+use crate::output::{Format, JsonArray, csv_line, write_row, write_table};
 
 pub mod html;
 
-/// `scan --output`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ScanFormat {
-    /// A summary per account and Region, then the NON_COMPLIANT resources.
-    Text,
-    /// One JSON array of verdicts.
-    Json,
-    /// SARIF 2.1.0 (NON_COMPLIANT resources as results).
-    Sarif,
-    /// CSV with a header row, one verdict per row.
-    Csv,
-}
+/// The formats `scan` renders.
+pub const SCAN_FORMATS: &[Format] = &[Format::Text, Format::Json, Format::Sarif, Format::Csv];
 
 /// One verdict as the reports show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,11 +182,18 @@ impl Spool {
     }
 }
 
+/// Where the verdicts go, per format.
+enum Sink<W: Write> {
+    Json(JsonArray<W>),
+    Sarif(sarif::Log<W>),
+    Csv(W),
+    /// The summary and the NON_COMPLIANT list, printed at the end.
+    Text(W),
+}
+
 /// Writes one scan's verdicts as they arrive.
 pub struct Writer<W: Write> {
-    format: ScanFormat,
-    out: W,
-    written: u64,
+    sink: Sink<W>,
     /// The counts so far.
     pub summary: Summary,
     /// NON_COMPLIANT findings for `text` and the HTML report.
@@ -202,28 +201,26 @@ pub struct Writer<W: Write> {
 }
 
 impl<W: Write> Writer<W> {
-    /// A writer of `format` to `out`; `spool` when the HTML report needs the NON_COMPLIANT list.
-    pub fn new(format: ScanFormat, mut out: W, html: bool) -> anyhow::Result<Writer<W>> {
-        let spool = if format == ScanFormat::Text || html {
+    /// A writer of `format` (one of [`SCAN_FORMATS`]) to `out`; `html` when the HTML report
+    /// needs the NON_COMPLIANT list.
+    pub fn new(format: Format, mut out: W, html: bool) -> anyhow::Result<Writer<W>> {
+        let sink = match format {
+            Format::Json => Sink::Json(JsonArray::new(out, false)),
+            Format::Sarif => Sink::Sarif(sarif::Log::start(out, sarif_driver())?),
+            Format::Csv => {
+                out.write_all(&csv_line(&CSV_HEADER)?)?;
+                Sink::Csv(out)
+            }
+            Format::Text => Sink::Text(out),
+            Format::Junitxml => anyhow::bail!("scan does not write JUnit XML"),
+        };
+        let spool = if matches!(sink, Sink::Text(_)) || html {
             Some(Spool::new()?)
         } else {
             None
         };
-        match format {
-            ScanFormat::Json => out.write_all(b"[")?,
-            // Everything before the results; `finish` closes the array, the run and the log.
-            ScanFormat::Sarif => write!(
-                out,
-                r#"{{"$schema":"https://json.schemastore.org/sarif-2.1.0.json","version":"2.1.0","runs":[{{"tool":{},"results":["#,
-                sarif_tool()
-            )?,
-            ScanFormat::Csv => out.write_all(&csv_line(&CSV_HEADER)?)?,
-            ScanFormat::Text => {}
-        }
         Ok(Writer {
-            format,
-            out,
-            written: 0,
+            sink,
             summary: Summary::default(),
             spool,
         })
@@ -232,19 +229,10 @@ impl<W: Write> Writer<W> {
     /// Writes (or spools) one verdict and counts it.
     pub fn add(&mut self, f: Finding) -> anyhow::Result<()> {
         self.summary.add(&f);
-        let separator = if self.written == 0 { "\n" } else { ",\n" };
-        match self.format {
-            ScanFormat::Json => {
-                self.out.write_all(separator.as_bytes())?;
-                serde_json::to_writer(&mut self.out, &f)?;
-                self.written += 1;
-            }
-            ScanFormat::Sarif if f.is_non_compliant() => {
-                self.out.write_all(separator.as_bytes())?;
-                serde_json::to_writer(&mut self.out, &sarif_result(&f))?;
-                self.written += 1;
-            }
-            ScanFormat::Csv => self.out.write_all(&csv_line(&[
+        match &mut self.sink {
+            Sink::Json(array) => array.push(&f)?,
+            Sink::Sarif(log) if f.is_non_compliant() => log.result(&sarif_result(&f))?,
+            Sink::Csv(out) => out.write_all(&csv_line(&[
                 &f.account,
                 &f.region,
                 &f.resource_type,
@@ -253,7 +241,7 @@ impl<W: Write> Writer<W> {
                 f.annotation.as_deref().unwrap_or_default(),
                 &f.keys.join(" "),
             ])?)?,
-            ScanFormat::Sarif | ScanFormat::Text => {}
+            Sink::Sarif(_) | Sink::Text(_) => {}
         }
         if f.is_non_compliant()
             && let Some(spool) = &mut self.spool
@@ -266,81 +254,84 @@ impl<W: Write> Writer<W> {
     /// Closes the output (and, for `text`, prints the summary and the NON_COMPLIANT list);
     /// returns the counts and the NON_COMPLIANT spool for the HTML report.
     pub fn finish(mut self) -> anyhow::Result<(Summary, Option<Spool>)> {
-        match self.format {
-            ScanFormat::Json => self.out.write_all(b"\n]\n")?,
-            ScanFormat::Sarif => self.out.write_all(b"\n]}]}\n")?,
-            ScanFormat::Csv => {}
-            ScanFormat::Text => {
-                let spool = self.spool.take();
-                let spool = self.text(spool)?;
-                self.spool = spool;
+        match self.sink {
+            Sink::Json(array) => {
+                array.finish()?;
+            }
+            Sink::Sarif(log) => {
+                log.finish()?;
+            }
+            Sink::Csv(mut out) => out.flush()?,
+            Sink::Text(mut out) => {
+                if let Some(spool) = &mut self.spool {
+                    text(&mut out, &self.summary, spool)?;
+                }
+                out.flush()?;
             }
         }
-        self.out.flush()?;
         Ok((self.summary, self.spool))
     }
+}
 
-    fn text(&mut self, spool: Option<Spool>) -> anyhow::Result<Option<Spool>> {
-        let Some(mut spool) = spool else {
-            return Ok(None);
-        };
-        let mut rows = vec![[
-            "ACCOUNT".to_owned(),
-            "REGION".to_owned(),
-            "RESOURCES".to_owned(),
-            "COMPLIANT".to_owned(),
-            "NON_COMPLIANT".to_owned(),
-            "NOT_APPLICABLE".to_owned(),
-        ]];
-        for ((account, region), t) in &self.summary.by_place {
-            rows.push([
-                account.clone(),
-                region.clone(),
-                t.total().to_string(),
-                t.compliant.to_string(),
-                t.non_compliant.to_string(),
-                t.not_applicable.to_string(),
-            ]);
-        }
-        write_table(&mut self.out, &rows)?;
-        if spool.len > 0 {
-            writeln!(self.out, "\nNON_COMPLIANT:")?;
-            // Two passes over the spool: widths first, then the rows, so memory stays flat.
-            let header = [
-                "ACCOUNT",
-                "REGION",
-                "RESOURCE TYPE",
-                "RESOURCE ID",
-                "ANNOTATION",
-            ];
-            let mut widths = header.map(str::len);
-            let cells = |f: &Finding| {
-                [
-                    f.account.clone(),
-                    f.region.clone(),
-                    f.resource_type.clone(),
-                    f.resource_id.clone(),
-                    f.annotation.clone().unwrap_or_default(),
-                ]
-            };
-            for f in spool.read()? {
-                for (w, c) in widths.iter_mut().zip(cells(&f?)) {
-                    *w = (*w).max(c.len());
-                }
-            }
-            write_row(&mut self.out, &header.map(str::to_owned), &widths)?;
-            for f in spool.read()? {
-                write_row(&mut self.out, &cells(&f?), &widths)?;
-            }
-        }
-        writeln!(
-            self.out,
-            "{} resource(s) evaluated, {} NON_COMPLIANT",
-            self.summary.total.total(),
-            self.summary.total.non_compliant
-        )?;
-        Ok(Some(spool))
+/// The `text` report: a summary line per account and Region, the NON_COMPLIANT resources from
+/// the spool, and the totals.
+fn text(out: &mut impl Write, summary: &Summary, spool: &mut Spool) -> anyhow::Result<()> {
+    let mut rows = vec![[
+        "ACCOUNT".to_owned(),
+        "REGION".to_owned(),
+        "RESOURCES".to_owned(),
+        "COMPLIANT".to_owned(),
+        "NON_COMPLIANT".to_owned(),
+        "NOT_APPLICABLE".to_owned(),
+    ]];
+    for ((account, region), t) in &summary.by_place {
+        rows.push([
+            account.clone(),
+            region.clone(),
+            t.total().to_string(),
+            t.compliant.to_string(),
+            t.non_compliant.to_string(),
+            t.not_applicable.to_string(),
+        ]);
     }
+    write_table(out, &rows)?;
+    if spool.len > 0 {
+        writeln!(out, "\nNON_COMPLIANT:")?;
+        // Two passes over the spool: widths first, then the rows, so memory stays flat.
+        let header = [
+            "ACCOUNT",
+            "REGION",
+            "RESOURCE TYPE",
+            "RESOURCE ID",
+            "ANNOTATION",
+        ];
+        let mut widths = header.map(str::len);
+        let cells = |f: &Finding| {
+            [
+                f.account.clone(),
+                f.region.clone(),
+                f.resource_type.clone(),
+                f.resource_id.clone(),
+                f.annotation.clone().unwrap_or_default(),
+            ]
+        };
+        for f in spool.read()? {
+            for (w, c) in widths.iter_mut().zip(cells(&f?)) {
+                *w = (*w).max(c.len());
+            }
+        }
+        write_row(out, &header.map(str::to_owned), &widths)?;
+        for f in spool.read()? {
+            write_row(out, &cells(&f?), &widths)?;
+        }
+    }
+    writeln!(
+        out,
+        "{} resource(s) evaluated, {} NON_COMPLIANT",
+        summary.total.total(),
+        summary.total.non_compliant
+    )?;
+    Ok(())
 }
 
 /// The CSV columns, in [`Finding`]'s JSON names.
@@ -354,66 +345,44 @@ const CSV_HEADER: [&str; 7] = [
     "keys",
 ];
 
-/// One CSV record (RFC 4180 quoting), line end included.
-fn csv_line(fields: &[&str]) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(fields)?;
-    Ok(w.into_inner().map_err(|e| e.into_error())?)
-}
-
-fn write_row(out: &mut impl Write, cells: &[String], widths: &[usize]) -> std::io::Result<()> {
-    let last = cells.len() - 1;
-    for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-        if i == last {
-            writeln!(out, "{cell}")?;
-        } else {
-            write!(out, "{cell:<width$}  ")?;
-        }
-    }
-    Ok(())
-}
-
-fn write_table<const N: usize>(out: &mut impl Write, rows: &[[String; N]]) -> std::io::Result<()> {
-    let mut widths = [0; N];
-    for row in rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.len());
-        }
-    }
-    for row in rows {
-        write_row(out, row, &widths)?;
-    }
-    Ok(())
-}
-
-/// The SARIF run's `tool`.
-fn sarif_tool() -> Value {
-    json!({"driver": {
-        "name": "cmk-guardrails",
-        "version": env!("CARGO_PKG_VERSION"),
-        "rules": [{"id": "CMK-REQUIRED", "shortDescription": {"text": format!(
+/// The scan's SARIF tool: one rule, a CMK for every registered type.
+fn sarif_driver() -> serde_sarif::sarif::ToolComponent {
+    sarif::driver(vec![sarif::rule(
+        "CMK-REQUIRED",
+        None,
+        format!(
             "{} must use customer-managed KMS keys",
             guardrails::render::cfn::rule_subjects()
-        )}}],
-    }})
+        ),
+    )])
 }
 
-fn sarif_result(f: &Finding) -> Value {
-    json!({
-        "ruleId": "CMK-REQUIRED",
-        "level": "error",
-        "message": {"text": f.annotation.clone().unwrap_or_else(|| "not encrypted with a customer-managed KMS key".to_owned())},
-        "locations": [{"logicalLocations": [{
-            "fullyQualifiedName": format!("{}/{}/{}/{}", f.account, f.region, f.resource_type, f.resource_id),
-            "name": f.resource_id,
-            "kind": "resource",
-        }]}],
-    })
+/// A NON_COMPLIANT verdict as a SARIF result: the resource is a logical location (no file).
+fn sarif_result(f: &Finding) -> serde_sarif::sarif::Result {
+    sarif::Finding {
+        rule: "CMK-REQUIRED",
+        level: serde_sarif::sarif::ResultLevel::Error,
+        message: f
+            .annotation
+            .as_deref()
+            .unwrap_or("not encrypted with a customer-managed KMS key"),
+        place: Place::Resource {
+            qualified: format!(
+                "{}/{}/{}/{}",
+                f.account, f.region, f.resource_type, f.resource_id
+            ),
+            name: &f.resource_id,
+        },
+        suppressed: None,
+        properties: vec![],
+    }
+    .to_result()
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use serde_json::{Value, json};
 
     /// A stream's verdict whose annotation carries a quote, a comma and a fix.
     pub(crate) fn finding(account: &str, id: &str, compliance: &str) -> Finding {
@@ -430,7 +399,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn written(format: ScanFormat, findings: &[Finding]) -> (String, Summary) {
+    fn written(format: Format, findings: &[Finding]) -> (String, Summary) {
         let mut out = Vec::new();
         let mut w = Writer::new(format, &mut out, false).unwrap();
         for f in findings {
@@ -450,10 +419,10 @@ pub(crate) mod tests {
 
     #[test]
     fn json_streams_one_valid_array() {
-        let (text, _) = written(ScanFormat::Json, &three());
+        let (text, _) = written(Format::Json, &three());
         let list: Vec<Finding> = serde_json::from_str(&text).unwrap();
         assert_eq!(list, three());
-        let (empty, _) = written(ScanFormat::Json, &[]);
+        let (empty, _) = written(Format::Json, &[]);
         assert!(
             serde_json::from_str::<Vec<Value>>(&empty)
                 .unwrap()
@@ -463,8 +432,9 @@ pub(crate) mod tests {
 
     #[test]
     fn sarif_streams_the_non_compliant_results_only() {
-        let (text, _) = written(ScanFormat::Sarif, &three());
+        let (text, _) = written(Format::Sarif, &three());
         let log: Value = serde_json::from_str(&text).unwrap();
+        cmk_integration_tests::sarif::validate(&log).unwrap();
         let results = log["runs"][0]["results"].as_array().unwrap();
         assert_eq!(results.len(), 2);
         assert_eq!(
@@ -472,14 +442,14 @@ pub(crate) mod tests {
             "222222222222/eu-west-1/AWS::Kinesis::Stream/c"
         );
         assert_eq!(log["runs"][0]["tool"]["driver"]["name"], "cmk-guardrails");
-        let (empty, _) = written(ScanFormat::Sarif, &[]);
+        let (empty, _) = written(Format::Sarif, &[]);
         let log: Value = serde_json::from_str(&empty).unwrap();
         assert_eq!(log["runs"][0]["results"], json!([]));
     }
 
     #[test]
     fn csv_quotes_what_needs_quoting() {
-        let (text, _) = written(ScanFormat::Csv, &three());
+        let (text, _) = written(Format::Csv, &three());
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         assert_eq!(
             reader.headers().unwrap().iter().collect::<Vec<_>>(),
@@ -492,7 +462,7 @@ pub(crate) mod tests {
 
     #[test]
     fn text_prints_the_summary_per_place_then_the_non_compliant_resources() {
-        let (text, summary) = written(ScanFormat::Text, &three());
+        let (text, summary) = written(Format::Text, &three());
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("ACCOUNT"), "{text}");
         assert!(lines[1].starts_with("111111111111  eu-west-1  2"), "{text}");

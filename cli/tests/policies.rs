@@ -140,6 +140,7 @@ fn iac_check_flags_the_fixtures_and_speaks_json_and_sarif() {
     assert_eq!(out.status.code(), Some(1));
     let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
+    cmk_integration_tests::sarif::validate(&sarif).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(results.iter().any(|r| r["level"] == "warning"));
     assert!(
@@ -147,6 +148,35 @@ fn iac_check_flags_the_fixtures_and_speaks_json_and_sarif() {
             .iter()
             .all(|r| r["ruleId"].as_str().unwrap().starts_with("CMK-"))
     );
+}
+
+#[test]
+fn each_command_offers_the_output_formats_it_renders_and_names_them() {
+    let root = root();
+    for (args, refused, offered) in [
+        (
+            &["iac", "check", "tests/fixtures/iac"][..],
+            "csv",
+            "text, json, sarif, junitxml",
+        ),
+        (&["scan"][..], "junitxml", "text, json, sarif, csv"),
+        (&["evaluate", "-"][..], "sarif", "text, json"),
+        (
+            &["scp", "validate", "policies/scp/cmk-guardrails-1.json"][..],
+            "csv",
+            "text, json",
+        ),
+        (&["status", "--ou", "sandbox"][..], "sarif", "text, json"),
+    ] {
+        let out = guardrails(&[args, &["--output", refused]].concat(), &root);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("invalid value '{refused}'"))
+                && err.contains(&format!("[possible values: {offered}]")),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -299,6 +329,7 @@ fn iac_findings_carry_lines_and_suppressions_keep_them_visible_with_their_reason
     // SARIF: regions and suppressions; text: file:line; JUnit: failures only for what is not accepted.
     let sarif = guardrails(&["iac", "check", &paths[0], "--output", "sarif"], &dir);
     let sarif: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    cmk_integration_tests::sarif::validate(&sarif).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let region = &results[0]["locations"][0]["physicalLocation"]["region"];
     assert!(region["startLine"].as_u64().is_some() && region["endLine"].as_u64().is_some());

@@ -290,6 +290,7 @@ async fn scan_gives_the_rules_verdicts_in_every_region_and_exits_1_on_non_compli
     assert_eq!(sarif.status.code(), Some(1));
     let sarif: Value = serde_json::from_slice(&sarif.stdout).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
+    cmk_integration_tests::sarif::validate(&sarif).unwrap();
     assert_eq!(
         sarif["runs"][0]["results"].as_array().unwrap().len(),
         6,

@@ -8,3 +8,4 @@ pub mod fixture;
 pub mod lambda_api;
 pub mod organization;
 pub mod resources;
+pub mod sarif;

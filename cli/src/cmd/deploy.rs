@@ -13,6 +13,7 @@ use guardrails_deploy::settings::{Code, Mode, Settings};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Outcome;
+use crate::output::{self, Format};
 
 /// Targets, settings file and every setting as a flag (flags override the file).
 #[derive(Debug, clap::Args)]
@@ -199,7 +200,7 @@ pub struct StatusArgs {
     #[command(flatten)]
     common: Common,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value = "text", value_parser = output::only(output::TEXT_JSON))]
     output: Format,
     /// Also write a self-contained HTML report of the OU's compliance (charts by account, Region
     /// and service; the NON_COMPLIANT resources; the drift) here.
@@ -215,15 +216,6 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     yes: bool,
-}
-
-/// `status` output formats.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Format {
-    /// Lines for people.
-    Text,
-    /// One JSON document.
-    Json,
 }
 
 /// Progress of StackSet operations on stderr: a bar on a terminal, plain lines otherwise.
@@ -450,8 +442,8 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
         status_report(path, &args.common.ous, &status)?;
     }
     match args.output {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),
-        Format::Text => {
+        Format::Json => output::json(&status)?,
+        _ => {
             println!("Caller: {}", status.caller);
             for t in &status.targets {
                 println!(

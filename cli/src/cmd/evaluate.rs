@@ -2,7 +2,7 @@
 //! (as Config sends it: `invokingEvent` and `ruleParameters` are JSON strings), resolving keys and
 //! fetching items through the normal AWS configuration. Puts evaluations only with `--put`.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(value_name = "FILE|-")]
     file: Option<PathBuf>,
     /// `text` (a table) or `json` (PutEvaluations `Evaluation` objects).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value = "text", value_parser = output::only(output::TEXT_JSON))]
     output: Format,
     /// Also put the evaluations to AWS Config (PutEvaluations with the event's resultToken).
     #[arg(long)]
@@ -58,13 +58,15 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     let members = aws::Members::new(sdk, make_sink, Box::new(|_| {}));
     // JSON is printed as the evaluations are made (a sweep of any size in flat memory); the text
     // table aligns its columns over all of them, so it collects them first.
-    let options = match args.output {
-        Format::Text => Options::collecting(),
-        Format::Json => Options::default(),
+    let json = args.output == Format::Json;
+    let options = if json {
+        Options::default()
+    } else {
+        Options::collecting()
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<cmk_rule::handler::Judged>(256);
     let options = Options {
-        stream: (args.output == Format::Json).then_some(tx),
+        stream: json.then_some(tx),
         ..options
     };
     let evaluating = async {
@@ -74,17 +76,14 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     };
     let printing = async {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        let mut first = true;
+        let out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut array = output::JsonArray::new(out, true);
         while let Some(judged) = rx.recv().await {
-            out.write_all(if first { b"[\n" } else { b",\n" })?;
-            serde_json::to_writer_pretty(&mut out, &judged.evaluation)?;
-            first = false;
+            array.push(&judged.evaluation)?;
         }
-        if args.output == Format::Json {
-            out.write_all(if first { b"[]\n" } else { b"\n]\n" })?;
+        if json {
+            array.finish()?;
         }
-        out.flush()?;
         anyhow::Ok(())
     };
     let (result, printed) = tokio::join!(evaluating, printing);
@@ -93,7 +92,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         Ok(report) => (report, None),
         Err(failed) => (failed.report, Some(failed.error)),
     };
-    if args.output == Format::Text {
+    if !json {
         output::evaluations(args.output, &report.evaluations)?;
     }
     if let Some(err) = error {

@@ -12,19 +12,12 @@ use guardrails::suppress::{self, Accepted, Baseline};
 use serde_json::{Value, json};
 
 use crate::Outcome;
+use crate::output::sarif::{self, Place, Suppressed};
+use crate::output::{self, Format};
 
-/// `--output` of `iac check`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// One line per finding.
-    Text,
-    /// An array of `{file, level, control, message}`.
-    Json,
-    /// SARIF 2.1.0, for code-scanning upload.
-    Sarif,
-    /// JUnit XML: one test case per resource and control, a failure per unsuppressed deny.
-    Junitxml,
-}
+/// The formats `iac check` renders (`json`: an array of `{file, level, control, message, ...}`;
+/// `junitxml`: one test case per resource and control, a failure per unsuppressed deny).
+const IAC_FORMATS: &[Format] = &[Format::Text, Format::Json, Format::Sarif, Format::Junitxml];
 
 /// `--input-type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -54,7 +47,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum)]
     input_type: Option<Kind>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value = "text", value_parser = output::only(IAC_FORMATS))]
     output: Format,
     /// Rego folder to use instead of the policies built into this binary.
     #[arg(long, value_name = "DIR")]
@@ -255,7 +248,20 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
         .filter(|(_, f)| f.level == Level::Deny && f.suppressed.is_none())
         .count();
     match args.output {
-        Format::Text => {
+        Format::Json => {
+            let out: Vec<Value> = all()
+                .map(|(file, f)| {
+                    json!({"file": file, "line": f.lines.map(|l| l.start), "endLine": f.lines.map(|l| l.end),
+                        "level": f.level, "control": f.control, "resource": f.resource,
+                        "moduleSource": f.module_source,
+                        "message": f.message, "suppressed": f.suppressed})
+                })
+                .collect();
+            output::json(&out)?;
+        }
+        Format::Sarif => sarif_log(&checked, std::io::stdout().lock())?,
+        Format::Junitxml => print!("{}", junit(&checked)),
+        _ => {
             for (file, f) in all() {
                 let at = f.lines.map_or(String::new(), |l| format!(":{}", l.start));
                 let level = match &f.suppressed {
@@ -277,19 +283,6 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
                 count(Level::Warn)
             );
         }
-        Format::Json => {
-            let out: Vec<Value> = all()
-                .map(|(file, f)| {
-                    json!({"file": file, "line": f.lines.map(|l| l.start), "endLine": f.lines.map(|l| l.end),
-                        "level": f.level, "control": f.control, "resource": f.resource,
-                        "moduleSource": f.module_source,
-                        "message": f.message, "suppressed": f.suppressed})
-                })
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&out)?);
-        }
-        Format::Sarif => println!("{}", serde_json::to_string_pretty(&sarif(&checked))?),
-        Format::Junitxml => print!("{}", junit(&checked)),
     }
     Ok(if failing > 0 {
         Outcome::Findings
@@ -298,48 +291,46 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-fn sarif(checked: &[Checked]) -> Value {
-    let rules: Vec<Value> = CONTROLS
+/// The findings as one SARIF log: a rule per control with IaC layouts, a result per finding at
+/// its file and lines, suppressed ones with their reason.
+fn sarif_log(checked: &[Checked], out: impl std::io::Write) -> anyhow::Result<()> {
+    let rules = CONTROLS
         .iter()
         .filter(|c| c.key_layouts().next().is_some())
-        .map(|c| json!({"id": c.id, "name": c.sid(), "shortDescription": {"text": format!("Prevents {}", c.prevents)}}))
+        .map(|c| sarif::rule(c.id, Some(c.sid()), format!("Prevents {}", c.prevents)))
         .collect();
-    let results: Vec<Value> = checked
-        .iter()
-        .flat_map(|c| c.findings.iter().map(move |f| (c.file.as_str(), f)))
-        .map(|(file, f)| {
-            let mut location = json!({"artifactLocation": {"uri": file}});
-            if let Some(l) = f.lines {
-                location["region"] = json!({"startLine": l.start, "endLine": l.end});
-            }
-            let mut result = json!({
-                "ruleId": f.control,
-                "level": if f.level == Level::Deny { "error" } else { "warning" },
-                "message": {"text": f.message},
-                "locations": [{"physicalLocation": location,
-                    "logicalLocations": [{"fullyQualifiedName": f.resource}]}],
+    let mut log = sarif::Log::start(out, sarif::driver(rules))?;
+    for c in checked {
+        for f in &c.findings {
+            let suppressed = f.suppressed.as_ref().map(|s| match s.source {
+                suppress::Source::Inline => Suppressed::InSource(&s.reason),
+                suppress::Source::Baseline => Suppressed::External(&s.reason),
             });
-            if let Some(m) = &f.module_source {
-                result["properties"] = json!({"moduleSource": m});
-            }
-            if let Some(s) = &f.suppressed {
-                let kind = match s.source {
-                    suppress::Source::Inline => "inSource",
-                    suppress::Source::Baseline => "external",
-                };
-                result["suppressions"] = json!([{"kind": kind, "justification": s.reason}]);
-            }
-            result
-        })
-        .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "cmk-guardrails", "informationUri": "https://github.com/cmk-guardrails", "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
-            "results": results,
-        }],
-    })
+            let result = sarif::Finding {
+                rule: &f.control,
+                level: if f.level == Level::Deny {
+                    serde_sarif::sarif::ResultLevel::Error
+                } else {
+                    serde_sarif::sarif::ResultLevel::Warning
+                },
+                message: &f.message,
+                place: Place::File {
+                    uri: &c.file,
+                    lines: f.lines.map(|l| (l.start as u64, l.end as u64)),
+                    resource: &f.resource,
+                },
+                suppressed,
+                properties: f
+                    .module_source
+                    .iter()
+                    .map(|m| ("moduleSource", Value::from(m.as_str())))
+                    .collect(),
+            };
+            log.result(&result.to_result())?;
+        }
+    }
+    log.finish()?;
+    Ok(())
 }
 
 /// Text as XML character data or attribute value.

@@ -24,7 +24,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::Outcome;
-use crate::report::{self, ScanFormat, Writer};
+use crate::output::{self, Format};
+use crate::report::{self, Writer};
 
 /// Arguments of `guardrails scan`.
 #[derive(Debug, clap::Args)]
@@ -47,8 +48,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
-    output: ScanFormat,
+    #[arg(long, default_value = "text", value_parser = output::only(report::SCAN_FORMATS))]
+    output: Format,
     /// The rule's parameters, as the Config rule takes them (JSON: `allowedKeyArns`,
     /// `allowedKeyAccounts`, `exemptTag`, `requireKeyRotation`).
     #[arg(long, value_name = "JSON", default_value = "{}")]
@@ -116,8 +117,8 @@ fn periodic_event(account: &str, parameters: &str) -> anyhow::Result<cmk_core::C
 }
 
 /// The progress spinner on a terminal's stderr (text output only), else a hidden bar.
-fn progress(output: ScanFormat) -> ProgressBar {
-    if std::io::stderr().is_terminal() && output == ScanFormat::Text {
+fn progress(output: Format) -> ProgressBar {
+    if std::io::stderr().is_terminal() && output == Format::Text {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
             ProgressStyle::with_template("{spinner} {pos} resources evaluated ({msg}) {elapsed}")

@@ -7,7 +7,7 @@ use guardrails::iam;
 use guardrails::validate::scp::{Finding, Severity, ValidateOptions, validate_scp};
 
 use crate::Outcome;
-use crate::output::Format;
+use crate::output::{self, Format};
 
 /// `guardrails scp ...`.
 #[derive(Debug, clap::Subcommand)]
@@ -23,7 +23,7 @@ pub struct ValidateArgs {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
     /// `text` or `json` (an array of `{file, code, severity, path, message}`).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value = "text", value_parser = output::only(output::TEXT_JSON))]
     output: Format,
     /// Principal ARN pattern every Deny must exempt (repeatable); `--break-glass ''` disables the check.
     #[arg(long = "break-glass", value_name = "PATTERN")]
@@ -53,8 +53,8 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         }
     }
     match args.output {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
-        Format::Text => {
+        Format::Json => output::json(&findings)?,
+        _ => {
             for f in &findings {
                 let severity = match f.severity {
                     Severity::Error => "error",
