@@ -5,7 +5,8 @@
 //! - a malformed event or invalid rule parameters put nothing and fail the invocation;
 //! - a resource whose key cannot be classified gets no evaluation, every other resource is put,
 //!   then the invocation fails naming the resource and the key;
-//! - evaluations go out in batches of at most 100; `FailedEvaluations` are resent with backoff.
+//! - evaluations go out in batches of at most 100; the sink resends `FailedEvaluations` (through
+//!   the SDK's retries) and what it still reports failed is named in the report.
 
 use std::future::Future;
 use std::time::Duration;
@@ -24,8 +25,6 @@ pub use cmk_core::resources::KMS_KEY;
 
 /// PutEvaluations accepts at most this many evaluations per call.
 pub const BATCH_LIMIT: usize = 100;
-/// Times a batch is sent when Config reports `FailedEvaluations` (first send included).
-pub const PUT_ATTEMPTS: u32 = 4;
 
 /// Fetches the full configuration item of an oversized notification.
 pub trait ItemSource: Sync {
@@ -96,7 +95,8 @@ pub trait EvaluationSink: Sync {
         true
     }
 
-    /// Puts one batch (≤ 100); returns the evaluations Config reported as failed.
+    /// Puts one batch (≤ 100), resending what Config reports as failed as the sink sees fit;
+    /// returns the evaluations that still failed.
     fn put(
         &self,
         batch: &[Evaluation],
@@ -924,37 +924,23 @@ impl<P: EvaluationSink> Run<'_, P> {
         if self.batch.is_empty() {
             return;
         }
-        let mut pending = std::mem::take(&mut self.batch);
-        let total = pending.len();
-        let mut last_error: Option<SourceError> = None;
-        for attempt in 0..PUT_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        let batch = std::mem::take(&mut self.batch);
+        let total = batch.len();
+        // The sink resends what Config reports as failed (the SDK's retries, for ConfigSink);
+        // what it returns failed after that is reported.
+        let (pending, last_error) = match self.sink.put(&batch, &self.token, self.test_mode).await {
+            Ok(failed) => (failed, None),
+            Err(e) => {
+                tracing::warn!(error = %e, "PutEvaluations failed");
+                (batch, Some(e))
             }
-            match self.sink.put(&pending, &self.token, self.test_mode).await {
-                Ok(failed) => {
-                    pending = failed;
-                    last_error = None;
-                }
-                Err(e) => {
-                    tracing::warn!(attempt, error = %e, "PutEvaluations failed");
-                    let permanent = !e.retryable;
-                    last_error = Some(e);
-                    if permanent {
-                        break;
-                    }
-                }
-            }
-            if pending.is_empty() {
-                break;
-            }
-        }
+        };
         self.report.put += total - pending.len();
         for e in pending {
             let (why, retryable) = match &last_error {
                 Some(err) => (err.to_string(), err.retryable),
                 None => (
-                    format!("Config reported it failed {PUT_ATTEMPTS} times"),
+                    "Config reported it as failed after every attempt".to_owned(),
                     true,
                 ),
             };

@@ -301,13 +301,24 @@ async fn sweep_batches_by_100_with_one_token_and_notification_time() {
 }
 
 #[tokio::test]
-async fn failed_evaluations_are_resent() {
+async fn evaluations_the_sink_still_reports_failed_are_named_and_the_rest_counted() {
     let h = handler(3);
     h.sink.flaky.lock().unwrap().push("s1".into());
-    let report = run(&h, &scheduled("")).await.unwrap();
-    assert_eq!(report.put, 3);
+    // The invocation fails as retryable: Lambda's retry, or the next sweep, puts it again.
+    let Failed { report, .. } = *run(&h, &scheduled("")).await.unwrap_err();
+    assert_eq!(report.put, 2);
     let sizes: Vec<usize> = h.sink.calls.lock().unwrap().iter().map(|c| c.0).collect();
-    assert_eq!(sizes, [3, 1], "only the failed evaluation is resent");
+    assert_eq!(
+        sizes,
+        [3],
+        "the sink resends; the handler puts each batch once"
+    );
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert!(
+        report.failures[0].reason.contains("s1") && report.failures[0].retryable,
+        "{:?}",
+        report.failures
+    );
 }
 
 #[tokio::test]

@@ -303,6 +303,8 @@ fn orders_failed() -> PutEvaluationsOutput {
         .build()
 }
 
+/// A partial failure is resent by the SDK, classified by `FailedEvaluations`; production
+/// retries (standard mode) apply.
 #[tokio::test]
 async fn failed_evaluations_from_config_are_resent() {
     let describe = mock!(Kms::describe_key).then_output(cmk);
@@ -335,13 +337,14 @@ async fn failed_evaluations_from_config_are_resent() {
 async fn evaluations_config_never_accepts_fail_the_invocation() {
     let describe = mock!(Kms::describe_key).then_output(cmk);
     let put = mock!(aws_sdk_config::Client::put_evaluations).then_output(orders_failed);
-    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
+    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put], config_retries);
     let h = handler(kms(&[&describe]), config);
     let Failed { report, error: err } = *h
         .handle(&stream_event("orders", KEY_ARN), Options::default())
         .await
         .unwrap_err();
-    assert_eq!(put.num_calls(), cmk_rule::handler::PUT_ATTEMPTS as usize);
+    // The SDK's retries resend it (the FailedEvaluations classifier), then give up.
+    assert_eq!(put.num_calls(), MAX_ATTEMPTS as usize);
     assert_eq!(report.put, 0);
     assert!(err.to_string().contains("orders"), "{err}");
 }

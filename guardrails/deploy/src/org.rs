@@ -4,7 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use aws_runtime::retries::classifiers::AwsErrorCodeClassifier;
 use aws_sdk_organizations::Client;
+use aws_sdk_organizations::operation::{
+    attach_policy, create_policy, delete_policy, detach_policy, enable_policy_type, update_policy,
+};
 use aws_sdk_organizations::types::{PolicyType, PolicyTypeStatus, Tag};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
@@ -50,26 +54,25 @@ fn call<E: std::error::Error + ProvideErrorMetadata + 'static>(
     }
 }
 
-/// Organizations refuses concurrent writes with ConcurrentModificationException, which the SDK
-/// does not retry: wait (0.5 s, doubling) and try again, up to 5 times. Throttling
-/// (TooManyRequestsException) is retried by the SDK itself.
-pub async fn retry_concurrent<T, E, Fut, F>(mut call: F) -> Result<T, E>
+/// Organizations refuses concurrent writes with ConcurrentModificationException ("try again
+/// later"), which the SDK's standard classifiers leave alone: the operation config that makes the
+/// SDK retry it as a transient error, with the client's own attempts and backoff. It is the SDK's
+/// own error-code classifier told one more code (TooManyRequestsException is throttling, retried
+/// already).
+pub fn retry_concurrent<E>() -> aws_sdk_organizations::config::Builder
 where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
-    E: ProvideErrorMetadata,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
-    let mut delay = std::time::Duration::from_millis(500);
-    for _ in 0..5 {
-        match call().await {
-            Err(e) if e.code() == Some("ConcurrentModificationException") => {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            done => return done,
-        }
-    }
-    call().await
+    const TRANSIENT: [&str; 3] = [
+        "ConcurrentModificationException",
+        aws_runtime::retries::classifiers::TRANSIENT_ERRORS[0],
+        aws_runtime::retries::classifiers::TRANSIENT_ERRORS[1],
+    ];
+    aws_sdk_organizations::Config::builder().retry_classifier(
+        AwsErrorCodeClassifier::<E>::builder()
+            .transient_errors(&TRANSIENT[..])
+            .build(),
+    )
 }
 
 /// The normalised (sorted, minified) form of policy content, for comparison.
@@ -239,14 +242,17 @@ impl OrgWriter {
         for step in steps {
             match step {
                 Step::EnableScps => {
-                    let r = retry_concurrent(|| {
-                        self.0
-                            .enable_policy_type()
-                            .root_id(root)
-                            .policy_type(PolicyType::ServiceControlPolicy)
-                            .send()
-                    })
-                    .await;
+                    let r = self
+                        .0
+                        .enable_policy_type()
+                        .root_id(root)
+                        .policy_type(PolicyType::ServiceControlPolicy)
+                        .customize()
+                        .config_override(retry_concurrent::<
+                            enable_policy_type::EnablePolicyTypeError,
+                        >())
+                        .send()
+                        .await;
                     // Already enabled (by a concurrent run) is the state we wanted.
                     if let Err(e) = r
                         && e.code() != Some("PolicyTypeAlreadyEnabledException")
@@ -263,18 +269,19 @@ impl OrgWriter {
                             operation: "CreatePolicy",
                             detail: e.to_string(),
                         })?;
-                    let out = retry_concurrent(|| {
-                        self.0
-                            .create_policy()
-                            .name(name)
-                            .description("cmk-guardrails: customer-managed KMS keys (generated)")
-                            .r#type(PolicyType::ServiceControlPolicy)
-                            .content(content)
-                            .tags(tag.clone())
-                            .send()
-                    })
-                    .await
-                    .map_err(call("CreatePolicy"))?;
+                    let out = self
+                        .0
+                        .create_policy()
+                        .name(name)
+                        .description("cmk-guardrails: customer-managed KMS keys (generated)")
+                        .r#type(PolicyType::ServiceControlPolicy)
+                        .content(content)
+                        .tags(tag.clone())
+                        .customize()
+                        .config_override(retry_concurrent::<create_policy::CreatePolicyError>())
+                        .send()
+                        .await
+                        .map_err(call("CreatePolicy"))?;
                     let id = out
                         .policy()
                         .and_then(|p| p.policy_summary())
@@ -283,22 +290,27 @@ impl OrgWriter {
                     ids.insert(name.clone(), id.to_owned());
                 }
                 Step::Update { id, content, .. } => {
-                    retry_concurrent(|| {
-                        self.0.update_policy().policy_id(id).content(content).send()
-                    })
-                    .await
-                    .map_err(call("UpdatePolicy"))?;
+                    self.0
+                        .update_policy()
+                        .policy_id(id)
+                        .content(content)
+                        .customize()
+                        .config_override(retry_concurrent::<update_policy::UpdatePolicyError>())
+                        .send()
+                        .await
+                        .map_err(call("UpdatePolicy"))?;
                 }
                 Step::Attach { name, target } => {
                     let id = ids.get(name).cloned().unwrap_or_default();
-                    let r = retry_concurrent(|| {
-                        self.0
-                            .attach_policy()
-                            .policy_id(&id)
-                            .target_id(target)
-                            .send()
-                    })
-                    .await;
+                    let r = self
+                        .0
+                        .attach_policy()
+                        .policy_id(&id)
+                        .target_id(target)
+                        .customize()
+                        .config_override(retry_concurrent::<attach_policy::AttachPolicyError>())
+                        .send()
+                        .await;
                     // Attached already (by an interrupted or concurrent run) is what we wanted.
                     if let Err(e) = r
                         && e.code() != Some("DuplicatePolicyAttachmentException")
@@ -307,14 +319,15 @@ impl OrgWriter {
                     }
                 }
                 Step::Detach { id, target, .. } => {
-                    let r = retry_concurrent(|| {
-                        self.0
-                            .detach_policy()
-                            .policy_id(id)
-                            .target_id(target)
-                            .send()
-                    })
-                    .await;
+                    let r = self
+                        .0
+                        .detach_policy()
+                        .policy_id(id)
+                        .target_id(target)
+                        .customize()
+                        .config_override(retry_concurrent::<detach_policy::DetachPolicyError>())
+                        .send()
+                        .await;
                     if let Err(e) = r
                         && e.code() != Some("PolicyNotAttachedException")
                     {
@@ -339,7 +352,14 @@ impl OrgWriter {
                     if in_use {
                         continue;
                     }
-                    let r = retry_concurrent(|| self.0.delete_policy().policy_id(id).send()).await;
+                    let r = self
+                        .0
+                        .delete_policy()
+                        .policy_id(id)
+                        .customize()
+                        .config_override(retry_concurrent::<delete_policy::DeletePolicyError>())
+                        .send()
+                        .await;
                     if let Err(e) = r
                         && e.code() != Some("PolicyNotFoundException")
                     {

@@ -1,8 +1,12 @@
 //! AWS Config adapters: [`ConfigHistory`] fetches oversized items with
-//! `GetResourceConfigHistory` (limit 1), [`ConfigSink`] puts evaluations with `PutEvaluations`.
+//! `GetResourceConfigHistory` (limit 1), [`ConfigSink`] puts evaluations with `PutEvaluations`,
+//! the SDK resending a batch Config answers with `FailedEvaluations` ([`FailedEvaluations`]).
 
 use aws_sdk_config::Client;
+use aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput;
 use aws_sdk_config::types::{ComplianceType, ResourceType};
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use cmk_core::event::{ApiItem, ItemSummary};
@@ -10,6 +14,33 @@ use cmk_core::{ConfigItem, Evaluation};
 
 use super::source_error;
 use crate::handler::{EvaluationSink, ItemSource, SourceError};
+
+/// Config's partial failure: PutEvaluations succeeds and names `FailedEvaluations`. Classified
+/// as a transient error, the SDK sends the batch again with the client's own attempts and backoff
+/// (PutEvaluations is idempotent per resource and OrderingTimestamp, so the evaluations Config
+/// took already may go again); what still fails after them is reported by [`ConfigSink`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FailedEvaluations;
+
+impl ClassifyRetry for FailedEvaluations {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let partial = matches!(
+            ctx.output_or_error(),
+            Some(Ok(out)) if out
+                .downcast_ref::<PutEvaluationsOutput>()
+                .is_some_and(|o| !o.failed_evaluations().is_empty())
+        );
+        if partial {
+            RetryAction::transient_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "FailedEvaluations"
+    }
+}
 
 /// `config:GetResourceConfigHistory` for oversized notifications.
 #[derive(Clone, Debug)]
@@ -154,6 +185,8 @@ impl EvaluationSink for ConfigSink {
             .set_evaluations(Some(evaluations))
             .result_token(result_token)
             .test_mode(test_mode)
+            .customize()
+            .config_override(aws_sdk_config::Config::builder().retry_classifier(FailedEvaluations))
             .send()
             .await
             .map_err(|e| {
