@@ -9,7 +9,6 @@
 //!   the SDK's retries) and what it still reports failed is named in the report.
 
 use std::future::Future;
-use std::time::Duration;
 
 use cmk_core::event::{Freshness, ItemSummary, StateId};
 use cmk_core::key::{Described, KeyArn, KeyLookup, ResolveError, Reuse, Rotation};
