@@ -11,7 +11,7 @@ def client(service):
 
 
 def main() -> None:
-    kms, kinesis, sm, ddb, sqs = (client(s) for s in ("kms", "kinesis", "secretsmanager", "dynamodb", "sqs"))
+    kms, kinesis, sm, ddb, sqs, sns = (client(s) for s in ("kms", "kinesis", "secretsmanager", "dynamodb", "sqs", "sns"))
     cmk = kms.create_key(Description="orders data")["KeyMetadata"]
     kms.create_alias(AliasName="alias/orders-data", TargetKeyId=cmk["KeyId"])
     disabled = kms.create_key(Description="retired")["KeyMetadata"]
@@ -58,8 +58,11 @@ def main() -> None:
     }
     for name, attributes in queues.items():
         sqs.create_queue(QueueName=name, Attributes=attributes)
+    topics = {"alerts-plain": None, "alerts-aws-alias": "alias/aws/sns", "alerts-cmk": cmk["Arn"]}
+    for name, key in topics.items():
+        sns.create_topic(Name=name, Attributes={"KmsMasterKeyId": key} if key else {})
     print(f"created {len(streams)} streams, {len(secrets)} secrets, {len(tables)} tables, {len(queues)} queues, "
-          "2 CMKs (one disabled)")
+          f"{len(topics)} topics, 2 CMKs (one disabled)")
 
 
 if __name__ == "__main__":

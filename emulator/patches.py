@@ -6,7 +6,7 @@ re-run `pytest emulator` after any upgrade.
 
 1. `aws_managed_keys`: keys behind `alias/aws/*` report `KeyManager: AWS` (moto hard-codes
    CUSTOMER), including the key DynamoDB creates for SSE without a key, and rotate;
-   `alias/aws/kinesis` and `alias/aws/sqs` exist (moto's reserved list lacks them); CreateAlias refuses the whole
+   `alias/aws/kinesis`, `alias/aws/sqs` and `alias/aws/sns` exist (moto's reserved list lacks them); CreateAlias refuses the whole
    `alias/aws/` prefix as KMS does.
 2. `cross_account_keys`: DescribeKey / GetKeyRotationStatus on a key ARN or alias ARN of another
    account are answered by that account's key and its key policy (moto ignores the account in the
@@ -44,7 +44,7 @@ re-run `pytest emulator` after any upgrade.
     GetAggregateComplianceDetailsByConfigRule over the organization's accounts (moto has neither).
 13. `recorded_inventory`: SelectResourceConfig and SelectAggregateResourceConfig evaluate a subset
     of Config's advanced-query language over the items Config would record, in its recorded
-    shapes, from the emulator's live Kinesis, Secrets Manager, DynamoDB, SQS and KMS state, for the
+    shapes, from the emulator's live Kinesis, Secrets Manager, DynamoDB, SQS, SNS and KMS state, for the
     types each account's recording recorder records (moto answers only with canned results, and
     lacks the aggregate call).
 """
@@ -68,7 +68,8 @@ AWS_MANAGED_PREFIX = "alias/aws/"
 # service that integrates with KMS has its `aws/<service>` key); the ids are only shown by
 # ListAliases before the key is first used.
 MISSING_AWS_ALIASES = {"alias/aws/kinesis": "6c9b6a5e-2f0c-4d8e-9b51-0d6f6d1c4a11",
-                       "alias/aws/sqs": "0b7d8e0c-3f5a-4c61-a2d4-7e9f1b2c3d4e"}
+                       "alias/aws/sqs": "0b7d8e0c-3f5a-4c61-a2d4-7e9f1b2c3d4e",
+                       "alias/aws/sns": "3e8a1f6d-5b2c-4a79-9d0e-8c7b6a5f4e3d"}
 
 
 def aws_managed_keys() -> None:
@@ -1263,6 +1264,25 @@ def _sqs_queue(account: str, region: str, now: str, queue: Any) -> dict[str, Any
                         configuration, queue.tags.items())
 
 
+def _sns_topics(account: str, region: str) -> Any:
+    from moto.sns.models import sns_backends
+
+    backend = _existing(sns_backends, account, region)
+    return [(topic.arn, topic) for topic in (list(backend.topics.values()) if backend else [])]
+
+
+def _sns_topic(account: str, region: str, now: str, topic: Any) -> dict[str, Any]:
+    configuration = {"TopicArn": topic.arn, "Owner": account}
+    if topic.display_name:
+        configuration["DisplayName"] = topic.display_name
+    # KmsMasterKeyId as GetTopicAttributes reports it: only for an encrypted topic.
+    if topic.kms_master_key_id:
+        configuration["KmsMasterKeyId"] = topic.kms_master_key_id
+    # moto keeps no creation time for a topic.
+    return _config_item(account, region, "AWS::SNS::Topic", topic.arn, topic.name, topic.arn, None, now,
+                        configuration, topic._tags.items())
+
+
 def _kms_keys(account: str, region: str) -> Any:
     from moto.kms.models import kms_backends
 
@@ -1307,6 +1327,7 @@ _INVENTORIES = {"AWS::Kinesis::Stream": (_kinesis_streams, _kinesis_stream),
                 "AWS::SecretsManager::Secret": (_secrets, _secret),
                 "AWS::DynamoDB::Table": (_dynamodb_tables, _dynamodb_table),
                 "AWS::SQS::Queue": (_sqs_queues, _sqs_queue),
+                "AWS::SNS::Topic": (_sns_topics, _sns_topic),
                 "AWS::KMS::Key": (_kms_keys, _kms_key),
                 "AWS::KMS::Alias": (_kms_aliases, _kms_alias)}
 
@@ -1354,6 +1375,9 @@ def recorded_inventory() -> None:
       only), SqsManagedSseEnabled, FifoQueue, DelaySeconds, MessageRetentionPeriod,
       VisibilityTimeout}. The URL is the one moto's SQS gives the queue for the host of the query,
       as ListQueues does for the same caller.
+    - AWS::SNS::Topic, id the topic ARN (the CloudFormation primary identifier), name the topic
+      name: configuration {TopicArn, Owner, DisplayName when set, KmsMasterKeyId only for an
+      encrypted topic}, as GetTopicAttributes reports them.
     - AWS::KMS::Key, id the key id: configuration {keyId, arn, awsaccountId, keyManager, keyState,
       enabled, origin, keyUsage, description, deletionDate when scheduled};
       supplementaryConfiguration {KeyRotationStatus}.

@@ -60,7 +60,8 @@ def client(endpoint: str, service: str, account: str | None = None, region: str 
 
 def test_aws_managed_aliases_report_aws_key_manager(endpoint):
     kms = client(endpoint, "kms", "210000000001")
-    for alias in ("alias/aws/kinesis", "alias/aws/secretsmanager", "alias/aws/dynamodb", "alias/aws/sqs"):
+    for alias in ("alias/aws/kinesis", "alias/aws/secretsmanager", "alias/aws/dynamodb", "alias/aws/sqs",
+                  "alias/aws/sns"):
         meta = kms.describe_key(KeyId=alias)["KeyMetadata"]
         assert meta["KeyManager"] == "AWS", alias
         # The same key by ARN is still AWS-managed: strings cannot tell, DescribeKey can.
@@ -508,6 +509,11 @@ def test_recorded_inventory_items_have_configs_recorded_shapes(endpoint):
     sse_queue = sqs.create_queue(QueueName="sse-queue")["QueueUrl"]
     plain_queue = sqs.create_queue(QueueName="plain-queue", Attributes={"SqsManagedSseEnabled": "false"})["QueueUrl"]
 
+    sns = client(endpoint, "sns", account)
+    cmk_topic = sns.create_topic(Name="cmk-topic", Attributes={"KmsMasterKeyId": key["Arn"], "DisplayName": "d"},
+                                 Tags=[{"Key": "team", "Value": "data"}])["TopicArn"]
+    plain_topic = sns.create_topic(Name="plain-topic")["TopicArn"]
+
     def items(resource_type: str, region: str = REGION) -> dict[str, dict]:
         fields = "resourceId, resourceName, arn, accountId, awsRegion, configurationItemStatus, configuration, " \
                  "supplementaryConfiguration, tags"
@@ -556,6 +562,12 @@ def test_recorded_inventory_items_have_configs_recorded_shapes(endpoint):
     assert queues[sse_queue]["configuration"]["SqsManagedSseEnabled"] == "true"
     assert "KmsMasterKeyId" not in queues[sse_queue]["configuration"]
     assert queues[plain_queue]["configuration"]["SqsManagedSseEnabled"] == "false"
+
+    topics = items("AWS::SNS::Topic")
+    assert topics[cmk_topic] == {**common, "resourceId": cmk_topic, "resourceName": "cmk-topic", "arn": cmk_topic,
+                                 "tags": team, "configuration": {"TopicArn": cmk_topic, "Owner": account,
+                                                                 "DisplayName": "d", "KmsMasterKeyId": key["Arn"]}}
+    assert topics[plain_topic]["configuration"] == {"TopicArn": plain_topic, "Owner": account}
 
     keys = items("AWS::KMS::Key")
     assert keys[key["KeyId"]] == {**common, "resourceId": key["KeyId"], "resourceName": key["KeyId"], "arn": key["Arn"],

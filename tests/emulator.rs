@@ -319,6 +319,43 @@ async fn sweep_judges_real_resources_and_the_emulator_records_every_verdict() {
         };
         queue_urls.push(resources::queue(&a.sdk, name, &attributes).await);
     }
+    let aws_sns = a.aws_managed("alias/aws/sns").await;
+    let topics = [
+        (
+            "plain",
+            None,
+            Compliance::NonCompliant,
+            "not encrypted".to_owned(),
+        ),
+        (
+            "aws-alias-arn",
+            Some(format!("arn:aws:kms:{REGION}:{}:alias/aws/sns", a.id)),
+            Compliance::NonCompliant,
+            "alias/aws/sns".to_owned(),
+        ),
+        (
+            "aws-key-arn",
+            Some(aws_sns.clone()),
+            Compliance::NonCompliant,
+            aws_sns.clone(),
+        ),
+        (
+            "cmk-id",
+            Some(cmk_id.clone()),
+            Compliance::Compliant,
+            cmk.clone(),
+        ),
+        (
+            "pending",
+            Some(pending.clone()),
+            Compliance::NonCompliant,
+            "PendingDeletion".to_owned(),
+        ),
+    ];
+    let mut topic_arns = Vec::new();
+    for (name, key, ..) in &topics {
+        topic_arns.push(resources::topic(&a.sdk, name, key.as_deref()).await);
+    }
 
     let handler = a.handler(ConfigSink(a.config()));
     let report = handler
@@ -328,7 +365,7 @@ async fn sweep_judges_real_resources_and_the_emulator_records_every_verdict() {
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert_eq!(
         report.put,
-        streams.len() + secrets.len() + tables.len() + queues.len()
+        streams.len() + secrets.len() + tables.len() + queues.len() + topics.len()
     );
 
     for (name, _, want, needle) in &streams {
@@ -346,6 +383,10 @@ async fn sweep_judges_real_resources_and_the_emulator_records_every_verdict() {
     for ((name, _, want, needle), url) in queues.iter().zip(&queue_urls) {
         let got = a.recorded("AWS::SQS::Queue", url).await;
         assert_recorded(&got, *want, needle, &format!("queue {name}"));
+    }
+    for ((name, _, want, needle), arn) in topics.iter().zip(&topic_arns) {
+        let got = a.recorded("AWS::SNS::Topic", arn).await;
+        assert_recorded(&got, *want, needle, &format!("topic {name}"));
     }
 }
 
@@ -767,6 +808,31 @@ async fn inventory_reads_unencrypted_resources_without_a_recorder() {
     );
 }
 
+/// Every type of the registry has its services' inventory: a type added to `KINDS` without its
+/// list and describe calls fails here, not in an account.
+#[tokio::test]
+async fn every_registered_type_is_read_through_its_service() {
+    let a = Account::new().await;
+    let inventory = ServiceInventory::new(&a.sdk);
+    let scope = cmk_rule::handler::SweepScope {
+        account_id: a.id.clone(),
+        region: REGION.into(),
+        time: time::OffsetDateTime::UNIX_EPOCH,
+        with_tags: true,
+        key_changed: false,
+    };
+    for kind in cmk_core::resources::KINDS {
+        let page = cmk_rule::handler::Inventory::page(&inventory, kind.config_type, &scope, None)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", kind.config_type));
+        assert!(
+            page.items.is_empty() && page.failures.is_empty(),
+            "{}",
+            kind.config_type
+        );
+    }
+}
+
 #[tokio::test]
 async fn credentials_of_another_account_never_turn_an_aws_managed_key_into_a_cmk() {
     // The resource lives in account A and uses A's aws/kinesis by key ARN; the rule runs with
@@ -850,6 +916,7 @@ async fn cross_account_alias_arn_resolves_in_the_owners_account() {
 /// - Secrets Manager: ⌈C/100⌉ `ListSecrets` (each entry carries `KmsKeyId`: no per-secret call);
 /// - DynamoDB: ⌈T/100⌉ `ListTables` + T `DescribeTable` (the list carries names only);
 /// - SQS: ⌈Q/100⌉ `ListQueues` + Q `GetQueueAttributes` (the list carries URLs only);
+/// - SNS: ⌈P/100⌉ `ListTopics` + P `GetTopicAttributes` (the list carries ARNs only);
 /// - no tag call at all unless an `exemptTag` is configured.
 #[tokio::test]
 async fn a_sweep_makes_exactly_the_minimum_api_calls() {
@@ -869,7 +936,7 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
     }
     // Each key named in every form across the resources.
     let key = |i: usize| keys[i % 3][(i / 3) % 3].clone();
-    let (streams, secrets, tables, queues) = (105, 101, 3, 102);
+    let (streams, secrets, tables, queues, topics) = (105, 101, 3, 102, 101);
     for i in 0..streams {
         a.stream(&format!("s{i:03}"), Some(&key(i))).await;
     }
@@ -891,6 +958,9 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
             .collect();
         resources::queue(&a.sdk, &format!("q{i:03}"), &attribute).await;
     }
+    for i in 0..topics {
+        resources::topic(&a.sdk, &format!("p{i:03}"), Some(&key(i))).await;
+    }
     let calls = Calls::default();
     macro_rules! counted {
         ($sdk:ident) => {
@@ -905,6 +975,7 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
             secrets: counted!(aws_sdk_secretsmanager),
             dynamodb: counted!(aws_sdk_dynamodb),
             sqs: counted!(aws_sdk_sqs),
+            sns: counted!(aws_sdk_sns),
             rates: cmk_rule::aws::Rates::documented(),
         },
         sink: ConfigSink(counted!(aws_sdk_config)),
@@ -914,7 +985,7 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
         .handle(&a.scheduled("floor-rule", "{}"), Options::default())
         .await
         .unwrap();
-    let n = streams + secrets + tables + queues;
+    let n = streams + secrets + tables + queues + topics;
     assert_eq!(report.put, n);
     assert_eq!(report.non_compliant, 0);
     let mut counts = std::collections::BTreeMap::<String, usize>::new();
@@ -936,6 +1007,8 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
         ("DescribeTable", tables),
         ("ListQueues", queues.div_ceil(100)),
         ("GetQueueAttributes", queues),
+        ("ListTopics", topics.div_ceil(100)),
+        ("GetTopicAttributes", topics),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

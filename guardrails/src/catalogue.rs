@@ -4,7 +4,7 @@
 //! its entry in the core's registry ([`cmk_core::resources::KINDS`]), so the detective and the
 //! preventive side speak of the same types.
 
-use cmk_core::resources::{self, Kind, dynamodb, kinesis, secretsmanager, sqs};
+use cmk_core::resources::{self, Kind, dynamodb, kinesis, secretsmanager, sns, sqs};
 
 /// One IAM condition: `operator` → `key` → `values` (values are ORed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -403,6 +403,35 @@ pub const CONTROLS: &[Control] = &[
         ],
     },
     Control {
+        id: "CMK-SNS-CREATE",
+        resource: Some(&sns::KIND),
+        prevents: "topics without a KMS key (not encrypted) or on aws/sns",
+        enforce: &[
+            Enforcement::NotAnScp(
+                "SNS defines no condition key for a topic's KmsMasterKeyId; enforced by the \
+                 Conftest/OPA policies, the CloudFormation Guard hook and the Config rule",
+            ),
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::TerraformPlan,
+                resource_type: "aws_sns_topic",
+                aws_alias: "alias/aws/sns",
+                gate: None,
+                key: Some(&[Seg::K("kms_master_key_id")]),
+                replicas: None,
+                absent: "no kms_master_key_id: the topic is not encrypted",
+            }),
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::CloudFormation,
+                resource_type: "AWS::SNS::Topic",
+                aws_alias: "alias/aws/sns",
+                gate: None,
+                key: Some(&[Seg::K("KmsMasterKeyId")]),
+                replicas: None,
+                absent: "no KmsMasterKeyId: the topic is not encrypted",
+            }),
+        ],
+    },
+    Control {
         id: "CMK-KMS-NO-AWS-MANAGED",
         resource: None,
         prevents: "encrypting new data under the supported services' AWS-managed keys (alias/aws/<service>)",
@@ -508,6 +537,7 @@ mod tests {
             }
         }
         assert!(AWS_MANAGED_ALIASES.contains(&"alias/aws/sqs"));
+        assert!(AWS_MANAGED_ALIASES.contains(&"alias/aws/sns"));
     }
 
     #[test]

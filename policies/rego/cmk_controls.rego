@@ -10,6 +10,7 @@ cmk_terraform_layouts := [
 	{"absent":"no kms_key_arn: uses alias/aws/dynamodb","aws_alias":"alias/aws/dynamodb","control":"CMK-DYNAMODB-CREATE","gate":{"message":"server_side_encryption is off: the table uses the AWS-owned key","path":["server_side_encryption",0,"enabled"],"values":[true]},"key":["server_side_encryption",0,"kms_key_arn"],"replicas":{"key":["kms_key_arn"],"list":["replica"],"region":"region_name"},"type":"aws_dynamodb_table"},
 	{"absent":"no kms_key_arn: the replica uses alias/aws/dynamodb","aws_alias":"alias/aws/dynamodb","control":"CMK-DYNAMODB-CREATE","gate":null,"key":["kms_key_arn"],"replicas":null,"type":"aws_dynamodb_table_replica"},
 	{"absent":"no kms_master_key_id: SSE-SQS (the AWS-owned key) or unencrypted","aws_alias":"alias/aws/sqs","control":"CMK-SQS-CREATE","gate":null,"key":["kms_master_key_id"],"replicas":null,"type":"aws_sqs_queue"},
+	{"absent":"no kms_master_key_id: the topic is not encrypted","aws_alias":"alias/aws/sns","control":"CMK-SNS-CREATE","gate":null,"key":["kms_master_key_id"],"replicas":null,"type":"aws_sns_topic"},
 ]
 
 cmk_cloudformation_layouts := [
@@ -18,4 +19,5 @@ cmk_cloudformation_layouts := [
 	{"absent":"no SSESpecification.KMSMasterKeyId: uses alias/aws/dynamodb","aws_alias":"alias/aws/dynamodb","control":"CMK-DYNAMODB-CREATE","gate":{"message":"SSESpecification.SSEEnabled is off: the table uses the AWS-owned key","path":["SSESpecification","SSEEnabled"],"values":[true,"true"]},"key":["SSESpecification","KMSMasterKeyId"],"replicas":null,"type":"AWS::DynamoDB::Table"},
 	{"absent":"no SSESpecification.KMSMasterKeyId: uses alias/aws/dynamodb","aws_alias":"alias/aws/dynamodb","control":"CMK-DYNAMODB-CREATE","gate":{"message":"SSESpecification.SSEEnabled is off: the replicas use the AWS-owned key","path":["SSESpecification","SSEEnabled"],"values":[true,"true"]},"key":null,"replicas":{"key":["SSESpecification","KMSMasterKeyId"],"list":["Replicas"],"region":"Region"},"type":"AWS::DynamoDB::GlobalTable"},
 	{"absent":"no KmsMasterKeyId: SSE-SQS (the AWS-owned key) or unencrypted","aws_alias":"alias/aws/sqs","control":"CMK-SQS-CREATE","gate":null,"key":["KmsMasterKeyId"],"replicas":null,"type":"AWS::SQS::Queue"},
+	{"absent":"no KmsMasterKeyId: the topic is not encrypted","aws_alias":"alias/aws/sns","control":"CMK-SNS-CREATE","gate":null,"key":["KmsMasterKeyId"],"replicas":null,"type":"AWS::SNS::Topic"},
 ]

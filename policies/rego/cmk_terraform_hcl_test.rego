@@ -344,3 +344,54 @@ test_cmk_sqs_create_aws_sqs_queue_hcl_deny_bare_aws_managed_name if {
 	startswith(msg, "[CMK-SQS-CREATE] ")
 	contains(msg, "AWS-managed")
 }
+
+test_cmk_sns_create_aws_sns_topic_hcl_deny_absent if {
+	some msg in deny with input as {"data":{},"resource":{"aws_sns_topic":{"test":[{}]}}}
+	startswith(msg, "[CMK-SNS-CREATE] ")
+	contains(msg, "no kms_master_key_id: the topic is not encrypted")
+}
+
+test_cmk_sns_create_aws_sns_topic_hcl_deny_aws_alias if {
+	some msg in deny with input as {"data":{},"resource":{"aws_sns_topic":{"test":[{"kms_master_key_id":"alias/aws/sns"}]}}}
+	startswith(msg, "[CMK-SNS-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_sns_create_aws_sns_topic_hcl_pass_cmk_arn if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_sns_topic":{"test":[{"kms_master_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}}}
+	count(warn) == 0 with input as {"data":{},"resource":{"aws_sns_topic":{"test":[{"kms_master_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}}}
+}
+
+test_cmk_sns_create_aws_sns_topic_hcl_pass_key_resource_reference if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_sns_topic":{"test":[{"kms_master_key_id":"${aws_kms_key.main.arn}"}]}}}
+	count(warn) == 0 with input as {"data":{},"resource":{"aws_sns_topic":{"test":[{"kms_master_key_id":"${aws_kms_key.main.arn}"}]}}}
+}
+
+test_cmk_sns_create_aws_sns_topic_hcl_warn_variable if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_sns_topic":{"test":[{"kms_master_key_id":"${var.key_arn}"}]}}}
+	some msg in warn with input as {"data":{},"resource":{"aws_sns_topic":{"test":[{"kms_master_key_id":"${var.key_arn}"}]}}}
+	startswith(msg, "[CMK-SNS-CREATE] ")
+}
+
+test_cmk_sns_create_aws_sns_topic_hcl_deny_aws_alias_data_source if {
+	some msg in deny with input as {"data":{"aws_kms_alias":{"default":[{"name":"alias/aws/sns"}]}},"resource":{"aws_sns_topic":{"test":[{"kms_master_key_id":"${data.aws_kms_alias.default.target_key_arn}"}]}}}
+	startswith(msg, "[CMK-SNS-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_sns_create_aws_sns_topic_hcl_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as {"data":{"aws_kms_key":{"mine":[{"key_id":"alias/orders-data"}]}},"resource":{"aws_sns_topic":{"test":[{"kms_master_key_id":"${data.aws_kms_key.mine.arn}"}]}}}
+	count(warn) == 0 with input as {"data":{"aws_kms_key":{"mine":[{"key_id":"alias/orders-data"}]}},"resource":{"aws_sns_topic":{"test":[{"kms_master_key_id":"${data.aws_kms_key.mine.arn}"}]}}}
+}
+
+test_cmk_sns_create_aws_sns_topic_hcl_deny_null_key if {
+	some msg in deny with input as {"data":{},"resource":{"aws_sns_topic":{"test":[{"kms_master_key_id":null}]}}}
+	startswith(msg, "[CMK-SNS-CREATE] ")
+	contains(msg, "no kms_master_key_id: the topic is not encrypted")
+}
+
+test_cmk_sns_create_aws_sns_topic_hcl_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"data":{},"resource":{"aws_sns_topic":{"test":[{"kms_master_key_id":"aws/sns"}]}}}
+	startswith(msg, "[CMK-SNS-CREATE] ")
+	contains(msg, "AWS-managed")
+}

@@ -304,3 +304,54 @@ test_cmk_sqs_create_aws_sqs_queue_plan_deny_bare_aws_managed_name if {
 	startswith(msg, "[CMK-SQS-CREATE] ")
 	contains(msg, "AWS-managed")
 }
+
+test_cmk_sns_create_aws_sns_topic_plan_deny_absent if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{},"mode":"managed","name":"test","type":"aws_sns_topic"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+	startswith(msg, "[CMK-SNS-CREATE] ")
+	contains(msg, "no kms_master_key_id: the topic is not encrypted")
+}
+
+test_cmk_sns_create_aws_sns_topic_plan_deny_aws_alias if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{},"mode":"managed","name":"test","type":"aws_sns_topic"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{"kms_master_key_id":"alias/aws/sns"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+	startswith(msg, "[CMK-SNS-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_sns_create_aws_sns_topic_plan_pass_cmk_arn if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{},"mode":"managed","name":"test","type":"aws_sns_topic"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{"kms_master_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{},"mode":"managed","name":"test","type":"aws_sns_topic"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{"kms_master_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+}
+
+test_cmk_sns_create_aws_sns_topic_plan_pass_key_of_this_configuration if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{"kms_master_key_id":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{"kms_master_key_id":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+}
+
+test_cmk_sns_create_aws_sns_topic_plan_warn_unknown_key if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{"kms_master_key_id":{"references":["var.key_arn"]}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+	some msg in warn with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{"kms_master_key_id":{"references":["var.key_arn"]}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+	startswith(msg, "[CMK-SNS-CREATE] ")
+}
+
+test_cmk_sns_create_aws_sns_topic_plan_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{"kms_master_key_id":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}},"mode":"managed","name":"test","type":"aws_sns_topic"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{"kms_master_key_id":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}},"mode":"managed","name":"test","type":"aws_sns_topic"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+}
+
+test_cmk_sns_create_aws_sns_topic_plan_deny_key_left_out if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{},"mode":"managed","name":"test","type":"aws_sns_topic"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{},"after_unknown":{"kms_master_key_id":true}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+	startswith(msg, "[CMK-SNS-CREATE] ")
+	contains(msg, "no kms_master_key_id: the topic is not encrypted")
+}
+
+test_cmk_sns_create_aws_sns_topic_plan_deny_null_key if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{},"mode":"managed","name":"test","type":"aws_sns_topic"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{"kms_master_key_id":null},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+	startswith(msg, "[CMK-SNS-CREATE] ")
+	contains(msg, "no kms_master_key_id: the topic is not encrypted")
+}
+
+test_cmk_sns_create_aws_sns_topic_plan_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{},"mode":"managed","name":"test","type":"aws_sns_topic"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{"kms_master_key_id":"aws/sns"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
+	startswith(msg, "[CMK-SNS-CREATE] ")
+	contains(msg, "AWS-managed")
+}

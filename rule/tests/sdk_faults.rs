@@ -256,6 +256,7 @@ fn handler(
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
+            sns: aws_sdk_sns::Client::new(&sdk),
             rates: cmk_rule::aws::Rates::documented(),
         },
         sink: ConfigSink(config),
@@ -638,7 +639,7 @@ async fn sweep_of_3000_streams_with_every_third_call_throttled_evaluates_every_s
         "kinesis:ListStreams=0,kinesis:DescribeStreamSummary=0,secretsmanager:ListSecrets=0",
     )
     .unwrap();
-    // Secrets Manager, DynamoDB and SQS: empty accounts.
+    // Secrets Manager, DynamoDB, SQS and SNS: empty accounts.
     let secrets = mock!(aws_sdk_secretsmanager::Client::list_secrets).then_output(|| {
         aws_sdk_secretsmanager::operation::list_secrets::ListSecretsOutput::builder().build()
     });
@@ -650,6 +651,9 @@ async fn sweep_of_3000_streams_with_every_third_call_throttled_evaluates_every_s
     let queues = mock!(aws_sdk_sqs::Client::list_queues)
         .then_output(|| aws_sdk_sqs::operation::list_queues::ListQueuesOutput::builder().build());
     h.inventory.sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, [&queues]);
+    let topics = mock!(aws_sdk_sns::Client::list_topics)
+        .then_output(|| aws_sdk_sns::operation::list_topics::ListTopicsOutput::builder().build());
+    h.inventory.sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&topics]);
     let event = ConfigEvent {
         invoking_event:
             json!({"awsAccountId": ACCOUNT, "notificationCreationTime": "2026-03-16T09:00:00.000Z",

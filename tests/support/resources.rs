@@ -1,4 +1,4 @@
-//! Resources the tests create in an emulated account: keys, streams, secrets, tables and queues, each in
+//! Resources the tests create in an emulated account: keys, streams, secrets, tables, queues and topics, each in
 //! the form the rule has to judge.
 
 use aws_config::SdkConfig;
@@ -124,6 +124,15 @@ pub async fn queue(
         create = create.attributes(attribute.clone(), *value);
     }
     create.send().await.unwrap().queue_url.unwrap()
+}
+
+/// A topic on `key` (any reference form), or unencrypted without one; returns its ARN.
+pub async fn topic(sdk: &SdkConfig, name: &str, key: Option<&str>) -> String {
+    let mut create = aws_sdk_sns::Client::new(sdk).create_topic().name(name);
+    if let Some(key) = key {
+        create = create.attributes("KmsMasterKeyId", key);
+    }
+    create.send().await.unwrap().topic_arn.unwrap()
 }
 
 /// Starts a configuration recorder in `sdk`'s account and Region recording `types`, or every

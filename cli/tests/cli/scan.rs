@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 /// What the seeded resources must get, written down from the rule's contract (README, "What the
 /// rule decides"), not from either implementation: Region, type, id, compliance, and a phrase
 /// the annotation must contain.
-const EXPECTED: [(&str, &str, &str, &str, &str); 11] = [
+const EXPECTED: [(&str, &str, &str, &str, &str); 13] = [
     (
         "eu-west-1",
         "AWS::Kinesis::Stream",
@@ -92,6 +92,20 @@ const EXPECTED: [(&str, &str, &str, &str, &str); 11] = [
         "NON_COMPLIANT",
         "AWS-owned key (SSE-SQS)",
     ),
+    (
+        "us-east-1",
+        "AWS::SNS::Topic",
+        "cmk-topic",
+        "COMPLIANT",
+        "customer-managed key",
+    ),
+    (
+        "us-east-1",
+        "AWS::SNS::Topic",
+        "plain-topic",
+        "NON_COMPLIANT",
+        "not encrypted",
+    ),
 ];
 
 /// Checks one set of verdicts against [`EXPECTED`]; secrets are named by ARN and queues by URL,
@@ -104,7 +118,8 @@ fn assert_expected(what: &str, got: &BTreeSet<(String, String, String, String, S
                 && t == resource_type
                 && (i == id
                     || i.contains(&format!(":secret:{id}-"))
-                    || (t == "AWS::SQS::Queue" && i.ends_with(&format!("/{id}"))))
+                    || (t == "AWS::SQS::Queue" && i.ends_with(&format!("/{id}")))
+                    || (t == "AWS::SNS::Topic" && i.ends_with(&format!(":{id}"))))
         });
         let Some((_, _, _, c, annotation)) = found else {
             panic!("{what}: no verdict for {region} {resource_type} {id}: {got:#?}")
@@ -138,6 +153,8 @@ async fn resources(account: &str) {
     )
     .await;
     resources::queue(&sdk, "cmk", &[(QueueAttributeName::KmsMasterKeyId, &cmk)]).await;
+    resources::topic(&sdk, "plain-topic", None).await;
+    resources::topic(&sdk, "cmk-topic", Some(&cmk)).await;
     // Another Region: a stream on the AWS-managed key by alias.
     let eu = emulator.sdk(account, "eu-west-1").await;
     resources::stream(&eu, "eu-stream", Some("alias/aws/kinesis")).await;
@@ -199,6 +216,7 @@ async fn rule_verdicts_counted(account: &str, region: &str, calls: &Calls) -> Ve
     handler.inventory.services.secrets = counted_client!(aws_sdk_secretsmanager, &sdk, calls);
     handler.inventory.services.dynamodb = counted_client!(aws_sdk_dynamodb, &sdk, calls);
     handler.inventory.services.sqs = counted_client!(aws_sdk_sqs, &sdk, calls);
+    handler.inventory.services.sns = counted_client!(aws_sdk_sns, &sdk, calls);
     handler.keys.inner =
         cmk_rule::aws::KmsKeyResolver::new(counted_client!(aws_sdk_kms, &sdk, calls));
     let invoking = json!({"awsAccountId": account, "notificationCreationTime": "2026-01-05T10:00:00.000Z",
@@ -284,7 +302,7 @@ async fn scan_gives_the_rules_verdicts_in_every_region_and_exits_1_on_non_compli
         .map(|v| v["resourceId"].as_str().unwrap())
         .collect();
     assert!(non_compliant.contains("aws-key-arn") && non_compliant.contains("eu-stream"));
-    assert_eq!(non_compliant.len(), 7, "{non_compliant:?}");
+    assert_eq!(non_compliant.len(), 8, "{non_compliant:?}");
 
     let sarif = scan(&account, &["--output", "sarif"]).await;
     assert_eq!(sarif.status.code(), Some(1));
@@ -293,7 +311,7 @@ async fn scan_gives_the_rules_verdicts_in_every_region_and_exits_1_on_non_compli
     cmk_integration_tests::sarif::validate(&sarif).unwrap();
     assert_eq!(
         sarif["runs"][0]["results"].as_array().unwrap().len(),
-        6,
+        7,
         "us-east-1 only by default"
     );
 
@@ -321,7 +339,7 @@ async fn scan_gives_the_rules_verdicts_in_every_region_and_exits_1_on_non_compli
     );
     assert_eq!(
         csv.lines().count(),
-        1 + 10,
+        1 + 12,
         "a row per us-east-1 verdict: {csv}"
     );
 }
@@ -362,7 +380,7 @@ async fn the_recorded_inventory_gives_the_services_verdicts_without_a_describe_c
     let rule = rule_verdicts_counted(&account, "us-east-1", &calls).await;
     let sent = calls.all();
     let count = |op: &str| sent.iter().filter(|o| *o == op).count();
-    assert_eq!(count("SelectResourceConfig"), 5, "{sent:?}");
+    assert_eq!(count("SelectResourceConfig"), 6, "{sent:?}");
     for op in [
         "DescribeStreamSummary",
         "DescribeTable",
@@ -372,6 +390,8 @@ async fn the_recorded_inventory_gives_the_services_verdicts_without_a_describe_c
         "ListTables",
         "ListQueues",
         "GetQueueAttributes",
+        "ListTopics",
+        "GetTopicAttributes",
     ] {
         assert_eq!(count(op), 0, "{op}: {sent:?}");
     }
@@ -390,7 +410,7 @@ async fn a_type_not_recorded_is_swept_through_its_service_or_named_with_source_c
     let account = Emulator::new_account();
     resources(&account).await;
     let sdk = Emulator::shared().sdk(&account, "us-east-1").await;
-    // Streams and keys only: secrets, tables and queues are not in the inventory.
+    // Streams and keys only: secrets, tables, queues and topics are not in the inventory.
     resources::record(&sdk, Some(&["AWS::Kinesis::Stream", "AWS::KMS::Key"])).await;
     let calls = Calls::default();
     let rule = rule_verdicts_counted(&account, "us-east-1", &calls).await;
@@ -404,6 +424,7 @@ async fn a_type_not_recorded_is_swept_through_its_service_or_named_with_source_c
     assert_eq!(count("DescribeStreamSummary"), 0, "{sent:?}");
     assert_eq!(count("DescribeTable"), 2, "tables from DynamoDB: {sent:?}");
     assert_eq!(count("GetQueueAttributes"), 3, "queues from SQS: {sent:?}");
+    assert_eq!(count("GetTopicAttributes"), 2, "topics from SNS: {sent:?}");
     let services = scanned(&scan(&account, &["--output", "json"]).await, &account, 1);
     assert_eq!(rule, services, "mixed sources, the same verdicts");
 
@@ -414,6 +435,7 @@ async fn a_type_not_recorded_is_swept_through_its_service_or_named_with_source_c
         "AWS::SecretsManager::Secret",
         "AWS::DynamoDB::Table",
         "AWS::SQS::Queue",
+        "AWS::SNS::Topic",
     ] {
         assert!(
             err.contains(&format!(

@@ -28,6 +28,8 @@ pub enum Service {
     DynamoDb,
     /// Amazon SQS (`aws/sqs`).
     Sqs,
+    /// Amazon SNS (`aws/sns`).
+    Sns,
 }
 
 impl Service {
@@ -38,6 +40,7 @@ impl Service {
             Service::SecretsManager => "alias/aws/secretsmanager",
             Service::DynamoDb => "alias/aws/dynamodb",
             Service::Sqs => "alias/aws/sqs",
+            Service::Sns => "alias/aws/sns",
         }
     }
 }

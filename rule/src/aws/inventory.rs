@@ -2,14 +2,15 @@
 //! list/describe APIs (so it works without a configuration recorder). Each resource becomes a
 //! [`ConfigItem`] in the configuration-item casing, so the very same resource modules judge it.
 //!
-//! Resource ids follow Config: the stream name, the table name, the secret ARN and the queue URL.
+//! Resource ids follow Config: the stream name, the table name, the secret ARN, the queue URL and
+//! the topic ARN.
 
 use std::collections::BTreeMap;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use cmk_core::event::ItemStatus;
-use cmk_core::resources::{dynamodb, kinesis, secretsmanager, sqs};
+use cmk_core::resources::{dynamodb, kinesis, secretsmanager, sns, sqs};
 use cmk_core::{Arn, ConfigItem};
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
@@ -29,7 +30,8 @@ const DESCRIBES_IN_FLIGHT: usize = 8;
 /// The resource vanished between list and describe: nothing to evaluate.
 const GONE: &str = "ResourceNotFoundException";
 
-/// Kinesis, Secrets Manager, DynamoDB and SQS clients of the swept Region, and the pace of their calls.
+/// Kinesis, Secrets Manager, DynamoDB, SQS and SNS clients of the swept Region, and the pace of their
+/// calls.
 #[derive(Clone, Debug)]
 pub struct ServiceInventory {
     /// Kinesis Data Streams.
@@ -40,6 +42,8 @@ pub struct ServiceInventory {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// SQS.
     pub sqs: aws_sdk_sqs::Client,
+    /// SNS.
+    pub sns: aws_sdk_sns::Client,
     /// Client-side rate limits per API ([`Rates::documented`] in the Lambda and the CLI).
     pub rates: Rates,
 }
@@ -52,6 +56,7 @@ impl ServiceInventory {
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
             rates: Rates::documented(),
         }
     }
@@ -594,6 +599,86 @@ impl ServiceInventory {
     }
 }
 
+impl ServiceInventory {
+    async fn topics(&self, scope: &SweepScope, token: Option<String>) -> Result<Page, SourceError> {
+        // ListTopics returns up to 100 topics per page and takes no page size.
+        let list = self
+            .sns
+            .list_topics()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| fail("sns:ListTopics", &e))?;
+        let mut page = Page {
+            next: list.next_token().map(str::to_owned),
+            ..Page::default()
+        };
+        let arns: Vec<String> = list
+            .topics()
+            .iter()
+            .filter_map(|t| t.topic_arn().map(str::to_owned))
+            .collect();
+        let described: Vec<_> = stream::iter(arns)
+            .map(|arn| async move {
+                let described = self.topic(scope, &arn).await;
+                (arn, described)
+            })
+            .buffered(DESCRIBES_IN_FLIGHT)
+            .collect()
+            .await;
+        add_described(&mut page, sns::RESOURCE_TYPE, described);
+        Ok(page)
+    }
+
+    /// One topic's item from GetTopicAttributes; `None` when the topic was deleted since the
+    /// listing.
+    async fn topic(
+        &self,
+        scope: &SweepScope,
+        arn: &str,
+    ) -> Result<Option<ConfigItem>, SourceError> {
+        const NOT_FOUND: &str = "NotFound";
+        let out = match self.sns.get_topic_attributes().topic_arn(arn).send().await {
+            Ok(out) => out,
+            Err(e) if error_code(&e) == Some(NOT_FOUND) => return Ok(None),
+            Err(e) => return Err(fail("sns:GetTopicAttributes", &e)),
+        };
+        let attribute = |name: &str| out.attributes().and_then(|a| a.get(name)).cloned();
+        let mut tags = BTreeMap::new();
+        if scope.with_tags {
+            // ListTagsForResource returns every tag of a topic (at most 50) in one answer.
+            match self
+                .sns
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+            {
+                Ok(out) => tags.extend(
+                    out.tags()
+                        .iter()
+                        .map(|t| (t.key().to_owned(), t.value().to_owned())),
+                ),
+                Err(e) if error_code(&e) == Some("ResourceNotFound") => return Ok(None),
+                Err(e) => return Err(fail("sns:ListTagsForResource", &e)),
+            }
+        }
+        let configuration = json!({
+            "TopicArn": arn,
+            "KmsMasterKeyId": attribute("KmsMasterKeyId"),
+        });
+        Ok(Some(item(
+            "sns:GetTopicAttributes",
+            sns::RESOURCE_TYPE,
+            arn,
+            Some(arn),
+            scope,
+            tags,
+            configuration,
+        )?))
+    }
+}
+
 impl Inventory for ServiceInventory {
     async fn page(
         &self,
@@ -606,6 +691,7 @@ impl Inventory for ServiceInventory {
             secretsmanager::RESOURCE_TYPE => self.secrets(scope, token).await,
             dynamodb::RESOURCE_TYPE => self.tables(scope, token).await,
             sqs::RESOURCE_TYPE => self.queues(scope, token).await,
+            sns::RESOURCE_TYPE => self.topics(scope, token).await,
             other => Err(SourceError {
                 operation: "sweep",
                 detail: format!("no inventory for {other}"),

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{Assessment, Encryption, KeyUse, Kind, Subject, key_at};
+use super::{Assessment, Encryption, Kind, key_at};
 use crate::event::{ConfigItem, ParseError};
 use crate::key::Service;
 
@@ -71,28 +71,18 @@ pub(crate) fn assess(item: &ConfigItem) -> Result<Assessment, ParseError> {
             }
         },
     };
-    Ok(Assessment {
-        kind: &KIND,
-        subject: Subject::Encrypted {
-            uses: vec![KeyUse::own(encryption)],
-            problem: None,
-        },
-    })
+    Ok(Assessment::single(&KIND, encryption))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::key::KeyRef;
-    use crate::resources::test_support::item;
+    use crate::resources::test_support::{item, own_encryption};
     use serde_json::json;
 
     fn encryption(configuration: serde_json::Value) -> Encryption {
-        let a = assess(&item(RESOURCE_TYPE, configuration)).unwrap();
-        let Subject::Encrypted { mut uses, .. } = a.subject else {
-            panic!("not encrypted subject")
-        };
-        uses.remove(0).encryption
+        own_encryption(assess, RESOURCE_TYPE, configuration)
     }
 
     #[test]

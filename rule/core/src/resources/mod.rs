@@ -10,6 +10,7 @@ use crate::key::{KeyRef, Service};
 pub mod dynamodb;
 pub mod kinesis;
 pub mod secretsmanager;
+pub mod sns;
 pub mod sqs;
 
 /// `AWS::KMS::Key`: not judged, but its changes re-evaluate the resources that use the key.
@@ -51,11 +52,12 @@ impl PartialEq for Kind {
 impl Eq for Kind {}
 
 /// Every resource type this rule evaluates, in the order the sweep reads them.
-pub const KINDS: [&Kind; 4] = [
+pub const KINDS: [&Kind; 5] = [
     &kinesis::KIND,
     &secretsmanager::KIND,
     &dynamodb::KIND,
     &sqs::KIND,
+    &sns::KIND,
 ];
 
 /// The Config types of [`KINDS`].
@@ -144,6 +146,19 @@ pub struct Assessment {
     pub subject: Subject,
 }
 
+impl Assessment {
+    /// A resource encrypted one way, with no replicas and no other problem.
+    pub fn single(kind: &'static Kind, encryption: Encryption) -> Assessment {
+        Assessment {
+            kind,
+            subject: Subject::Encrypted {
+                uses: vec![KeyUse::own(encryption)],
+                problem: None,
+            },
+        }
+    }
+}
+
 /// Reads `item` with the module for its type; `None` when the type is not evaluated.
 pub fn assess(item: &ConfigItem) -> Option<Result<Assessment, ParseError>> {
     kind(&item.resource_type).map(|k| (k.assess)(item))
@@ -159,6 +174,20 @@ pub(crate) mod test_support {
     use crate::event::{ConfigItem, ItemStatus};
     use serde_json::Value;
     use std::collections::BTreeMap;
+
+    /// The one encryption `assess` reads from an item of `resource_type` with `configuration`.
+    pub fn own_encryption(
+        assess: fn(&ConfigItem) -> Result<super::Assessment, crate::event::ParseError>,
+        resource_type: &str,
+        configuration: Value,
+    ) -> super::Encryption {
+        let a = assess(&item(resource_type, configuration)).unwrap();
+        let super::Subject::Encrypted { mut uses, .. } = a.subject else {
+            panic!("not an encrypted subject")
+        };
+        assert_eq!(uses.len(), 1);
+        uses.remove(0).encryption
+    }
 
     /// An item of `resource_type` in 111122223333/us-east-1 with this configuration.
     pub fn item(resource_type: &str, configuration: Value) -> ConfigItem {
