@@ -6,8 +6,13 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// The path of the SARIF 2.1.0 JSON schema in `serde-sarif`'s source.
+/// The path of the SARIF 2.1.0 JSON schema in `serde-sarif`'s source (looked up once).
 pub fn schema_path() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(find_schema).clone()
+}
+
+fn find_schema() -> PathBuf {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
     let version = Command::new(rustc)
         .arg("-vV")
