@@ -1253,8 +1253,9 @@ def _sqs_queue(account: str, region: str, now: str, queue: Any) -> dict[str, Any
     attributes = queue.attributes
     configuration = {"QueueUrl": _queue_url(queue), "QueueName": queue.name,
                      "QueueArn": queue.queue_arn}
-    # GetQueueAttributes' values, strings as the resource schema types them; KmsMasterKeyId only
-    # for SSE-KMS, as GetQueueAttributes reports it.
+    # GetQueueAttributes' values, typed as the resource schema types them (moto keeps the periods
+    # as integers and the flags as "true"/"false"); KmsMasterKeyId only for SSE-KMS, as
+    # GetQueueAttributes reports it.
     for name in ("KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled", "FifoQueue",
                  "DelaySeconds", "MessageRetentionPeriod", "VisibilityTimeout"):
         if attributes.get(name) is not None:
@@ -1371,9 +1372,9 @@ def recorded_inventory() -> None:
       DescribeTable reports SSEDescription (moto has no tableId and no replicas).
     - AWS::SQS::Queue, id the queue URL (the CloudFormation primary identifier; unverified for
       Config), name the queue name: configuration {QueueUrl, QueueName, QueueArn, and the
-      GetQueueAttributes values as strings: KmsMasterKeyId and KmsDataKeyReusePeriodSeconds (SSE-KMS
-      only), SqsManagedSseEnabled, FifoQueue, DelaySeconds, MessageRetentionPeriod,
-      VisibilityTimeout}. The URL is the one moto's SQS gives the queue for the host of the query,
+      GetQueueAttributes values typed as the resource schema types them: KmsMasterKeyId and
+      KmsDataKeyReusePeriodSeconds (SSE-KMS only), SqsManagedSseEnabled and FifoQueue (strings),
+      DelaySeconds, MessageRetentionPeriod, VisibilityTimeout (integers)}. The URL is the one moto's SQS gives the queue for the host of the query,
       as ListQueues does for the same caller.
     - AWS::SNS::Topic, id the topic ARN (the CloudFormation primary identifier), name the topic
       name: configuration {TopicArn, Owner, DisplayName when set, KmsMasterKeyId only for an

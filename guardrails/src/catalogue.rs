@@ -90,7 +90,7 @@ pub struct KeyLayout {
     pub format: IacFormat,
     /// `aws_kinesis_stream`, `AWS::Kinesis::Stream`, ...
     pub resource_type: &'static str,
-    /// The service's AWS-managed alias, named in messages.
+    /// The service's AWS-managed alias, named in messages: the registry's, for its control's type.
     pub aws_alias: &'static str,
     /// Optional gate.
     pub gate: Option<Gate>,
@@ -188,7 +188,7 @@ pub const CONTROLS: &[Control] = &[
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::TerraformPlan,
                 resource_type: "aws_secretsmanager_secret",
-                aws_alias: "alias/aws/secretsmanager",
+                aws_alias: secretsmanager::KIND.service.aws_managed_alias(),
                 gate: None,
                 key: Some(&[Seg::K("kms_key_id")]),
                 replicas: Some(Replicas {
@@ -201,7 +201,7 @@ pub const CONTROLS: &[Control] = &[
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::CloudFormation,
                 resource_type: "AWS::SecretsManager::Secret",
-                aws_alias: "alias/aws/secretsmanager",
+                aws_alias: secretsmanager::KIND.service.aws_managed_alias(),
                 gate: None,
                 key: Some(&[Seg::K("KmsKeyId")]),
                 replicas: Some(Replicas {
@@ -269,7 +269,7 @@ pub const CONTROLS: &[Control] = &[
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::TerraformPlan,
                 resource_type: "aws_kinesis_stream",
-                aws_alias: "alias/aws/kinesis",
+                aws_alias: kinesis::KIND.service.aws_managed_alias(),
                 gate: Some(Gate {
                     path: &[Seg::K("encryption_type")],
                     values: &[Lit::Str("KMS")],
@@ -282,7 +282,7 @@ pub const CONTROLS: &[Control] = &[
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::CloudFormation,
                 resource_type: "AWS::Kinesis::Stream",
-                aws_alias: "alias/aws/kinesis",
+                aws_alias: kinesis::KIND.service.aws_managed_alias(),
                 gate: Some(Gate {
                     path: &[Seg::K("StreamEncryption"), Seg::K("EncryptionType")],
                     values: &[Lit::Str("KMS")],
@@ -306,7 +306,7 @@ pub const CONTROLS: &[Control] = &[
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::TerraformPlan,
                 resource_type: "aws_dynamodb_table",
-                aws_alias: "alias/aws/dynamodb",
+                aws_alias: dynamodb::KIND.service.aws_managed_alias(),
                 gate: Some(Gate {
                     path: &[
                         Seg::K("server_side_encryption"),
@@ -333,7 +333,7 @@ pub const CONTROLS: &[Control] = &[
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::TerraformPlan,
                 resource_type: "aws_dynamodb_table_replica",
-                aws_alias: "alias/aws/dynamodb",
+                aws_alias: dynamodb::KIND.service.aws_managed_alias(),
                 gate: None,
                 key: Some(&[Seg::K("kms_key_arn")]),
                 replicas: None,
@@ -342,7 +342,7 @@ pub const CONTROLS: &[Control] = &[
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::CloudFormation,
                 resource_type: "AWS::DynamoDB::Table",
-                aws_alias: "alias/aws/dynamodb",
+                aws_alias: dynamodb::KIND.service.aws_managed_alias(),
                 gate: Some(Gate {
                     path: &[Seg::K("SSESpecification"), Seg::K("SSEEnabled")],
                     values: &[Lit::Bool(true), Lit::Str("true")],
@@ -355,7 +355,7 @@ pub const CONTROLS: &[Control] = &[
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::CloudFormation,
                 resource_type: "AWS::DynamoDB::GlobalTable",
-                aws_alias: "alias/aws/dynamodb",
+                aws_alias: dynamodb::KIND.service.aws_managed_alias(),
                 gate: Some(Gate {
                     path: &[Seg::K("SSESpecification"), Seg::K("SSEEnabled")],
                     values: &[Lit::Bool(true), Lit::Str("true")],
@@ -385,7 +385,7 @@ pub const CONTROLS: &[Control] = &[
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::TerraformPlan,
                 resource_type: "aws_sqs_queue",
-                aws_alias: "alias/aws/sqs",
+                aws_alias: sqs::KIND.service.aws_managed_alias(),
                 gate: None,
                 key: Some(&[Seg::K("kms_master_key_id")]),
                 replicas: None,
@@ -394,7 +394,7 @@ pub const CONTROLS: &[Control] = &[
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::CloudFormation,
                 resource_type: "AWS::SQS::Queue",
-                aws_alias: "alias/aws/sqs",
+                aws_alias: sqs::KIND.service.aws_managed_alias(),
                 gate: None,
                 key: Some(&[Seg::K("KmsMasterKeyId")]),
                 replicas: None,
@@ -414,7 +414,7 @@ pub const CONTROLS: &[Control] = &[
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::TerraformPlan,
                 resource_type: "aws_sns_topic",
-                aws_alias: "alias/aws/sns",
+                aws_alias: sns::KIND.service.aws_managed_alias(),
                 gate: None,
                 key: Some(&[Seg::K("kms_master_key_id")]),
                 replicas: None,
@@ -423,7 +423,7 @@ pub const CONTROLS: &[Control] = &[
             Enforcement::Iac(KeyLayout {
                 format: IacFormat::CloudFormation,
                 resource_type: "AWS::SNS::Topic",
-                aws_alias: "alias/aws/sns",
+                aws_alias: sns::KIND.service.aws_managed_alias(),
                 gate: None,
                 key: Some(&[Seg::K("KmsMasterKeyId")]),
                 replicas: None,

@@ -514,9 +514,7 @@ impl ServiceInventory {
             configuration,
         )?))
     }
-}
 
-impl ServiceInventory {
     async fn queues(&self, scope: &SweepScope, token: Option<String>) -> Result<Page, SourceError> {
         let list = self
             .sqs
@@ -597,9 +595,7 @@ impl ServiceInventory {
             configuration,
         )?))
     }
-}
 
-impl ServiceInventory {
     async fn topics(&self, scope: &SweepScope, token: Option<String>) -> Result<Page, SourceError> {
         // ListTopics returns up to 100 topics per page and takes no page size.
         let list = self
