@@ -6,10 +6,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// The path of the SARIF 2.1.0 JSON schema in `serde-sarif`'s source (looked up once).
+/// The path of the SARIF 2.1.0 JSON schema in `serde-sarif`'s source.
 pub fn schema_path() -> PathBuf {
-    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PATH.get_or_init(find_schema).clone()
+    find_schema()
 }
 
 fn find_schema() -> PathBuf {
@@ -49,23 +48,30 @@ fn find_schema() -> PathBuf {
         .join("schema.json")
 }
 
+/// The SARIF 2.1.0 schema, compiled once.
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let path = schema_path();
+        // The schema's `language` pattern has a lone `]`, a literal only under ECMA-262's
+        // Annex B; escaped, a strict regex engine compiles it and it means the same.
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(r#"[a-zA-Z]{2}]?$""#, r#"[a-zA-Z]{2}\\]?$""#);
+        let schema: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            schema["title"],
+            "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema",
+            "{}",
+            path.display()
+        );
+        jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    })
+}
+
 /// Checks `log` against the SARIF 2.1.0 schema; the error lists every violation and where.
 pub fn validate(log: &Value) -> Result<(), String> {
-    let path = schema_path();
-    // The schema's `language` pattern has a lone `]`, a literal only under ECMA-262's Annex B;
-    // escaped, a strict regex engine compiles it and it means the same.
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace(r#"[a-zA-Z]{2}]?$""#, r#"[a-zA-Z]{2}\\]?$""#);
-    let schema: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(
-        schema["title"],
-        "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema",
-        "{}",
-        path.display()
-    );
-    let validator = jsonschema::validator_for(&schema).map_err(|e| e.to_string())?;
-    let errors: Vec<String> = validator
+    let errors: Vec<String> = validator()
         .iter_errors(log)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
