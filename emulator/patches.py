@@ -1385,7 +1385,7 @@ def recorded_inventory() -> None:
     - AWS::KMS::Alias, id and name the alias name: configuration {AliasName, TargetKeyId}.
     Every item has accountId, awsRegion, resourceType, resourceId, resourceName, arn,
     configurationItemStatus OK, configurationItemCaptureTime (ISO 8601: the resource's creation time,
-    or the query's time where moto keeps none: aliases, replicas) and tags [{key, value, tag}].
+    or the query's time where moto keeps none: aliases, replicas, topics) and tags [{key, value, tag}].
 
     Language (https://docs.aws.amazon.com/config/latest/developerguide/query-components.html), a
     subset: `SELECT <property>[, ...] [WHERE <condition>]` with dotted property paths; conditions
