@@ -44,9 +44,12 @@ re-run `pytest emulator` after any upgrade.
     GetAggregateComplianceDetailsByConfigRule over the organization's accounts (moto has neither).
 13. `recorded_inventory`: SelectResourceConfig and SelectAggregateResourceConfig evaluate a subset
     of Config's advanced-query language over the items Config would record, in its recorded
-    shapes, from the emulator's live Kinesis, Secrets Manager, DynamoDB, SQS, SNS and KMS state, for the
-    types each account's recording recorder records (moto answers only with canned results, and
-    lacks the aggregate call).
+    shapes, from the emulator's live Kinesis, Secrets Manager, DynamoDB, SQS, SNS, S3 and KMS state,
+    for the types each account's recording recorder records (moto answers only with canned results,
+    and lacks the aggregate call).
+14. `s3_buckets`: ListBuckets pages with MaxBuckets and ContinuationToken and names each bucket's
+    Region (moto cuts the list with no token); GetBucketEncryption of a bucket without its own
+    configuration answers S3's default, SSE-S3 (moto answers "not found").
 """
 
 from __future__ import annotations
@@ -1284,6 +1287,44 @@ def _sns_topic(account: str, region: str, now: str, topic: Any) -> dict[str, Any
                         configuration, topic._tags.items())
 
 
+def _s3_buckets(account: str, region: str) -> Any:
+    from moto.s3.models import s3_backends
+
+    # S3's backends are per partition; a bucket's item belongs to its own Region.
+    backend = _existing(s3_backends, account, "aws")
+    buckets = list(backend.buckets.values()) if backend else []
+    return [(bucket.name, bucket) for bucket in buckets if bucket.region_name == region]
+
+
+def _s3_bucket(account: str, region: str, now: str, bucket: Any) -> dict[str, Any]:
+    from moto.s3.models import s3_backends
+
+    configuration = {"name": bucket.name, "creationDate": _iso(bucket.creation_date)}
+    # Config records the bucket's default encryption under supplementaryConfiguration, in
+    # GetBucketEncryption's shape with the resource schema's casing
+    # (aws-config-resource-schema: ServerSideEncryptionConfiguration.rules.
+    # applyServerSideEncryptionByDefault.{sseAlgorithm,kmsMasterKeyID}, rules.bucketKeyEnabled).
+    rule = _bucket_encryption_rule(bucket)
+    by_default = rule["ApplyServerSideEncryptionByDefault"]
+    encryption = {"rules": [{
+        "applyServerSideEncryptionByDefault": {"sseAlgorithm": by_default["SSEAlgorithm"],
+                                               "kmsMasterKeyID": by_default.get("KMSMasterKeyID")},
+        "bucketKeyEnabled": str(rule.get("BucketKeyEnabled", False)).lower() == "true"}]}
+    tags = s3_backends[account]["aws"].tagger.get_tag_dict_for_resource(bucket.arn).items()
+    return _config_item(account, region, "AWS::S3::Bucket", bucket.name, bucket.name, bucket.arn,
+                        bucket.creation_date, now, configuration, tags,
+                        {"ServerSideEncryptionConfiguration": encryption})
+
+
+def _bucket_encryption_rule(bucket: Any) -> dict[str, Any]:
+    """The bucket's default encryption rule as PutBucketEncryption stored it, else S3's own
+    default: SSE-S3 without bucket keys ("all Amazon S3 buckets have encryption configured by
+    default", https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-bucket-encryption.html)."""
+    if bucket.encryption:
+        return bucket.encryption["Rule"]
+    return {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}
+
+
 def _kms_keys(account: str, region: str) -> Any:
     from moto.kms.models import kms_backends
 
@@ -1329,6 +1370,7 @@ _INVENTORIES = {"AWS::Kinesis::Stream": (_kinesis_streams, _kinesis_stream),
                 "AWS::DynamoDB::Table": (_dynamodb_tables, _dynamodb_table),
                 "AWS::SQS::Queue": (_sqs_queues, _sqs_queue),
                 "AWS::SNS::Topic": (_sns_topics, _sns_topic),
+                "AWS::S3::Bucket": (_s3_buckets, _s3_bucket),
                 "AWS::KMS::Key": (_kms_keys, _kms_key),
                 "AWS::KMS::Alias": (_kms_aliases, _kms_alias)}
 
@@ -1348,7 +1390,7 @@ def _recorded_resources(account: str, region: str, types: set[Any] | None = None
 def recorded_inventory() -> None:
     """SelectResourceConfig and SelectAggregateResourceConfig answer a subset of Config's advanced
     query language over the items Config would have recorded from the emulator's own Kinesis,
-    Secrets Manager, DynamoDB and KMS state, computed when the query runs
+    Secrets Manager, DynamoDB, SQS, SNS, S3 and KMS state, computed when the query runs
     (https://docs.aws.amazon.com/config/latest/APIReference/API_SelectResourceConfig.html,
     https://docs.aws.amazon.com/config/latest/APIReference/API_SelectAggregateResourceConfig.html).
     moto answers SelectResourceConfig only with results seeded through its own API, and lacks the
@@ -1504,10 +1546,59 @@ def recorded_inventory() -> None:
     ConfigResponse.select_aggregate_resource_config = select_aggregate_resource_config
 
 
+def s3_buckets() -> None:
+    """Two S3 answers as AWS documents them:
+
+    - ListBuckets pages: with MaxBuckets it returns at most that many buckets, in name order, and
+      a ContinuationToken while more remain; each bucket carries its BucketRegion
+      (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html). moto cuts the list
+      at MaxBuckets with no token, so every bucket after the first page would silently vanish.
+    - GetBucketEncryption of a bucket without a configuration of its own answers S3's default,
+      SSE-S3 without bucket keys (https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-bucket-encryption.html:
+      since January 5, 2023 every bucket has it). moto answers
+      ServerSideEncryptionConfigurationNotFoundError, which S3 no longer returns.
+    """
+    from moto.s3 import responses
+
+    def all_buckets(self: Any) -> Any:
+        self.data["Action"] = "ListAllMyBuckets"
+        self._authenticate_and_authorize_s3_action()
+        prefix = self._get_param("prefix")
+        region = self._get_param("bucket-region")
+        limit = self._get_param("max-buckets")
+        token = self._get_param("continuation-token")
+        buckets = sorted(self.backend.list_buckets(prefix=prefix, bucket_region=region, max_buckets=None),
+                         key=lambda b: b.name)
+        if token:
+            after = base64.urlsafe_b64decode(token.encode()).decode()
+            buckets = [b for b in buckets if b.name > after]
+        result: dict[str, Any] = {"Owner": {"ID": "bcaf1ffd86f41161ca5fb16fd081034f", "DisplayName": "webfile"}}
+        if limit and len(buckets) > int(limit):
+            buckets = buckets[: int(limit)]
+            result["ContinuationToken"] = base64.urlsafe_b64encode(buckets[-1].name.encode()).decode()
+        if prefix:
+            result["Prefix"] = prefix
+        result["Buckets"] = [{"Name": b.name, "CreationDate": b.creation_date_ISO8601,
+                              "BucketRegion": b.region_name} for b in buckets]
+        self.data["Action"] = "ListBuckets"
+        return self.serialized(responses.ActionResult(result))
+
+    def get_bucket_encryption(self: Any) -> Any:
+        self.data["Action"] = "GetBucketEncryption"
+        rule = _bucket_encryption_rule(self.backend.get_bucket(self.bucket_name))
+        result_rule = {"ApplyServerSideEncryptionByDefault": rule["ApplyServerSideEncryptionByDefault"],
+                       "BucketKeyEnabled": str(rule.get("BucketKeyEnabled", False)).lower() == "true"}
+        return self.serialized(responses.ActionResult(
+            {"ServerSideEncryptionConfiguration": {"Rules": [result_rule]}}))
+
+    responses.S3Response.all_buckets = all_buckets
+    responses.S3Response.get_bucket_encryption = get_bucket_encryption
+
+
 PATCHES = (aws_managed_keys, cross_account_keys, recorded_evaluations, seeded_config_items,
            scp_attachment_rules, service_managed_stack_sets, organizations_access,
            config_rule_resource, secret_replica_keys, cross_account_rule_functions,
-           assume_role_trust, organization_aggregator, recorded_inventory)
+           assume_role_trust, organization_aggregator, recorded_inventory, s3_buckets)
 
 
 def apply() -> None:

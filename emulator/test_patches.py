@@ -61,7 +61,7 @@ def client(endpoint: str, service: str, account: str | None = None, region: str 
 def test_aws_managed_aliases_report_aws_key_manager(endpoint):
     kms = client(endpoint, "kms", "210000000001")
     for alias in ("alias/aws/kinesis", "alias/aws/secretsmanager", "alias/aws/dynamodb", "alias/aws/sqs",
-                  "alias/aws/sns"):
+                  "alias/aws/sns", "alias/aws/s3"):
         meta = kms.describe_key(KeyId=alias)["KeyMetadata"]
         assert meta["KeyManager"] == "AWS", alias
         # The same key by ARN is still AWS-managed: strings cannot tell, DescribeKey can.
@@ -514,6 +514,16 @@ def test_recorded_inventory_items_have_configs_recorded_shapes(endpoint):
                                  Tags=[{"Key": "team", "Value": "data"}])["TopicArn"]
     plain_topic = sns.create_topic(Name="plain-topic")["TopicArn"]
 
+    s3 = client(endpoint, "s3", account)
+    s3.create_bucket(Bucket=f"cmk-bucket-{account}")
+    s3.put_bucket_encryption(Bucket=f"cmk-bucket-{account}", ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms:dsse", "KMSMasterKeyID": key["Arn"]},
+        "BucketKeyEnabled": True}]})
+    s3.put_bucket_tagging(Bucket=f"cmk-bucket-{account}", Tagging={"TagSet": [{"Key": "team", "Value": "data"}]})
+    s3.create_bucket(Bucket=f"default-bucket-{account}")
+    client(endpoint, "s3", account, region="eu-west-1").create_bucket(
+        Bucket=f"eu-bucket-{account}", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+
     def items(resource_type: str, region: str = REGION) -> dict[str, dict]:
         fields = "resourceId, resourceName, arn, accountId, awsRegion, configurationItemStatus, configuration, " \
                  "supplementaryConfiguration, tags"
@@ -568,6 +578,21 @@ def test_recorded_inventory_items_have_configs_recorded_shapes(endpoint):
                                  "tags": team, "configuration": {"TopicArn": cmk_topic, "Owner": account,
                                                                  "DisplayName": "d", "KmsMasterKeyId": key["Arn"]}}
     assert topics[plain_topic]["configuration"] == {"TopicArn": plain_topic, "Owner": account}
+
+    # A bucket's encryption is a supplementary value; the bucket of another Region is not here.
+    buckets = items("AWS::S3::Bucket")
+    assert sorted(buckets) == [f"cmk-bucket-{account}", f"default-bucket-{account}"]
+    cmk_bucket = buckets[f"cmk-bucket-{account}"]
+    assert {k: cmk_bucket[k] for k in ("resourceName", "arn", "tags", "supplementaryConfiguration")} == {
+        "resourceName": f"cmk-bucket-{account}", "arn": f"arn:aws:s3:::cmk-bucket-{account}", "tags": team,
+        "supplementaryConfiguration": {"ServerSideEncryptionConfiguration": {"rules": [{
+            "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms:dsse", "kmsMasterKeyID": key["Arn"]},
+            "bucketKeyEnabled": True}]}}}
+    assert cmk_bucket["configuration"]["name"] == f"cmk-bucket-{account}"
+    assert buckets[f"default-bucket-{account}"]["supplementaryConfiguration"] == {
+        "ServerSideEncryptionConfiguration": {"rules": [{
+            "applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256", "kmsMasterKeyID": None},
+            "bucketKeyEnabled": False}]}}
 
     keys = items("AWS::KMS::Key")
     assert keys[key["KeyId"]] == {**common, "resourceId": key["KeyId"], "resourceName": key["KeyId"], "arn": key["Arn"],
@@ -717,3 +742,41 @@ def test_aggregate_inventory_covers_the_organizations_accounts_and_regions(endpo
     with pytest.raises(ClientError) as missing:
         config.select_aggregate_resource_config(Expression=query, ConfigurationAggregatorName="absent")
     assert missing.value.response["Error"]["Code"] == "NoSuchConfigurationAggregatorException"
+
+
+def test_list_buckets_pages_by_region_in_name_order(endpoint):
+    account = "210000000141"
+    s3 = client(endpoint, "s3", account)
+    names = [f"b{i}-{account}" for i in (3, 0, 4, 1, 2)]
+    for name in names:
+        s3.create_bucket(Bucket=name)
+    client(endpoint, "s3", account, region="eu-west-1").create_bucket(
+        Bucket=f"eu-{account}", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    pages, token = [], None
+    while True:
+        page = s3.list_buckets(BucketRegion=REGION, MaxBuckets=2, **({"ContinuationToken": token} if token else {}))
+        pages.append([b["Name"] for b in page["Buckets"]])
+        assert {b["BucketRegion"] for b in page["Buckets"]} == {REGION}
+        token = page.get("ContinuationToken")
+        if not token:
+            break
+    assert pages == [sorted(names)[0:2], sorted(names)[2:4], sorted(names)[4:]]
+    everywhere = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert everywhere == sorted(names + [f"eu-{account}"])
+
+
+def test_a_bucket_without_its_own_encryption_has_sse_s3(endpoint):
+    account = "210000000142"
+    s3 = client(endpoint, "s3", account)
+    bucket = f"b-{account}"
+    s3.create_bucket(Bucket=bucket)
+    sse_s3 = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}]
+    assert s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"] == sse_s3
+    kms = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/aws/s3"},
+            "BucketKeyEnabled": True}]
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": kms})
+    assert s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"] == kms
+    # DeleteBucketEncryption "resets the default encryption for the bucket as server-side
+    # encryption with Amazon S3 managed keys (SSE-S3)".
+    s3.delete_bucket_encryption(Bucket=bucket)
+    assert s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"] == sse_s3

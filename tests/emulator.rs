@@ -793,6 +793,7 @@ async fn inventory_reads_unencrypted_resources_without_a_recorder() {
     let scope = cmk_rule::handler::SweepScope {
         account_id: a.id.clone(),
         region: REGION.into(),
+        partition: Some(cmk_core::Partition::Aws),
         time: time::OffsetDateTime::UNIX_EPOCH,
         with_tags: false,
         key_changed: false,
@@ -817,6 +818,7 @@ async fn every_registered_type_is_read_through_its_service() {
     let scope = cmk_rule::handler::SweepScope {
         account_id: a.id.clone(),
         region: REGION.into(),
+        partition: Some(cmk_core::Partition::Aws),
         time: time::OffsetDateTime::UNIX_EPOCH,
         with_tags: true,
         key_changed: false,
@@ -936,7 +938,7 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
     }
     // Each key named in every form across the resources.
     let key = |i: usize| keys[i % 3][(i / 3) % 3].clone();
-    let (streams, secrets, tables, queues, topics) = (105, 101, 3, 102, 101);
+    let (streams, secrets, tables, queues, topics, buckets) = (105, 101, 3, 102, 101, 103);
     for i in 0..streams {
         a.stream(&format!("s{i:03}"), Some(&key(i))).await;
     }
@@ -961,6 +963,15 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
     for i in 0..topics {
         resources::topic(&a.sdk, &format!("p{i:03}"), Some(&key(i))).await;
     }
+    for i in 0..buckets {
+        let algorithm = ["aws:kms", "aws:kms:dsse"][i % 2];
+        resources::bucket(
+            &a.sdk,
+            &format!("b{i:03}-{}", a.id),
+            Some((algorithm, Some(&key(i)))),
+        )
+        .await;
+    }
     let calls = Calls::default();
     macro_rules! counted {
         ($sdk:ident) => {
@@ -976,6 +987,12 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
             dynamodb: counted!(aws_sdk_dynamodb),
             sqs: counted!(aws_sdk_sqs),
             sns: counted!(aws_sdk_sns),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&a.sdk)
+                    .force_path_style(true)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
             rates: cmk_rule::aws::Rates::documented(),
         },
         sink: ConfigSink(counted!(aws_sdk_config)),
@@ -985,7 +1002,7 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
         .handle(&a.scheduled("floor-rule", "{}"), Options::default())
         .await
         .unwrap();
-    let n = streams + secrets + tables + queues + topics;
+    let n = streams + secrets + tables + queues + topics + buckets;
     assert_eq!(report.put, n);
     assert_eq!(report.non_compliant, 0);
     let mut counts = std::collections::BTreeMap::<String, usize>::new();
@@ -1009,6 +1026,8 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
         ("GetQueueAttributes", queues),
         ("ListTopics", topics.div_ceil(100)),
         ("GetTopicAttributes", topics),
+        ("ListBuckets", buckets.div_ceil(100)),
+        ("GetBucketEncryption", buckets),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -1044,6 +1063,7 @@ async fn table_describes_overlap_within_their_bound() {
     let scope = SweepScope {
         account_id: a.id.clone(),
         region: REGION.to_owned(),
+        partition: Some(cmk_core::Partition::Aws),
         time: time::OffsetDateTime::now_utc(),
         with_tags: false,
         key_changed: false,

@@ -52,6 +52,9 @@ pub struct SweepScope {
     pub account_id: String,
     /// Region being swept.
     pub region: String,
+    /// The swept account's partition (the rule's ARN's), for resources whose service API names
+    /// no ARN of them (S3 buckets); `None` when unknown, and then never guessed.
+    pub partition: Option<cmk_core::Partition>,
     /// `OrderingTimestamp` and capture time of every item.
     pub time: OffsetDateTime,
     /// Whether tags are needed (only when an `exemptTag` is configured).
@@ -498,6 +501,7 @@ where
                 // when the SDK has none configured.
                 let region = if self.region.is_empty() {
                     rule_arn
+                        .as_ref()
                         .map(|arn| arn.region().to_owned())
                         .unwrap_or_default()
                 } else {
@@ -506,6 +510,7 @@ where
                 let scope = SweepScope {
                     account_id,
                     region,
+                    partition: rule_arn.as_ref().map(|arn| arn.partition),
                     time: notification_time,
                     with_tags: params.exempt_tag.is_some(),
                     key_changed: false,
@@ -657,6 +662,7 @@ where
         let scope = SweepScope {
             account_id: item.account_id.clone(),
             region: item.region.clone(),
+            partition: item.partition,
             time: item.capture_time,
             with_tags: params.exempt_tag.is_some(),
             key_changed: true,

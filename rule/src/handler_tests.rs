@@ -80,6 +80,7 @@ impl Inventory for Secrets {
                 state_id: None,
                 tags: Default::default(),
                 configuration: Some(json!({"Name": format!("s{i}")})),
+                supplementary: Default::default(),
             })
             .collect();
         Ok(Page {
@@ -371,7 +372,7 @@ impl ItemSource for OneItem {
     async fn latest(&self, _: &ItemSummary) -> Result<ConfigItem, SourceError> {
         let e = change(self.0.clone(), "", "tok");
         match e.invoking_event().unwrap() {
-            InvokingEvent::Change { item } => Ok(item),
+            InvokingEvent::Change { item } => Ok(*item),
             _ => unreachable!(),
         }
     }
@@ -653,6 +654,7 @@ impl Inventory for Streams {
                 configuration: Some(
                     json!({"StreamEncryption": {"EncryptionType": "KMS", "KeyId": key}}),
                 ),
+                supplementary: Default::default(),
             })
             .collect();
         Ok(Page {

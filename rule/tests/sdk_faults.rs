@@ -257,6 +257,7 @@ fn handler(
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
             sns: aws_sdk_sns::Client::new(&sdk),
+            s3: aws_sdk_s3::Client::new(&sdk),
             rates: cmk_rule::aws::Rates::documented(),
         },
         sink: ConfigSink(config),
@@ -654,6 +655,9 @@ async fn sweep_of_3000_streams_with_every_third_call_throttled_evaluates_every_s
     let topics = mock!(aws_sdk_sns::Client::list_topics)
         .then_output(|| aws_sdk_sns::operation::list_topics::ListTopicsOutput::builder().build());
     h.inventory.sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&topics]);
+    let buckets = mock!(aws_sdk_s3::Client::list_buckets)
+        .then_output(|| aws_sdk_s3::operation::list_buckets::ListBucketsOutput::builder().build());
+    h.inventory.s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&buckets]);
     let event = ConfigEvent {
         invoking_event:
             json!({"awsAccountId": ACCOUNT, "notificationCreationTime": "2026-03-16T09:00:00.000Z",

@@ -1,5 +1,5 @@
-//! Resources the tests create in an emulated account: keys, streams, secrets, tables, queues and topics, each in
-//! the form the rule has to judge.
+//! Resources the tests create in an emulated account: keys, streams, secrets, tables, queues, topics
+//! and buckets, each in the form the rule has to judge.
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
@@ -133,6 +133,62 @@ pub async fn topic(sdk: &SdkConfig, name: &str, key: Option<&str>) -> String {
         create = create.attributes("KmsMasterKeyId", key);
     }
     create.send().await.unwrap().topic_arn.unwrap()
+}
+
+/// An S3 client of `sdk`, addressing buckets path-style as the emulator's endpoint expects.
+pub fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// A bucket in `sdk`'s Region; `default` sets its default encryption as PutBucketEncryption's
+/// `(SSEAlgorithm, KMSMasterKeyID)` (`AES256`, `aws:kms` or `aws:kms:dsse`, any key form), with
+/// bucket keys on; `None` leaves S3's own default.
+pub async fn bucket(sdk: &SdkConfig, name: &str, default: Option<(&str, Option<&str>)>) {
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, CreateBucketConfiguration, ServerSideEncryption,
+        ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
+    let s3 = s3(sdk);
+    let region = sdk.region().unwrap().as_ref();
+    let mut create = s3.create_bucket().bucket(name);
+    // us-east-1 takes no location constraint
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html).
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.unwrap();
+    let Some((algorithm, key)) = default else {
+        return;
+    };
+    let by_default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::from(algorithm))
+        .set_kms_master_key_id(key.map(str::to_owned))
+        .build()
+        .unwrap();
+    s3.put_bucket_encryption()
+        .bucket(name)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(by_default)
+                        .bucket_key_enabled(true)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
 }
 
 /// Starts a configuration recorder in `sdk`'s account and Region recording `types`, or every

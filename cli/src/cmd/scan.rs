@@ -95,8 +95,15 @@ impl<I: Inventory> Inventory for Counted<'_, I> {
     }
 }
 
-/// The ScheduledNotification Config sends a periodic rule, for the sweep of `account`.
-fn periodic_event(account: &str, parameters: &str) -> anyhow::Result<cmk_core::ConfigEvent> {
+/// The ScheduledNotification Config sends a periodic rule, for the sweep of `account`. `caller`
+/// is the caller's ARN: the scan's rule ARN is in its partition (which resources whose service
+/// API names no ARN, S3 buckets, are in).
+fn periodic_event(
+    account: &str,
+    caller: Option<&str>,
+    region: Option<&str>,
+    parameters: &str,
+) -> anyhow::Result<cmk_core::ConfigEvent> {
     let now = time::OffsetDateTime::now_utc();
     let invoking = json!({
         "awsAccountId": account,
@@ -113,6 +120,15 @@ fn periodic_event(account: &str, parameters: &str) -> anyhow::Result<cmk_core::C
         "configRuleName": "guardrails-scan",
         "version": "1.0",
     });
+    let mut event = event;
+    let partition = caller
+        .and_then(|arn| arn.split(':').nth(1))
+        .and_then(|p| p.parse::<cmk_core::Partition>().ok());
+    if let (Some(partition), Some(region)) = (partition, region) {
+        event["configRuleArn"] = json!(format!(
+            "arn:{partition}:config:{region}:{account}:config-rule/guardrails-scan"
+        ));
+    }
     cmk_core::ConfigEvent::from_value(event).context("--rule-parameters")
 }
 
@@ -227,10 +243,15 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         .await
         .context("sts:GetCallerIdentity (which account to scan)")?;
     let account = identity.account().unwrap_or_default().to_owned();
-    // The rule rejects bad parameters with a clear error; do it before any scan.
-    let event = periodic_event(&account, &args.rule_parameters)?;
-    cmk_core::RuleParams::parse(event.rule_parameters.as_deref()).context("--rule-parameters")?;
     let home = base.region().map(|r| r.as_ref().to_owned());
+    // The rule rejects bad parameters with a clear error; do it before any scan.
+    let event = periodic_event(
+        &account,
+        identity.arn(),
+        home.as_deref(),
+        &args.rule_parameters,
+    )?;
+    cmk_core::RuleParams::parse(event.rule_parameters.as_deref()).context("--rule-parameters")?;
     let regions = match (&args.aggregator, args.regions.is_empty()) {
         (Some(_), _) | (None, false) => args.regions.clone(),
         (None, true) => vec![

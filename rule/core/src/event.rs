@@ -149,7 +149,7 @@ impl ConfigEvent {
             if item.partition.is_none() {
                 item.partition = self.rule_arn()?.map(|arn| arn.partition);
             }
-            return Ok(InvokingEvent::Change { item });
+            return Ok(InvokingEvent::Change { item: Box::new(item) });
         }
         self.invoking_event_checked()
     }
@@ -176,7 +176,7 @@ impl ConfigEvent {
                 if item.partition.is_none() {
                     item.partition = self.rule_arn()?.map(|arn| arn.partition);
                 }
-                Ok(InvokingEvent::Change { item })
+                Ok(InvokingEvent::Change { item: Box::new(item) })
             }
             OVERSIZED => {
                 let raw: RawOversized = decode("invokingEvent", &self.invoking_event)?;
@@ -225,7 +225,7 @@ pub enum InvokingEvent {
     /// `ConfigurationItemChangeNotification`.
     Change {
         /// The item to evaluate.
-        item: ConfigItem,
+        item: Box<ConfigItem>,
     },
     /// `OversizedConfigurationItemChangeNotification`: fetch the item, then evaluate.
     Oversized {
@@ -322,6 +322,20 @@ impl ItemStatus {
     }
 }
 
+/// Replaces each value of a `supplementaryConfiguration` that is the JSON text of an object or
+/// a list with what the text holds: the item API shapes carry every value as text, events and
+/// queries as JSON. Other text is left as it is.
+pub fn unwrap_json_text(supplementary: &mut Map<String, Value>) {
+    for value in supplementary.values_mut() {
+        if let Value::String(text) = value
+            && let Ok(parsed @ (Value::Array(_) | Value::Object(_))) =
+                serde_json::from_str::<Value>(text)
+        {
+            *value = parsed;
+        }
+    }
+}
+
 /// One configuration item, normalised from either shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfigItem {
@@ -349,6 +363,9 @@ pub struct ConfigItem {
     pub tags: BTreeMap<String, String>,
     /// `configuration`; `None` when absent or `null` (deleted items).
     pub configuration: Option<Value>,
+    /// `supplementaryConfiguration`, each value decoded from its JSON text where the shape
+    /// carries it as text (e.g. an S3 bucket's `ServerSideEncryptionConfiguration`).
+    pub supplementary: Map<String, Value>,
 }
 
 impl ConfigItem {
@@ -372,15 +389,39 @@ impl ConfigItem {
             .configuration
             .as_ref()
             .ok_or_else(|| self.problem("configuration", "is missing"))?;
+        self.decode_at("configuration", value)
+    }
+
+    /// Decodes `supplementaryConfiguration.<name>`, like [`ConfigItem::decode_configuration`];
+    /// `None` when the item has no such value (or it is `null`).
+    pub fn decode_supplementary<'a, T: Deserialize<'a>>(
+        &'a self,
+        name: &str,
+    ) -> Result<Option<T>, ParseError> {
+        match self.supplementary.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => self
+                .decode_at(&format!("supplementaryConfiguration.{name}"), value)
+                .map(Some),
+        }
+    }
+
+    /// Decodes `value`, found at `base` in the item; the path is tracked only when the plain
+    /// decode fails.
+    fn decode_at<'a, T: Deserialize<'a>>(
+        &self,
+        base: &str,
+        value: &'a Value,
+    ) -> Result<T, ParseError> {
         if let Ok(decoded) = T::deserialize(value) {
             return Ok(decoded);
         }
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let field = if path == "." {
-                "configuration".to_owned()
+                base.to_owned()
             } else {
-                format!("configuration.{path}")
+                format!("{base}.{path}")
             };
             self.problem(&field, e.into_inner().to_string())
         })
@@ -700,14 +741,7 @@ impl RawItem {
         }
         .filter(|v| !v.is_null());
         let mut supplementary = self.supplementary_configuration.unwrap_or_default();
-        for value in supplementary.values_mut() {
-            if let Value::String(text) = value
-                && let Ok(parsed @ (Value::Array(_) | Value::Object(_))) =
-                    serde_json::from_str::<Value>(text)
-            {
-                *value = parsed;
-            }
-        }
+        unwrap_json_text(&mut supplementary);
         let tags = tags::collect(
             self.tags.as_ref(),
             supplementary.get("Tags"),
@@ -734,6 +768,7 @@ impl RawItem {
                 .and_then(RawStateId::into_state_id),
             tags,
             configuration,
+            supplementary,
         })
     }
 }

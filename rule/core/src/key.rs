@@ -30,6 +30,8 @@ pub enum Service {
     Sqs,
     /// Amazon SNS (`aws/sns`).
     Sns,
+    /// Amazon S3 (`aws/s3`).
+    S3,
 }
 
 impl Service {
@@ -41,6 +43,7 @@ impl Service {
             Service::DynamoDb => "alias/aws/dynamodb",
             Service::Sqs => "alias/aws/sqs",
             Service::Sns => "alias/aws/sns",
+            Service::S3 => "alias/aws/s3",
         }
     }
 }

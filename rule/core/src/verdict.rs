@@ -100,6 +100,7 @@ impl EvalError {
 ///     account_id: "111122223333".into(), region: "us-east-1".into(),
 ///     status: ItemStatus::Ok, capture_time: time::OffsetDateTime::UNIX_EPOCH, state_id: None,
 ///     tags: Default::default(), configuration: Some(serde_json::json!({"Name": "db-password"})),
+///     supplementary: Default::default(),
 /// };
 /// let v = evaluate(&item, &RuleParams::default(), &FakeKeys::default()).await.unwrap();
 /// assert_eq!(v.compliance, Compliance::NonCompliant); // no KMSKeyId = aws/secretsmanager

@@ -124,7 +124,7 @@ fn deleted_and_unrecorded_items_are_not_applicable_without_reading_configuration
 
 #[test]
 fn other_resource_types_are_not_applicable() {
-    let it = item("AWS::S3::Bucket", json!({}));
+    let it = item("AWS::EC2::Volume", json!({}));
     assert_eq!(
         verdict(&it, &RuleParams::default(), &keys()).compliance,
         Compliance::NotApplicable

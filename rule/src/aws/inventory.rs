@@ -2,18 +2,18 @@
 //! list/describe APIs (so it works without a configuration recorder). Each resource becomes a
 //! [`ConfigItem`] in the configuration-item casing, so the very same resource modules judge it.
 //!
-//! Resource ids follow Config: the stream name, the table name, the secret ARN, the queue URL and
-//! the topic ARN.
+//! Resource ids follow Config: the stream name, the table name, the secret ARN, the queue URL, the
+//! topic ARN and the bucket name.
 
 use std::collections::BTreeMap;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use cmk_core::event::ItemStatus;
-use cmk_core::resources::{dynamodb, kinesis, secretsmanager, sns, sqs};
+use cmk_core::resources::{dynamodb, kinesis, s3, secretsmanager, sns, sqs};
 use cmk_core::{Arn, ConfigItem};
 use futures::{StreamExt, stream};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::rate::Rates;
 use super::{error_code, source_error};
@@ -30,8 +30,8 @@ const DESCRIBES_IN_FLIGHT: usize = 8;
 /// The resource vanished between list and describe: nothing to evaluate.
 const GONE: &str = "ResourceNotFoundException";
 
-/// Kinesis, Secrets Manager, DynamoDB, SQS and SNS clients of the swept Region, and the pace of their
-/// calls.
+/// Kinesis, Secrets Manager, DynamoDB, SQS, SNS and S3 clients of the swept Region, and the pace of
+/// their calls.
 #[derive(Clone, Debug)]
 pub struct ServiceInventory {
     /// Kinesis Data Streams.
@@ -44,6 +44,9 @@ pub struct ServiceInventory {
     pub sqs: aws_sdk_sqs::Client,
     /// SNS.
     pub sns: aws_sdk_sns::Client,
+    /// S3, addressed path-style when the endpoint is overridden (`AWS_ENDPOINT_URL`), as
+    /// S3-compatible endpoints expect.
+    pub s3: aws_sdk_s3::Client,
     /// Client-side rate limits per API ([`Rates::documented`] in the Lambda and the CLI).
     pub rates: Rates,
 }
@@ -57,6 +60,11 @@ impl ServiceInventory {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(sdk)
+                    .force_path_style(sdk.endpoint_url().is_some())
+                    .build(),
+            ),
             rates: Rates::documented(),
         }
     }
@@ -107,6 +115,7 @@ fn item(
         state_id: None,
         tags,
         configuration: Some(configuration),
+        supplementary: Map::new(),
     })
 }
 
@@ -673,6 +682,109 @@ impl ServiceInventory {
             configuration,
         )?))
     }
+
+    async fn buckets(
+        &self,
+        scope: &SweepScope,
+        token: Option<String>,
+    ) -> Result<Page, SourceError> {
+        // ListBuckets lists the account's buckets of every Region; BucketRegion keeps those of
+        // the swept Region, which the Region's client can read without a redirect
+        // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html).
+        let list = self
+            .s3
+            .list_buckets()
+            .bucket_region(&scope.region)
+            .max_buckets(PAGE)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| fail("s3:ListBuckets", &e))?;
+        let mut page = Page {
+            next: list.continuation_token().map(str::to_owned),
+            ..Page::default()
+        };
+        let names: Vec<String> = list
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_owned))
+            .collect();
+        let described: Vec<_> = stream::iter(names)
+            .map(|name| async move {
+                let described = self.bucket(scope, &name).await;
+                (name, described)
+            })
+            .buffered(DESCRIBES_IN_FLIGHT)
+            .collect()
+            .await;
+        add_described(&mut page, s3::RESOURCE_TYPE, described);
+        Ok(page)
+    }
+
+    /// One bucket's item: GetBucketEncryption's configuration in Config's casing, under
+    /// `supplementaryConfiguration`, where Config records it; `None` when the bucket was deleted
+    /// since the listing.
+    async fn bucket(
+        &self,
+        scope: &SweepScope,
+        name: &str,
+    ) -> Result<Option<ConfigItem>, SourceError> {
+        const GONE: &str = "NoSuchBucket";
+        let rules = match self.s3.get_bucket_encryption().bucket(name).send().await {
+            Ok(out) => out
+                .server_side_encryption_configuration()
+                .map(|c| c.rules().iter().map(encryption_rule).collect::<Vec<_>>()),
+            // A bucket without default encryption (before S3 applied SSE-S3 to every bucket).
+            Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {
+                None
+            }
+            Err(e) if error_code(&e) == Some(GONE) => return Ok(None),
+            Err(e) => return Err(fail("s3:GetBucketEncryption", &e)),
+        };
+        let mut tags = BTreeMap::new();
+        if scope.with_tags {
+            match self.s3.get_bucket_tagging().bucket(name).send().await {
+                Ok(out) => tags.extend(
+                    out.tag_set()
+                        .iter()
+                        .map(|t| (t.key().to_owned(), t.value().to_owned())),
+                ),
+                Err(e) if error_code(&e) == Some("NoSuchTagSet") => {}
+                Err(e) if error_code(&e) == Some(GONE) => return Ok(None),
+                Err(e) => return Err(fail("s3:GetBucketTagging", &e)),
+            }
+        }
+        // A bucket's ARN names neither Region nor account; the partition is the account's.
+        let arn = scope.partition.map(|p| format!("arn:{p}:s3:::{name}"));
+        let mut item = item(
+            "s3:ListBuckets",
+            s3::RESOURCE_TYPE,
+            name,
+            arn.as_deref(),
+            scope,
+            tags,
+            json!({"name": name}),
+        )?;
+        if let Some(rules) = rules {
+            item.supplementary
+                .insert(s3::SUPPLEMENTARY.to_owned(), json!({ "rules": rules }));
+        }
+        Ok(Some(item))
+    }
+}
+
+/// One rule of GetBucketEncryption in Config's casing (aws-config-resource-schema's names).
+fn encryption_rule(rule: &aws_sdk_s3::types::ServerSideEncryptionRule) -> Value {
+    let by_default = rule.apply_server_side_encryption_by_default().map(|d| {
+        json!({
+            "sseAlgorithm": d.sse_algorithm().as_str(),
+            "kmsMasterKeyID": d.kms_master_key_id(),
+        })
+    });
+    json!({
+        "applyServerSideEncryptionByDefault": by_default,
+        "bucketKeyEnabled": rule.bucket_key_enabled(),
+    })
 }
 
 impl Inventory for ServiceInventory {
@@ -688,6 +800,7 @@ impl Inventory for ServiceInventory {
             dynamodb::RESOURCE_TYPE => self.tables(scope, token).await,
             sqs::RESOURCE_TYPE => self.queues(scope, token).await,
             sns::RESOURCE_TYPE => self.topics(scope, token).await,
+            s3::RESOURCE_TYPE => self.buckets(scope, token).await,
             other => Err(SourceError {
                 operation: "sweep",
                 detail: format!("no inventory for {other}"),

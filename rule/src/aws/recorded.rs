@@ -555,6 +555,23 @@ impl Queries {
                 ));
             }
         };
+        // Select returns a supplementary value as an object; one sent as JSON text (as the
+        // item API shape sends them) is read the same way.
+        let supplementary = match result
+            .get_mut("supplementaryConfiguration")
+            .map(Value::take)
+        {
+            Some(Value::Object(mut map)) => {
+                cmk_core::event::unwrap_json_text(&mut map);
+                map
+            }
+            None | Some(Value::Null) => Map::new(),
+            Some(other) => {
+                return Err(format!(
+                    "{resource_type} {id}: supplementaryConfiguration is not an object: {other}"
+                ));
+            }
+        };
         let account_id = text(&result, "accountId").unwrap_or_else(|| scope.account_id.clone());
         let region = text(&result, "awsRegion").unwrap_or_else(|| scope.region.clone());
         Ok(Some(ConfigItem {
@@ -569,6 +586,7 @@ impl Queries {
             state_id: None,
             tags,
             configuration: Some(configuration),
+            supplementary,
         }))
     }
 
@@ -934,6 +952,7 @@ mod tests {
         SweepScope {
             account_id: "111122223333".to_owned(),
             region: "eu-west-1".to_owned(),
+            partition: Some(cmk_core::Partition::Aws),
             time: time::OffsetDateTime::UNIX_EPOCH,
             with_tags: true,
             key_changed: false,

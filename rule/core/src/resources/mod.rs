@@ -9,6 +9,7 @@ use crate::key::{KeyRef, Service};
 
 pub mod dynamodb;
 pub mod kinesis;
+pub mod s3;
 pub mod secretsmanager;
 pub mod sns;
 pub mod sqs;
@@ -52,12 +53,13 @@ impl PartialEq for Kind {
 impl Eq for Kind {}
 
 /// Every resource type this rule evaluates, in the order the sweep reads them.
-pub const KINDS: [&Kind; 5] = [
+pub const KINDS: [&Kind; 6] = [
     &kinesis::KIND,
     &secretsmanager::KIND,
     &dynamodb::KIND,
     &sqs::KIND,
     &sns::KIND,
+    &s3::KIND,
 ];
 
 /// The Config types of [`KINDS`].
@@ -203,6 +205,7 @@ pub(crate) mod test_support {
             state_id: None,
             tags: BTreeMap::new(),
             configuration: Some(configuration),
+            supplementary: Default::default(),
         }
     }
 }
