@@ -1,6 +1,7 @@
 """Creates good and bad resources in the emulator for `scripts/demo` (boto3, default account)."""
 
 import boto3
+from botocore.config import Config
 
 REGION = "us-east-1"
 
@@ -61,8 +62,23 @@ def main() -> None:
     topics = {"alerts-plain": None, "alerts-aws-alias": "alias/aws/sns", "alerts-cmk": cmk["Arn"]}
     for name, key in topics.items():
         sns.create_topic(Name=name, Attributes={"KmsMasterKeyId": key} if key else {})
+    s3 = boto3.client("s3", region_name=REGION, config=Config(s3={"addressing_style": "path"}))
+    aws_s3 = kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]["Arn"]
+    buckets = {
+        "demo-reports-sse-s3": None,  # S3's default: SSE-S3, the AWS-owned key
+        "demo-reports-aws-key-arn": ("aws:kms", aws_s3),
+        "demo-reports-cmk": ("aws:kms", cmk["Arn"]),
+        "demo-reports-dsse-cmk-alias": ("aws:kms:dsse", "alias/orders-data"),
+    }
+    for name, default in buckets.items():
+        s3.create_bucket(Bucket=name)
+        if default:
+            algorithm, key = default
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
+                "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algorithm, "KMSMasterKeyID": key},
+                "BucketKeyEnabled": True}]})
     print(f"created {len(streams)} streams, {len(secrets)} secrets, {len(tables)} tables, {len(queues)} queues, "
-          f"{len(topics)} topics, 2 CMKs (one disabled)")
+          f"{len(topics)} topics, {len(buckets)} buckets, 2 CMKs (one disabled)")
 
 
 if __name__ == "__main__":

@@ -1407,6 +1407,14 @@ async fn every_call_the_rule_makes_is_allowed_by_its_generated_role() {
     a.secret("iam-secret", Some(&cmk)).await;
     a.table("iam-table", Some(resources::sse_kms(Some(&cmk))))
         .await;
+    resources::queue(&a.sdk, "iam-queue", &[]).await;
+    resources::topic(&a.sdk, "iam-topic", Some(&cmk)).await;
+    resources::bucket(
+        &a.sdk,
+        &format!("iam-bucket-{}", a.id),
+        Some(("aws:kms", Some(&cmk))),
+    )
+    .await;
     // The rule signs with credentials of its own, so only its calls are picked from the recording.
     let rule_credentials = emulator.credentials(&a.id).await;
     let rule_sdk = a
@@ -1421,7 +1429,8 @@ async fn every_call_the_rule_makes_is_allowed_by_its_generated_role() {
         ConfigSink(aws_sdk_config::Client::new(&rule_sdk)),
     );
     const RULE: &str = "iam-rule";
-    let params = r#"{"requireKeyRotation": "true"}"#;
+    // With an exemptTag, so the tag calls are made (and checked) too.
+    let params = r#"{"requireKeyRotation": "true", "exemptTag": "cmk-exempt"}"#;
     let mut sweep = a.scheduled(RULE, params);
     sweep.config_rule_name = Some(RULE.into());
     emulator.start_recording();
@@ -1463,6 +1472,9 @@ async fn every_call_the_rule_makes_is_allowed_by_its_generated_role() {
         "kinesis:DescribeStreamSummary",
         "config:SelectResourceConfig",
         "kms:GetKeyRotationStatus",
+        "s3:ListAllMyBuckets",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetBucketTagging",
     ] {
         assert!(
             made.iter().any(|m| m == expected),

@@ -4,7 +4,7 @@
 //! its entry in the core's registry ([`cmk_core::resources::KINDS`]), so the detective and the
 //! preventive side speak of the same types.
 
-use cmk_core::resources::{self, Kind, dynamodb, kinesis, secretsmanager, sns, sqs};
+use cmk_core::resources::{self, Kind, dynamodb, kinesis, s3, secretsmanager, sns, sqs};
 
 /// One IAM condition: `operator` → `key` → `values` (values are ORed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,6 +165,40 @@ pub const AWS_MANAGED_ALIASES: &[&str] = &resources::AWS_MANAGED_ALIASES;
 
 /// `secretsmanager:KmsKeyId` as an alias name or alias ARN of an AWS-managed key.
 const AWS_ALIAS_PATTERNS: &[&str] = &["alias/aws/*", "arn:aws*:kms:*:*:alias/aws/*"];
+
+/// S3's two SSE-KMS algorithms: SSE-KMS and DSSE-KMS, both judged by their key.
+const S3_KMS_ALGORITHMS: &[Lit] = &[Lit::Str("aws:kms"), Lit::Str("aws:kms:dsse")];
+/// `rule.apply_server_side_encryption_by_default` of a Terraform encryption configuration.
+const S3_TF_ALGORITHM: &[Seg] = &[
+    Seg::K("rule"),
+    Seg::I(0),
+    Seg::K("apply_server_side_encryption_by_default"),
+    Seg::I(0),
+    Seg::K("sse_algorithm"),
+];
+const S3_TF_KEY: &[Seg] = &[
+    Seg::K("rule"),
+    Seg::I(0),
+    Seg::K("apply_server_side_encryption_by_default"),
+    Seg::I(0),
+    Seg::K("kms_master_key_id"),
+];
+/// `BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault` of a
+/// CloudFormation bucket.
+const S3_CFN_ALGORITHM: &[Seg] = &[
+    Seg::K("BucketEncryption"),
+    Seg::K("ServerSideEncryptionConfiguration"),
+    Seg::I(0),
+    Seg::K("ServerSideEncryptionByDefault"),
+    Seg::K("SSEAlgorithm"),
+];
+const S3_CFN_KEY: &[Seg] = &[
+    Seg::K("BucketEncryption"),
+    Seg::K("ServerSideEncryptionConfiguration"),
+    Seg::I(0),
+    Seg::K("ServerSideEncryptionByDefault"),
+    Seg::K("KMSMasterKeyID"),
+];
 
 /// The catalogue.
 pub const CONTROLS: &[Control] = &[
@@ -432,6 +466,102 @@ pub const CONTROLS: &[Control] = &[
         ],
     },
     Control {
+        id: "CMK-S3-CREATE",
+        resource: Some(&s3::KIND),
+        prevents: "buckets whose default encryption is SSE-S3 (the AWS-owned key) or SSE-KMS / DSSE-KMS on aws/s3",
+        enforce: &[
+            Enforcement::NotAnScp(
+                "PutBucketEncryption (s3:PutEncryptionConfiguration) has no condition key for the \
+                 algorithm or the key; enforced by the Conftest/OPA policies, the CloudFormation Guard \
+                 hook and the Config rule (the object uploads are covered by CMK-S3-PUT-*)",
+            ),
+            // The bucket's default lives in its own resource since provider v4. A bucket with no
+            // such resource gets SSE-S3, which a per-resource policy cannot see: the Config rule
+            // judges it (README).
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::TerraformPlan,
+                resource_type: "aws_s3_bucket_server_side_encryption_configuration",
+                aws_alias: s3::KIND.service.aws_managed_alias(),
+                gate: Some(Gate {
+                    path: S3_TF_ALGORITHM,
+                    values: S3_KMS_ALGORITHMS,
+                    message: "default encryption is not SSE-KMS (sse_algorithm must be aws:kms or aws:kms:dsse with a customer-managed key; AES256 is the AWS-owned key)",
+                }),
+                key: Some(S3_TF_KEY),
+                replicas: None,
+                absent: "no kms_master_key_id: uses alias/aws/s3",
+            }),
+            Enforcement::Iac(KeyLayout {
+                format: IacFormat::CloudFormation,
+                resource_type: "AWS::S3::Bucket",
+                aws_alias: s3::KIND.service.aws_managed_alias(),
+                gate: Some(Gate {
+                    path: S3_CFN_ALGORITHM,
+                    values: S3_KMS_ALGORITHMS,
+                    message: "default encryption is not SSE-KMS (BucketEncryption with SSEAlgorithm aws:kms or aws:kms:dsse and a customer-managed KMSMasterKeyID; none or AES256 is the AWS-owned key)",
+                }),
+                key: Some(S3_CFN_KEY),
+                replicas: None,
+                absent: "no KMSMasterKeyID: uses alias/aws/s3",
+            }),
+        ],
+    },
+    Control {
+        id: "CMK-S3-PUT-NO-KEY",
+        resource: Some(&s3::KIND),
+        prevents: "uploads that ask for SSE-KMS or DSSE-KMS without naming a key (S3 then uses aws/s3)",
+        enforce: &[Enforcement::Scp(ScpDeny {
+            actions: &["s3:PutObject"],
+            resources: &["*"],
+            conditions: &[
+                Condition {
+                    operator: "StringEquals",
+                    key: "s3:x-amz-server-side-encryption",
+                    values: &["aws:kms", "aws:kms:dsse"],
+                },
+                Condition {
+                    operator: "Null",
+                    key: "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                    values: &["true"],
+                },
+            ],
+            on_protected_keys: false,
+            guards_protection_tag: false,
+        })],
+    },
+    Control {
+        id: "CMK-S3-PUT-AWS-ALIAS",
+        resource: Some(&s3::KIND),
+        prevents: "uploads that name the AWS-managed key by its alias (alias/aws/s3)",
+        enforce: &[Enforcement::Scp(ScpDeny {
+            actions: &["s3:PutObject"],
+            resources: &["*"],
+            conditions: &[Condition {
+                operator: "StringLike",
+                key: "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                values: AWS_ALIAS_PATTERNS,
+            }],
+            on_protected_keys: false,
+            guards_protection_tag: false,
+        })],
+    },
+    Control {
+        id: "CMK-S3-PUT-SSE-S3",
+        resource: Some(&s3::KIND),
+        prevents: "uploads that ask for SSE-S3 (AES256, the AWS-owned key) over the bucket's default",
+        enforce: &[Enforcement::Scp(ScpDeny {
+            actions: &["s3:PutObject"],
+            resources: &["*"],
+            conditions: &[Condition {
+                operator: "StringEquals",
+                key: "s3:x-amz-server-side-encryption",
+                values: &["AES256"],
+            }],
+            on_protected_keys: false,
+            guards_protection_tag: false,
+        })],
+    },
+    Control {
         id: "CMK-KMS-NO-AWS-MANAGED",
         resource: None,
         prevents: "encrypting new data under the supported services' AWS-managed keys (alias/aws/<service>)",
@@ -496,7 +626,9 @@ mod tests {
             assert!(seen.insert(c.id), "duplicate id {}", c.id);
             assert!(
                 c.id.starts_with("CMK-")
-                    && c.id.bytes().all(|b| b.is_ascii_uppercase() || b == b'-'),
+                    && c.id
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-'),
                 "{}",
                 c.id
             );

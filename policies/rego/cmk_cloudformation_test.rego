@@ -49,9 +49,89 @@ test_cmk_secrets_create_aws_secretsmanager_secret_cfn_pass_replica_on_cmk if {
 	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","ReplicaRegions":[{"KmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","Region":"us-west-2"}]},"Type":"AWS::SecretsManager::Secret"}}}
 }
 
+cmk_input_test_cmk_secrets_create_aws_secretsmanager_secret_cfn_warn_suppressed_in_metadata := json.unmarshal(`{
+  "Parameters": {
+    "KeyParameter": {
+      "Type": "String"
+    }
+  },
+  "Resources": {
+    "Key": {
+      "Properties": {},
+      "Type": "AWS::KMS::Key"
+    },
+    "Test": {
+      "Metadata": {
+        "guardrails": {
+          "skip": [
+            {
+              "id": "CMK-SECRETS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SECRETS-AWS-ALIAS",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SECRETS-DEFAULT-KEY",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KINESIS-NO-DOWNGRADE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KINESIS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-DYNAMODB-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SQS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SNS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-NO-KEY",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-AWS-ALIAS",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-SSE-S3",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KMS-NO-AWS-MANAGED",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KMS-PROTECT",
+              "reason": "test data only"
+            }
+          ]
+        }
+      },
+      "Properties": {},
+      "Type": "AWS::SecretsManager::Secret"
+    }
+  }
+}`)
+
 test_cmk_secrets_create_aws_secretsmanager_secret_cfn_warn_suppressed_in_metadata if {
-	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SecretsManager::Secret"}}}
-	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SecretsManager::Secret"}}}
+	count(deny) == 0 with input as cmk_input_test_cmk_secrets_create_aws_secretsmanager_secret_cfn_warn_suppressed_in_metadata
+	some msg in warn with input as cmk_input_test_cmk_secrets_create_aws_secretsmanager_secret_cfn_warn_suppressed_in_metadata
 	startswith(msg, "[CMK-SECRETS-CREATE] ")
 }
 
@@ -101,9 +181,93 @@ test_cmk_kinesis_create_aws_kinesis_stream_cfn_deny_gate_closed if {
 	contains(msg, "stream is not encrypted (StreamEncryption with EncryptionType KMS and a customer-managed KeyId)")
 }
 
+cmk_input_test_cmk_kinesis_create_aws_kinesis_stream_cfn_warn_suppressed_in_metadata := json.unmarshal(`{
+  "Parameters": {
+    "KeyParameter": {
+      "Type": "String"
+    }
+  },
+  "Resources": {
+    "Key": {
+      "Properties": {},
+      "Type": "AWS::KMS::Key"
+    },
+    "Test": {
+      "Metadata": {
+        "guardrails": {
+          "skip": [
+            {
+              "id": "CMK-SECRETS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SECRETS-AWS-ALIAS",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SECRETS-DEFAULT-KEY",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KINESIS-NO-DOWNGRADE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KINESIS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-DYNAMODB-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SQS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SNS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-NO-KEY",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-AWS-ALIAS",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-SSE-S3",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KMS-NO-AWS-MANAGED",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KMS-PROTECT",
+              "reason": "test data only"
+            }
+          ]
+        }
+      },
+      "Properties": {
+        "StreamEncryption": {
+          "EncryptionType": "KMS"
+        }
+      },
+      "Type": "AWS::Kinesis::Stream"
+    }
+  }
+}`)
+
 test_cmk_kinesis_create_aws_kinesis_stream_cfn_warn_suppressed_in_metadata if {
-	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"StreamEncryption":{"EncryptionType":"KMS"}},"Type":"AWS::Kinesis::Stream"}}}
-	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"StreamEncryption":{"EncryptionType":"KMS"}},"Type":"AWS::Kinesis::Stream"}}}
+	count(deny) == 0 with input as cmk_input_test_cmk_kinesis_create_aws_kinesis_stream_cfn_warn_suppressed_in_metadata
+	some msg in warn with input as cmk_input_test_cmk_kinesis_create_aws_kinesis_stream_cfn_warn_suppressed_in_metadata
 	startswith(msg, "[CMK-KINESIS-CREATE] ")
 }
 
@@ -153,9 +317,93 @@ test_cmk_dynamodb_create_aws_dynamodb_table_cfn_deny_gate_closed if {
 	contains(msg, "SSESpecification.SSEEnabled is off: the table uses the AWS-owned key")
 }
 
+cmk_input_test_cmk_dynamodb_create_aws_dynamodb_table_cfn_warn_suppressed_in_metadata := json.unmarshal(`{
+  "Parameters": {
+    "KeyParameter": {
+      "Type": "String"
+    }
+  },
+  "Resources": {
+    "Key": {
+      "Properties": {},
+      "Type": "AWS::KMS::Key"
+    },
+    "Test": {
+      "Metadata": {
+        "guardrails": {
+          "skip": [
+            {
+              "id": "CMK-SECRETS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SECRETS-AWS-ALIAS",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SECRETS-DEFAULT-KEY",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KINESIS-NO-DOWNGRADE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KINESIS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-DYNAMODB-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SQS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SNS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-NO-KEY",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-AWS-ALIAS",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-SSE-S3",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KMS-NO-AWS-MANAGED",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KMS-PROTECT",
+              "reason": "test data only"
+            }
+          ]
+        }
+      },
+      "Properties": {
+        "SSESpecification": {
+          "SSEEnabled": true
+        }
+      },
+      "Type": "AWS::DynamoDB::Table"
+    }
+  }
+}`)
+
 test_cmk_dynamodb_create_aws_dynamodb_table_cfn_warn_suppressed_in_metadata if {
-	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
-	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::Table"}}}
+	count(deny) == 0 with input as cmk_input_test_cmk_dynamodb_create_aws_dynamodb_table_cfn_warn_suppressed_in_metadata
+	some msg in warn with input as cmk_input_test_cmk_dynamodb_create_aws_dynamodb_table_cfn_warn_suppressed_in_metadata
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 }
 
@@ -205,9 +453,98 @@ test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_deny_gate_closed if {
 	contains(msg, "SSESpecification.SSEEnabled is off: the replicas use the AWS-owned key")
 }
 
+cmk_input_test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_warn_suppressed_in_metadata := json.unmarshal(`{
+  "Parameters": {
+    "KeyParameter": {
+      "Type": "String"
+    }
+  },
+  "Resources": {
+    "Key": {
+      "Properties": {},
+      "Type": "AWS::KMS::Key"
+    },
+    "Test": {
+      "Metadata": {
+        "guardrails": {
+          "skip": [
+            {
+              "id": "CMK-SECRETS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SECRETS-AWS-ALIAS",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SECRETS-DEFAULT-KEY",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KINESIS-NO-DOWNGRADE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KINESIS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-DYNAMODB-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SQS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SNS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-NO-KEY",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-AWS-ALIAS",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-SSE-S3",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KMS-NO-AWS-MANAGED",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KMS-PROTECT",
+              "reason": "test data only"
+            }
+          ]
+        }
+      },
+      "Properties": {
+        "Replicas": [
+          {
+            "Region": "us-east-1"
+          }
+        ],
+        "SSESpecification": {
+          "SSEEnabled": true
+        }
+      },
+      "Type": "AWS::DynamoDB::GlobalTable"
+    }
+  }
+}`)
+
 test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_warn_suppressed_in_metadata if {
-	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"Replicas":[{"Region":"us-east-1"}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
-	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{"Replicas":[{"Region":"us-east-1"}],"SSESpecification":{"SSEEnabled":true}},"Type":"AWS::DynamoDB::GlobalTable"}}}
+	count(deny) == 0 with input as cmk_input_test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_warn_suppressed_in_metadata
+	some msg in warn with input as cmk_input_test_cmk_dynamodb_create_aws_dynamodb_globaltable_cfn_warn_suppressed_in_metadata
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 }
 
@@ -252,8 +589,8 @@ test_cmk_sqs_create_aws_sqs_queue_cfn_warn_parameter_without_default if {
 }
 
 test_cmk_sqs_create_aws_sqs_queue_cfn_warn_suppressed_in_metadata if {
-	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SQS::Queue"}}}
-	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SQS::Queue"}}}
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-S3-CREATE","reason":"test data only"},{"id":"CMK-S3-PUT-NO-KEY","reason":"test data only"},{"id":"CMK-S3-PUT-AWS-ALIAS","reason":"test data only"},{"id":"CMK-S3-PUT-SSE-S3","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SQS::Queue"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-S3-CREATE","reason":"test data only"},{"id":"CMK-S3-PUT-NO-KEY","reason":"test data only"},{"id":"CMK-S3-PUT-AWS-ALIAS","reason":"test data only"},{"id":"CMK-S3-PUT-SSE-S3","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SQS::Queue"}}}
 	startswith(msg, "[CMK-SQS-CREATE] ")
 }
 
@@ -298,8 +635,8 @@ test_cmk_sns_create_aws_sns_topic_cfn_warn_parameter_without_default if {
 }
 
 test_cmk_sns_create_aws_sns_topic_cfn_warn_suppressed_in_metadata if {
-	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SNS::Topic"}}}
-	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SNS::Topic"}}}
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-S3-CREATE","reason":"test data only"},{"id":"CMK-S3-PUT-NO-KEY","reason":"test data only"},{"id":"CMK-S3-PUT-AWS-ALIAS","reason":"test data only"},{"id":"CMK-S3-PUT-SSE-S3","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SNS::Topic"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Metadata":{"guardrails":{"skip":[{"id":"CMK-SECRETS-CREATE","reason":"test data only"},{"id":"CMK-SECRETS-AWS-ALIAS","reason":"test data only"},{"id":"CMK-SECRETS-DEFAULT-KEY","reason":"test data only"},{"id":"CMK-KINESIS-NO-DOWNGRADE","reason":"test data only"},{"id":"CMK-KINESIS-CREATE","reason":"test data only"},{"id":"CMK-DYNAMODB-CREATE","reason":"test data only"},{"id":"CMK-SQS-CREATE","reason":"test data only"},{"id":"CMK-SNS-CREATE","reason":"test data only"},{"id":"CMK-S3-CREATE","reason":"test data only"},{"id":"CMK-S3-PUT-NO-KEY","reason":"test data only"},{"id":"CMK-S3-PUT-AWS-ALIAS","reason":"test data only"},{"id":"CMK-S3-PUT-SSE-S3","reason":"test data only"},{"id":"CMK-KMS-NO-AWS-MANAGED","reason":"test data only"},{"id":"CMK-KMS-PROTECT","reason":"test data only"}]}},"Properties":{},"Type":"AWS::SNS::Topic"}}}
 	startswith(msg, "[CMK-SNS-CREATE] ")
 }
 
@@ -312,5 +649,147 @@ test_cmk_sns_create_aws_sns_topic_cfn_deny_null_key if {
 test_cmk_sns_create_aws_sns_topic_cfn_deny_bare_aws_managed_name if {
 	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"KmsMasterKeyId":"aws/sns"},"Type":"AWS::SNS::Topic"}}}
 	startswith(msg, "[CMK-SNS-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_s3_create_aws_s3_bucket_cfn_deny_absent if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"BucketEncryption":{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms"}}]}},"Type":"AWS::S3::Bucket"}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "no KMSMasterKeyID: uses alias/aws/s3")
+}
+
+test_cmk_s3_create_aws_s3_bucket_cfn_deny_aws_alias if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"BucketEncryption":{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"KMSMasterKeyID":"alias/aws/s3","SSEAlgorithm":"aws:kms"}}]}},"Type":"AWS::S3::Bucket"}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_s3_create_aws_s3_bucket_cfn_pass_ref_to_key if {
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"BucketEncryption":{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"KMSMasterKeyID":{"Ref":"Key"},"SSEAlgorithm":"aws:kms"}}]}},"Type":"AWS::S3::Bucket"}}}
+	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"BucketEncryption":{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"KMSMasterKeyID":{"Ref":"Key"},"SSEAlgorithm":"aws:kms"}}]}},"Type":"AWS::S3::Bucket"}}}
+}
+
+test_cmk_s3_create_aws_s3_bucket_cfn_pass_getatt_key_arn if {
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"BucketEncryption":{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"KMSMasterKeyID":{"Fn::GetAtt":["Key","Arn"]},"SSEAlgorithm":"aws:kms"}}]}},"Type":"AWS::S3::Bucket"}}}
+	count(warn) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"BucketEncryption":{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"KMSMasterKeyID":{"Fn::GetAtt":["Key","Arn"]},"SSEAlgorithm":"aws:kms"}}]}},"Type":"AWS::S3::Bucket"}}}
+}
+
+test_cmk_s3_create_aws_s3_bucket_cfn_warn_parameter_without_default if {
+	count(deny) == 0 with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"BucketEncryption":{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"KMSMasterKeyID":{"Ref":"KeyParameter"},"SSEAlgorithm":"aws:kms"}}]}},"Type":"AWS::S3::Bucket"}}}
+	some msg in warn with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"BucketEncryption":{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"KMSMasterKeyID":{"Ref":"KeyParameter"},"SSEAlgorithm":"aws:kms"}}]}},"Type":"AWS::S3::Bucket"}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
+}
+
+test_cmk_s3_create_aws_s3_bucket_cfn_deny_gate_closed if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"BucketEncryption":{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"KMSMasterKeyID":{"Ref":"Key"},"SSEAlgorithm":false}}]}},"Type":"AWS::S3::Bucket"}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "default encryption is not SSE-KMS (BucketEncryption with SSEAlgorithm aws:kms or aws:kms:dsse and a customer-managed KMSMasterKeyID; none or AES256 is the AWS-owned key)")
+}
+
+cmk_input_test_cmk_s3_create_aws_s3_bucket_cfn_warn_suppressed_in_metadata := json.unmarshal(`{
+  "Parameters": {
+    "KeyParameter": {
+      "Type": "String"
+    }
+  },
+  "Resources": {
+    "Key": {
+      "Properties": {},
+      "Type": "AWS::KMS::Key"
+    },
+    "Test": {
+      "Metadata": {
+        "guardrails": {
+          "skip": [
+            {
+              "id": "CMK-SECRETS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SECRETS-AWS-ALIAS",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SECRETS-DEFAULT-KEY",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KINESIS-NO-DOWNGRADE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KINESIS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-DYNAMODB-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SQS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-SNS-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-CREATE",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-NO-KEY",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-AWS-ALIAS",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-S3-PUT-SSE-S3",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KMS-NO-AWS-MANAGED",
+              "reason": "test data only"
+            },
+            {
+              "id": "CMK-KMS-PROTECT",
+              "reason": "test data only"
+            }
+          ]
+        }
+      },
+      "Properties": {
+        "BucketEncryption": {
+          "ServerSideEncryptionConfiguration": [
+            {
+              "ServerSideEncryptionByDefault": {
+                "SSEAlgorithm": "aws:kms"
+              }
+            }
+          ]
+        }
+      },
+      "Type": "AWS::S3::Bucket"
+    }
+  }
+}`)
+
+test_cmk_s3_create_aws_s3_bucket_cfn_warn_suppressed_in_metadata if {
+	count(deny) == 0 with input as cmk_input_test_cmk_s3_create_aws_s3_bucket_cfn_warn_suppressed_in_metadata
+	some msg in warn with input as cmk_input_test_cmk_s3_create_aws_s3_bucket_cfn_warn_suppressed_in_metadata
+	startswith(msg, "[CMK-S3-CREATE] ")
+}
+
+test_cmk_s3_create_aws_s3_bucket_cfn_deny_null_key if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"BucketEncryption":{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"KMSMasterKeyID":null,"SSEAlgorithm":"aws:kms"}}]}},"Type":"AWS::S3::Bucket"}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "no KMSMasterKeyID: uses alias/aws/s3")
+}
+
+test_cmk_s3_create_aws_s3_bucket_cfn_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"Parameters":{"KeyParameter":{"Type":"String"}},"Resources":{"Key":{"Properties":{},"Type":"AWS::KMS::Key"},"Test":{"Properties":{"BucketEncryption":{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"KMSMasterKeyID":"aws/s3","SSEAlgorithm":"aws:kms"}}]}},"Type":"AWS::S3::Bucket"}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
 	contains(msg, "AWS-managed")
 }

@@ -11,6 +11,7 @@ cmk_terraform_layouts := [
 	{"absent":"no kms_key_arn: the replica uses alias/aws/dynamodb","aws_alias":"alias/aws/dynamodb","control":"CMK-DYNAMODB-CREATE","gate":null,"key":["kms_key_arn"],"replicas":null,"type":"aws_dynamodb_table_replica"},
 	{"absent":"no kms_master_key_id: SSE-SQS (the AWS-owned key) or unencrypted","aws_alias":"alias/aws/sqs","control":"CMK-SQS-CREATE","gate":null,"key":["kms_master_key_id"],"replicas":null,"type":"aws_sqs_queue"},
 	{"absent":"no kms_master_key_id: the topic is not encrypted","aws_alias":"alias/aws/sns","control":"CMK-SNS-CREATE","gate":null,"key":["kms_master_key_id"],"replicas":null,"type":"aws_sns_topic"},
+	{"absent":"no kms_master_key_id: uses alias/aws/s3","aws_alias":"alias/aws/s3","control":"CMK-S3-CREATE","gate":{"message":"default encryption is not SSE-KMS (sse_algorithm must be aws:kms or aws:kms:dsse with a customer-managed key; AES256 is the AWS-owned key)","path":["rule",0,"apply_server_side_encryption_by_default",0,"sse_algorithm"],"values":["aws:kms","aws:kms:dsse"]},"key":["rule",0,"apply_server_side_encryption_by_default",0,"kms_master_key_id"],"replicas":null,"type":"aws_s3_bucket_server_side_encryption_configuration"},
 ]
 
 cmk_cloudformation_layouts := [
@@ -20,4 +21,5 @@ cmk_cloudformation_layouts := [
 	{"absent":"no SSESpecification.KMSMasterKeyId: uses alias/aws/dynamodb","aws_alias":"alias/aws/dynamodb","control":"CMK-DYNAMODB-CREATE","gate":{"message":"SSESpecification.SSEEnabled is off: the replicas use the AWS-owned key","path":["SSESpecification","SSEEnabled"],"values":[true,"true"]},"key":null,"replicas":{"key":["SSESpecification","KMSMasterKeyId"],"list":["Replicas"],"region":"Region"},"type":"AWS::DynamoDB::GlobalTable"},
 	{"absent":"no KmsMasterKeyId: SSE-SQS (the AWS-owned key) or unencrypted","aws_alias":"alias/aws/sqs","control":"CMK-SQS-CREATE","gate":null,"key":["KmsMasterKeyId"],"replicas":null,"type":"AWS::SQS::Queue"},
 	{"absent":"no KmsMasterKeyId: the topic is not encrypted","aws_alias":"alias/aws/sns","control":"CMK-SNS-CREATE","gate":null,"key":["KmsMasterKeyId"],"replicas":null,"type":"AWS::SNS::Topic"},
+	{"absent":"no KMSMasterKeyID: uses alias/aws/s3","aws_alias":"alias/aws/s3","control":"CMK-S3-CREATE","gate":{"message":"default encryption is not SSE-KMS (BucketEncryption with SSEAlgorithm aws:kms or aws:kms:dsse and a customer-managed KMSMasterKeyID; none or AES256 is the AWS-owned key)","path":["BucketEncryption","ServerSideEncryptionConfiguration",0,"ServerSideEncryptionByDefault","SSEAlgorithm"],"values":["aws:kms","aws:kms:dsse"]},"key":["BucketEncryption","ServerSideEncryptionConfiguration",0,"ServerSideEncryptionByDefault","KMSMasterKeyID"],"replicas":null,"type":"AWS::S3::Bucket"},
 ]

@@ -395,3 +395,95 @@ test_cmk_sns_create_aws_sns_topic_hcl_deny_bare_aws_managed_name if {
 	startswith(msg, "[CMK-SNS-CREATE] ")
 	contains(msg, "AWS-managed")
 }
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_deny_absent if {
+	some msg in deny with input as {"data":{},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"sse_algorithm":"aws:kms"}]}]}]}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "no kms_master_key_id: uses alias/aws/s3")
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_deny_aws_alias if {
+	some msg in deny with input as {"data":{},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"alias/aws/s3","sse_algorithm":"aws:kms"}]}]}]}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_pass_cmk_arn if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","sse_algorithm":"aws:kms"}]}]}]}}}
+	count(warn) == 0 with input as {"data":{},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","sse_algorithm":"aws:kms"}]}]}]}}}
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_pass_key_resource_reference if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"${aws_kms_key.main.arn}","sse_algorithm":"aws:kms"}]}]}]}}}
+	count(warn) == 0 with input as {"data":{},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"${aws_kms_key.main.arn}","sse_algorithm":"aws:kms"}]}]}]}}}
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_warn_variable if {
+	count(deny) == 0 with input as {"data":{},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"${var.key_arn}","sse_algorithm":"aws:kms"}]}]}]}}}
+	some msg in warn with input as {"data":{},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"${var.key_arn}","sse_algorithm":"aws:kms"}]}]}]}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_deny_aws_alias_data_source if {
+	some msg in deny with input as {"data":{"aws_kms_alias":{"default":[{"name":"alias/aws/s3"}]}},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"${data.aws_kms_alias.default.target_key_arn}","sse_algorithm":"aws:kms"}]}]}]}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as {"data":{"aws_kms_key":{"mine":[{"key_id":"alias/orders-data"}]}},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"${data.aws_kms_key.mine.arn}","sse_algorithm":"aws:kms"}]}]}]}}}
+	count(warn) == 0 with input as {"data":{"aws_kms_key":{"mine":[{"key_id":"alias/orders-data"}]}},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"${data.aws_kms_key.mine.arn}","sse_algorithm":"aws:kms"}]}]}]}}}
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_deny_gate_closed if {
+	some msg in deny with input as {"data":{},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","sse_algorithm":false}]}]}]}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "default encryption is not SSE-KMS (sse_algorithm must be aws:kms or aws:kms:dsse with a customer-managed key; AES256 is the AWS-owned key)")
+}
+
+cmk_input_test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_warn_dynamic_gate_block := json.unmarshal(`{
+  "data": {},
+  "resource": {
+    "aws_s3_bucket_server_side_encryption_configuration": {
+      "test": [
+        {
+          "dynamic": {
+            "rule": [
+              {
+                "content": [
+                  {
+                    "apply_server_side_encryption_by_default": [
+                      {
+                        "kms_master_key_id": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                        "sse_algorithm": "aws:kms"
+                      }
+                    ]
+                  }
+                ],
+                "for_each": "${var.sse}"
+              }
+            ]
+          }
+        }
+      ]
+    }
+  }
+}`)
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_warn_dynamic_gate_block if {
+	count(deny) == 0 with input as cmk_input_test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_warn_dynamic_gate_block
+	some msg in warn with input as cmk_input_test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_warn_dynamic_gate_block
+	startswith(msg, "[CMK-S3-CREATE] ")
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_deny_null_key if {
+	some msg in deny with input as {"data":{},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":null,"sse_algorithm":"aws:kms"}]}]}]}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "no kms_master_key_id: uses alias/aws/s3")
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_hcl_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"data":{},"resource":{"aws_s3_bucket_server_side_encryption_configuration":{"test":[{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"aws/s3","sse_algorithm":"aws:kms"}]}]}]}}}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "AWS-managed")
+}

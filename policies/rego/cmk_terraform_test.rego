@@ -146,20 +146,240 @@ test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_cmk_arn if {
 	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true,"kms_key_arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
 }
 
+cmk_input_test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_key_of_this_configuration := json.unmarshal(`{
+  "configuration": {
+    "root_module": {
+      "module_calls": {
+        "app": {
+          "module": {
+            "resources": [
+              {
+                "address": "aws_dynamodb_table.test",
+                "expressions": {
+                  "server_side_encryption": [
+                    {
+                      "kms_key_arn": {
+                        "references": [
+                          "aws_kms_key.main.arn",
+                          "aws_kms_key.main"
+                        ]
+                      }
+                    }
+                  ]
+                },
+                "mode": "managed",
+                "name": "test",
+                "type": "aws_dynamodb_table"
+              }
+            ]
+          }
+        }
+      },
+      "resources": [
+        {
+          "address": "aws_kms_key.unrelated",
+          "expressions": {},
+          "mode": "managed",
+          "name": "unrelated",
+          "type": "aws_kms_key"
+        }
+      ]
+    }
+  },
+  "format_version": "1.2",
+  "resource_changes": [
+    {
+      "address": "module.app.aws_dynamodb_table.test",
+      "change": {
+        "actions": [
+          "create"
+        ],
+        "after": {
+          "server_side_encryption": [
+            {
+              "enabled": true
+            }
+          ]
+        },
+        "after_unknown": {
+          "server_side_encryption": [
+            {
+              "kms_key_arn": true
+            }
+          ]
+        }
+      },
+      "mode": "managed",
+      "name": "test",
+      "type": "aws_dynamodb_table"
+    }
+  ]
+}`)
+
 test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_key_of_this_configuration if {
-	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
-	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["aws_kms_key.main.arn","aws_kms_key.main"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
+	count(deny) == 0 with input as cmk_input_test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_key_of_this_configuration
+	count(warn) == 0 with input as cmk_input_test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_key_of_this_configuration
 }
 
+cmk_input_test_cmk_dynamodb_create_aws_dynamodb_table_plan_warn_unknown_key := json.unmarshal(`{
+  "configuration": {
+    "root_module": {
+      "module_calls": {
+        "app": {
+          "module": {
+            "resources": [
+              {
+                "address": "aws_dynamodb_table.test",
+                "expressions": {
+                  "server_side_encryption": [
+                    {
+                      "kms_key_arn": {
+                        "references": [
+                          "var.key_arn"
+                        ]
+                      }
+                    }
+                  ]
+                },
+                "mode": "managed",
+                "name": "test",
+                "type": "aws_dynamodb_table"
+              }
+            ]
+          }
+        }
+      },
+      "resources": [
+        {
+          "address": "aws_kms_key.unrelated",
+          "expressions": {},
+          "mode": "managed",
+          "name": "unrelated",
+          "type": "aws_kms_key"
+        }
+      ]
+    }
+  },
+  "format_version": "1.2",
+  "resource_changes": [
+    {
+      "address": "module.app.aws_dynamodb_table.test",
+      "change": {
+        "actions": [
+          "create"
+        ],
+        "after": {
+          "server_side_encryption": [
+            {
+              "enabled": true
+            }
+          ]
+        },
+        "after_unknown": {
+          "server_side_encryption": [
+            {
+              "kms_key_arn": true
+            }
+          ]
+        }
+      },
+      "mode": "managed",
+      "name": "test",
+      "type": "aws_dynamodb_table"
+    }
+  ]
+}`)
+
 test_cmk_dynamodb_create_aws_dynamodb_table_plan_warn_unknown_key if {
-	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["var.key_arn"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
-	some msg in warn with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["var.key_arn"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
+	count(deny) == 0 with input as cmk_input_test_cmk_dynamodb_create_aws_dynamodb_table_plan_warn_unknown_key
+	some msg in warn with input as cmk_input_test_cmk_dynamodb_create_aws_dynamodb_table_plan_warn_unknown_key
 	startswith(msg, "[CMK-DYNAMODB-CREATE] ")
 }
 
+cmk_input_test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_customer_alias_data_source := json.unmarshal(`{
+  "configuration": {
+    "root_module": {
+      "module_calls": {
+        "app": {
+          "module": {
+            "resources": [
+              {
+                "address": "aws_dynamodb_table.test",
+                "expressions": {
+                  "server_side_encryption": [
+                    {
+                      "kms_key_arn": {
+                        "references": [
+                          "data.aws_kms_key.mine.arn",
+                          "data.aws_kms_key.mine"
+                        ]
+                      }
+                    }
+                  ]
+                },
+                "mode": "managed",
+                "name": "test",
+                "type": "aws_dynamodb_table"
+              },
+              {
+                "address": "data.aws_kms_key.mine",
+                "expressions": {
+                  "key_id": {
+                    "constant_value": "alias/orders-data"
+                  }
+                },
+                "mode": "data",
+                "name": "mine",
+                "type": "aws_kms_key"
+              }
+            ]
+          }
+        }
+      },
+      "resources": [
+        {
+          "address": "aws_kms_key.unrelated",
+          "expressions": {},
+          "mode": "managed",
+          "name": "unrelated",
+          "type": "aws_kms_key"
+        }
+      ]
+    }
+  },
+  "format_version": "1.2",
+  "resource_changes": [
+    {
+      "address": "module.app.aws_dynamodb_table.test",
+      "change": {
+        "actions": [
+          "create"
+        ],
+        "after": {
+          "server_side_encryption": [
+            {
+              "enabled": true
+            }
+          ]
+        },
+        "after_unknown": {
+          "server_side_encryption": [
+            {
+              "kms_key_arn": true
+            }
+          ]
+        }
+      },
+      "mode": "managed",
+      "name": "test",
+      "type": "aws_dynamodb_table"
+    }
+  ]
+}`)
+
 test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_customer_alias_data_source if {
-	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
-	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_dynamodb_table.test","expressions":{"server_side_encryption":[{"kms_key_arn":{"references":["data.aws_kms_key.mine.arn","data.aws_kms_key.mine"]}}]},"mode":"managed","name":"test","type":"aws_dynamodb_table"},{"address":"data.aws_kms_key.mine","expressions":{"key_id":{"constant_value":"alias/orders-data"}},"mode":"data","name":"mine","type":"aws_kms_key"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_dynamodb_table.test","change":{"actions":["create"],"after":{"server_side_encryption":[{"enabled":true}]},"after_unknown":{"server_side_encryption":[{"kms_key_arn":true}]}},"mode":"managed","name":"test","type":"aws_dynamodb_table"}]}
+	count(deny) == 0 with input as cmk_input_test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_customer_alias_data_source
+	count(warn) == 0 with input as cmk_input_test_cmk_dynamodb_create_aws_dynamodb_table_plan_pass_customer_alias_data_source
 }
 
 test_cmk_dynamodb_create_aws_dynamodb_table_plan_deny_key_left_out if {
@@ -353,5 +573,318 @@ test_cmk_sns_create_aws_sns_topic_plan_deny_null_key if {
 test_cmk_sns_create_aws_sns_topic_plan_deny_bare_aws_managed_name if {
 	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_sns_topic.test","expressions":{},"mode":"managed","name":"test","type":"aws_sns_topic"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_sns_topic.test","change":{"actions":["create"],"after":{"kms_master_key_id":"aws/sns"},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_sns_topic"}]}
 	startswith(msg, "[CMK-SNS-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_deny_absent if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_s3_bucket_server_side_encryption_configuration.test","expressions":{},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_s3_bucket_server_side_encryption_configuration.test","change":{"actions":["create"],"after":{"rule":[{"apply_server_side_encryption_by_default":[{"sse_algorithm":"aws:kms"}]}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "no kms_master_key_id: uses alias/aws/s3")
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_deny_aws_alias if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_s3_bucket_server_side_encryption_configuration.test","expressions":{},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_s3_bucket_server_side_encryption_configuration.test","change":{"actions":["create"],"after":{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"alias/aws/s3","sse_algorithm":"aws:kms"}]}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "AWS-managed")
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_pass_cmk_arn if {
+	count(deny) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_s3_bucket_server_side_encryption_configuration.test","expressions":{},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_s3_bucket_server_side_encryption_configuration.test","change":{"actions":["create"],"after":{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","sse_algorithm":"aws:kms"}]}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}
+	count(warn) == 0 with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_s3_bucket_server_side_encryption_configuration.test","expressions":{},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_s3_bucket_server_side_encryption_configuration.test","change":{"actions":["create"],"after":{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","sse_algorithm":"aws:kms"}]}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}
+}
+
+cmk_input_test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_pass_key_of_this_configuration := json.unmarshal(`{
+  "configuration": {
+    "root_module": {
+      "module_calls": {
+        "app": {
+          "module": {
+            "resources": [
+              {
+                "address": "aws_s3_bucket_server_side_encryption_configuration.test",
+                "expressions": {
+                  "rule": [
+                    {
+                      "apply_server_side_encryption_by_default": [
+                        {
+                          "kms_master_key_id": {
+                            "references": [
+                              "aws_kms_key.main.arn",
+                              "aws_kms_key.main"
+                            ]
+                          }
+                        }
+                      ]
+                    }
+                  ]
+                },
+                "mode": "managed",
+                "name": "test",
+                "type": "aws_s3_bucket_server_side_encryption_configuration"
+              }
+            ]
+          }
+        }
+      },
+      "resources": [
+        {
+          "address": "aws_kms_key.unrelated",
+          "expressions": {},
+          "mode": "managed",
+          "name": "unrelated",
+          "type": "aws_kms_key"
+        }
+      ]
+    }
+  },
+  "format_version": "1.2",
+  "resource_changes": [
+    {
+      "address": "module.app.aws_s3_bucket_server_side_encryption_configuration.test",
+      "change": {
+        "actions": [
+          "create"
+        ],
+        "after": {
+          "rule": [
+            {
+              "apply_server_side_encryption_by_default": [
+                {
+                  "sse_algorithm": "aws:kms"
+                }
+              ]
+            }
+          ]
+        },
+        "after_unknown": {
+          "rule": [
+            {
+              "apply_server_side_encryption_by_default": [
+                {
+                  "kms_master_key_id": true
+                }
+              ]
+            }
+          ]
+        }
+      },
+      "mode": "managed",
+      "name": "test",
+      "type": "aws_s3_bucket_server_side_encryption_configuration"
+    }
+  ]
+}`)
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_pass_key_of_this_configuration if {
+	count(deny) == 0 with input as cmk_input_test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_pass_key_of_this_configuration
+	count(warn) == 0 with input as cmk_input_test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_pass_key_of_this_configuration
+}
+
+cmk_input_test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_warn_unknown_key := json.unmarshal(`{
+  "configuration": {
+    "root_module": {
+      "module_calls": {
+        "app": {
+          "module": {
+            "resources": [
+              {
+                "address": "aws_s3_bucket_server_side_encryption_configuration.test",
+                "expressions": {
+                  "rule": [
+                    {
+                      "apply_server_side_encryption_by_default": [
+                        {
+                          "kms_master_key_id": {
+                            "references": [
+                              "var.key_arn"
+                            ]
+                          }
+                        }
+                      ]
+                    }
+                  ]
+                },
+                "mode": "managed",
+                "name": "test",
+                "type": "aws_s3_bucket_server_side_encryption_configuration"
+              }
+            ]
+          }
+        }
+      },
+      "resources": [
+        {
+          "address": "aws_kms_key.unrelated",
+          "expressions": {},
+          "mode": "managed",
+          "name": "unrelated",
+          "type": "aws_kms_key"
+        }
+      ]
+    }
+  },
+  "format_version": "1.2",
+  "resource_changes": [
+    {
+      "address": "module.app.aws_s3_bucket_server_side_encryption_configuration.test",
+      "change": {
+        "actions": [
+          "create"
+        ],
+        "after": {
+          "rule": [
+            {
+              "apply_server_side_encryption_by_default": [
+                {
+                  "sse_algorithm": "aws:kms"
+                }
+              ]
+            }
+          ]
+        },
+        "after_unknown": {
+          "rule": [
+            {
+              "apply_server_side_encryption_by_default": [
+                {
+                  "kms_master_key_id": true
+                }
+              ]
+            }
+          ]
+        }
+      },
+      "mode": "managed",
+      "name": "test",
+      "type": "aws_s3_bucket_server_side_encryption_configuration"
+    }
+  ]
+}`)
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_warn_unknown_key if {
+	count(deny) == 0 with input as cmk_input_test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_warn_unknown_key
+	some msg in warn with input as cmk_input_test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_warn_unknown_key
+	startswith(msg, "[CMK-S3-CREATE] ")
+}
+
+cmk_input_test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_pass_customer_alias_data_source := json.unmarshal(`{
+  "configuration": {
+    "root_module": {
+      "module_calls": {
+        "app": {
+          "module": {
+            "resources": [
+              {
+                "address": "aws_s3_bucket_server_side_encryption_configuration.test",
+                "expressions": {
+                  "rule": [
+                    {
+                      "apply_server_side_encryption_by_default": [
+                        {
+                          "kms_master_key_id": {
+                            "references": [
+                              "data.aws_kms_key.mine.arn",
+                              "data.aws_kms_key.mine"
+                            ]
+                          }
+                        }
+                      ]
+                    }
+                  ]
+                },
+                "mode": "managed",
+                "name": "test",
+                "type": "aws_s3_bucket_server_side_encryption_configuration"
+              },
+              {
+                "address": "data.aws_kms_key.mine",
+                "expressions": {
+                  "key_id": {
+                    "constant_value": "alias/orders-data"
+                  }
+                },
+                "mode": "data",
+                "name": "mine",
+                "type": "aws_kms_key"
+              }
+            ]
+          }
+        }
+      },
+      "resources": [
+        {
+          "address": "aws_kms_key.unrelated",
+          "expressions": {},
+          "mode": "managed",
+          "name": "unrelated",
+          "type": "aws_kms_key"
+        }
+      ]
+    }
+  },
+  "format_version": "1.2",
+  "resource_changes": [
+    {
+      "address": "module.app.aws_s3_bucket_server_side_encryption_configuration.test",
+      "change": {
+        "actions": [
+          "create"
+        ],
+        "after": {
+          "rule": [
+            {
+              "apply_server_side_encryption_by_default": [
+                {
+                  "sse_algorithm": "aws:kms"
+                }
+              ]
+            }
+          ]
+        },
+        "after_unknown": {
+          "rule": [
+            {
+              "apply_server_side_encryption_by_default": [
+                {
+                  "kms_master_key_id": true
+                }
+              ]
+            }
+          ]
+        }
+      },
+      "mode": "managed",
+      "name": "test",
+      "type": "aws_s3_bucket_server_side_encryption_configuration"
+    }
+  ]
+}`)
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_pass_customer_alias_data_source if {
+	count(deny) == 0 with input as cmk_input_test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_pass_customer_alias_data_source
+	count(warn) == 0 with input as cmk_input_test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_pass_customer_alias_data_source
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_deny_key_left_out if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_s3_bucket_server_side_encryption_configuration.test","expressions":{},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_s3_bucket_server_side_encryption_configuration.test","change":{"actions":["create"],"after":{"rule":[{"apply_server_side_encryption_by_default":[{"sse_algorithm":"aws:kms"}]}]},"after_unknown":{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":true}]}]}},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "no kms_master_key_id: uses alias/aws/s3")
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_deny_gate_closed if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_s3_bucket_server_side_encryption_configuration.test","expressions":{},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_s3_bucket_server_side_encryption_configuration.test","change":{"actions":["create"],"after":{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","sse_algorithm":null}]}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "default encryption is not SSE-KMS (sse_algorithm must be aws:kms or aws:kms:dsse with a customer-managed key; AES256 is the AWS-owned key)")
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_deny_null_key if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_s3_bucket_server_side_encryption_configuration.test","expressions":{},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_s3_bucket_server_side_encryption_configuration.test","change":{"actions":["create"],"after":{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":null,"sse_algorithm":"aws:kms"}]}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}
+	startswith(msg, "[CMK-S3-CREATE] ")
+	contains(msg, "no kms_master_key_id: uses alias/aws/s3")
+}
+
+test_cmk_s3_create_aws_s3_bucket_server_side_encryption_configuration_plan_deny_bare_aws_managed_name if {
+	some msg in deny with input as {"configuration":{"root_module":{"module_calls":{"app":{"module":{"resources":[{"address":"aws_s3_bucket_server_side_encryption_configuration.test","expressions":{},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}}},"resources":[{"address":"aws_kms_key.unrelated","expressions":{},"mode":"managed","name":"unrelated","type":"aws_kms_key"}]}},"format_version":"1.2","resource_changes":[{"address":"module.app.aws_s3_bucket_server_side_encryption_configuration.test","change":{"actions":["create"],"after":{"rule":[{"apply_server_side_encryption_by_default":[{"kms_master_key_id":"aws/s3","sse_algorithm":"aws:kms"}]}]},"after_unknown":{}},"mode":"managed","name":"test","type":"aws_s3_bucket_server_side_encryption_configuration"}]}
+	startswith(msg, "[CMK-S3-CREATE] ")
 	contains(msg, "AWS-managed")
 }

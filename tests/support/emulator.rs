@@ -297,6 +297,15 @@ impl Emulator {
             if parts.len() != 5 || parts[0] != access_key_id {
                 continue;
             }
+            // S3 is REST: the IAM action follows from the method, the path and the query.
+            if parts[3] == "s3" {
+                let method = entry["method"].as_str().unwrap_or_default();
+                let url = entry["url"].as_str().unwrap_or_default();
+                actions.push(s3_action(method, url).unwrap_or_else(|| {
+                    panic!("an S3 request this test cannot name the IAM action of: {method} {url}")
+                }));
+                continue;
+            }
             let operation = header("X-Amz-Target")
                 .and_then(|t| t.rsplit('.').next().map(str::to_owned))
                 .or_else(|| {
@@ -340,4 +349,28 @@ impl Emulator {
         stream.read_to_string(&mut response).unwrap();
         response
     }
+}
+
+/// The IAM action of a path-style S3 request the rule makes
+/// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html):
+/// `None` for one this mapping does not know.
+fn s3_action(method: &str, url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path_and_query = rest.find('/').map_or("/", |i| &rest[i..]);
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let has = |name: &str| {
+        query
+            .split('&')
+            .any(|p| p == name || p.starts_with(&format!("{name}=")))
+    };
+    let bucket_level = path.trim_matches('/').split('/').count() == 1 && path != "/";
+    let action = match (method, path == "/", bucket_level) {
+        ("GET", true, _) => "ListAllMyBuckets",
+        ("GET", _, true) if has("encryption") => "GetEncryptionConfiguration",
+        ("GET", _, true) if has("tagging") => "GetBucketTagging",
+        _ => return None,
+    };
+    Some(format!("s3:{action}"))
 }

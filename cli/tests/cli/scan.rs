@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 /// What the seeded resources must get, written down from the rule's contract (README, "What the
 /// rule decides"), not from either implementation: Region, type, id, compliance, and a phrase
 /// the annotation must contain.
-const EXPECTED: [(&str, &str, &str, &str, &str); 13] = [
+const EXPECTED: [(&str, &str, &str, &str, &str); 16] = [
     (
         "eu-west-1",
         "AWS::Kinesis::Stream",
@@ -106,10 +106,32 @@ const EXPECTED: [(&str, &str, &str, &str, &str); 13] = [
         "NON_COMPLIANT",
         "not encrypted",
     ),
+    // Bucket names are global: each account's carry its id.
+    (
+        "us-east-1",
+        "AWS::S3::Bucket",
+        "sse-s3",
+        "NON_COMPLIANT",
+        "AWS-owned key (SSE-S3)",
+    ),
+    (
+        "us-east-1",
+        "AWS::S3::Bucket",
+        "kms-no-key",
+        "NON_COMPLIANT",
+        "alias/aws/s3",
+    ),
+    (
+        "us-east-1",
+        "AWS::S3::Bucket",
+        "cmk-dsse",
+        "COMPLIANT",
+        "customer-managed key",
+    ),
 ];
 
-/// Checks one set of verdicts against [`EXPECTED`]; secrets are named by ARN and queues by URL,
-/// so they are matched by the name inside it.
+/// Checks one set of verdicts against [`EXPECTED`]; secrets are named by ARN, queues by URL and
+/// buckets with their account's id, so they are matched by the name inside it.
 fn assert_expected(what: &str, got: &BTreeSet<(String, String, String, String, String)>) {
     assert_eq!(got.len(), EXPECTED.len(), "{what}: {got:#?}");
     for (region, resource_type, id, compliance, phrase) in EXPECTED {
@@ -119,7 +141,8 @@ fn assert_expected(what: &str, got: &BTreeSet<(String, String, String, String, S
                 && (i == id
                     || i.contains(&format!(":secret:{id}-"))
                     || (t == "AWS::SQS::Queue" && i.ends_with(&format!("/{id}")))
-                    || (t == "AWS::SNS::Topic" && i.ends_with(&format!(":{id}"))))
+                    || (t == "AWS::SNS::Topic" && i.ends_with(&format!(":{id}")))
+                    || (t == "AWS::S3::Bucket" && i.starts_with(&format!("{id}-"))))
         });
         let Some((_, _, _, c, annotation)) = found else {
             panic!("{what}: no verdict for {region} {resource_type} {id}: {got:#?}")
@@ -155,6 +178,19 @@ async fn resources(account: &str) {
     resources::queue(&sdk, "cmk", &[(QueueAttributeName::KmsMasterKeyId, &cmk)]).await;
     resources::topic(&sdk, "plain-topic", None).await;
     resources::topic(&sdk, "cmk-topic", Some(&cmk)).await;
+    resources::bucket(&sdk, &format!("sse-s3-{account}"), None).await;
+    resources::bucket(
+        &sdk,
+        &format!("kms-no-key-{account}"),
+        Some(("aws:kms", None)),
+    )
+    .await;
+    resources::bucket(
+        &sdk,
+        &format!("cmk-dsse-{account}"),
+        Some(("aws:kms:dsse", Some(&cmk))),
+    )
+    .await;
     // Another Region: a stream on the AWS-managed key by alias.
     let eu = emulator.sdk(account, "eu-west-1").await;
     resources::stream(&eu, "eu-stream", Some("alias/aws/kinesis")).await;
@@ -302,7 +338,8 @@ async fn scan_gives_the_rules_verdicts_in_every_region_and_exits_1_on_non_compli
         .map(|v| v["resourceId"].as_str().unwrap())
         .collect();
     assert!(non_compliant.contains("aws-key-arn") && non_compliant.contains("eu-stream"));
-    assert_eq!(non_compliant.len(), 8, "{non_compliant:?}");
+    let expected = EXPECTED.iter().filter(|e| e.3 == "NON_COMPLIANT").count();
+    assert_eq!(non_compliant.len(), expected, "{non_compliant:?}");
 
     let sarif = scan(&account, &["--output", "sarif"]).await;
     assert_eq!(sarif.status.code(), Some(1));
@@ -380,7 +417,12 @@ async fn the_recorded_inventory_gives_the_services_verdicts_without_a_describe_c
     let rule = rule_verdicts_counted(&account, "us-east-1", &calls).await;
     let sent = calls.all();
     let count = |op: &str| sent.iter().filter(|o| *o == op).count();
-    assert_eq!(count("SelectResourceConfig"), 6, "{sent:?}");
+    // One per registered type, one for the keys.
+    assert_eq!(
+        count("SelectResourceConfig"),
+        cmk_core::resources::KINDS.len() + 1,
+        "{sent:?}"
+    );
     for op in [
         "DescribeStreamSummary",
         "DescribeTable",

@@ -562,6 +562,22 @@ fn rego_string(s: &str) -> String {
     Value::String(s.to_owned()).to_string()
 }
 
+/// The deepest input written as a Rego literal: objects and arrays nested this deep stay within
+/// regorus's parser limit (32 expressions), as every layout of four or fewer segments does.
+const LITERAL_NESTING: usize = 11;
+
+/// The longest input written as a Rego literal, leaving room on its line for the test's own text.
+const LITERAL_COLUMNS: usize = 960;
+
+/// How deep objects and arrays nest in `v` (a scalar is 0).
+fn nesting(v: &Value) -> usize {
+    match v {
+        Value::Object(m) => 1 + m.values().map(nesting).max().unwrap_or(0),
+        Value::Array(a) => 1 + a.iter().map(nesting).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// The tests of one input kind. `tag` starts every case's name: the files share one package, and
 /// two rules of the same name there are one rule that holds when either body does, so a plan test
 /// named like a CloudFormation test would pass on the other's success.
@@ -578,7 +594,17 @@ fn test_file(
     );
     for (c, l) in layouts(controls, format) {
         for case in cases(l) {
-            let input = minify(&case.input);
+            let name = test_name(c, l, &format!("{tag}{}", case.name));
+            let mut input = minify(&case.input);
+            // regorus parses a literal at most 32 expressions deep and lines of at most 1,024
+            // columns; a deeper input (S3's five-segment key path inside a module) or a longer
+            // one is decoded from JSON text instead, one value per line.
+            if nesting(&case.input) > LITERAL_NESTING || input.len() > LITERAL_COLUMNS {
+                let rule = format!("cmk_input_{name}");
+                let text = serde_json::to_string_pretty(&case.input).unwrap_or_default();
+                out.push_str(&format!("\n{rule} := json.unmarshal(`{text}`)\n"));
+                input = rule;
+            }
             let prefix = rego_string(&format!("[{}] ", c.id));
             let body = match case.expect {
                 Expect::Deny(needle) => format!(
@@ -592,10 +618,7 @@ fn test_file(
                     "\tcount(deny) == 0 with input as {input}\n\tcount(warn) == 0 with input as {input}\n"
                 ),
             };
-            out.push_str(&format!(
-                "\n{} if {{\n{body}}}\n",
-                test_name(c, l, &format!("{tag}{}", case.name))
-            ));
+            out.push_str(&format!("\n{name} if {{\n{body}}}\n"));
         }
     }
     out

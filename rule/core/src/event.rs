@@ -149,7 +149,9 @@ impl ConfigEvent {
             if item.partition.is_none() {
                 item.partition = self.rule_arn()?.map(|arn| arn.partition);
             }
-            return Ok(InvokingEvent::Change { item: Box::new(item) });
+            return Ok(InvokingEvent::Change {
+                item: Box::new(item),
+            });
         }
         self.invoking_event_checked()
     }
@@ -176,7 +178,9 @@ impl ConfigEvent {
                 if item.partition.is_none() {
                     item.partition = self.rule_arn()?.map(|arn| arn.partition);
                 }
-                Ok(InvokingEvent::Change { item: Box::new(item) })
+                Ok(InvokingEvent::Change {
+                    item: Box::new(item),
+                })
             }
             OVERSIZED => {
                 let raw: RawOversized = decode("invokingEvent", &self.invoking_event)?;

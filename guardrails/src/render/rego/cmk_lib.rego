@@ -5,7 +5,7 @@ package main
 import rego.v1
 
 # The value at `path` (keys and array indices) in `obj`; undefined when absent. Paths have at most
-# four segments, which every control's layout respects. Each step indexes a variable, not another
+# five segments, which every control's layout respects. Each step indexes a variable, not another
 # index expression: regorus evaluates `a[x][y]` by first trying (and failing, at a cost) to read
 # `a[x]` as a static path.
 cmk_at(obj, path) := obj[path[0]] if count(path) == 1
@@ -29,6 +29,15 @@ cmk_at(obj, path) := v if {
 	b := a[path[1]]
 	c := b[path[2]]
 	v := c[path[3]]
+}
+
+cmk_at(obj, path) := v if {
+	count(path) == 5
+	a := obj[path[0]]
+	b := a[path[1]]
+	c := b[path[2]]
+	d := c[path[3]]
+	v := d[path[4]]
 }
 
 # KMS reserves alias/aws/ for AWS-managed keys, as a name or inside an alias ARN.

@@ -119,6 +119,12 @@ fn by_default(item: &ConfigItem, rule: &str, d: &ByDefault) -> Result<Encryption
                 None => Ok(Encryption::ServiceDefault),
             }
         }
+        // A bucket served by FSx: its objects are under the file system's key, which the item
+        // does not name.
+        Some(a) if a.eq_ignore_ascii_case("aws:fsx") => Err(item.problem(
+            &format!("{field}.sseAlgorithm"),
+            "`aws:fsx`: the objects are stored by FSx under its file system's key, which this item does not name",
+        )),
         Some(other) => Err(item.problem(
             &format!("{field}.sseAlgorithm"),
             format!("unknown algorithm `{other}` (expected AES256, aws:kms or aws:kms:dsse)"),
@@ -265,6 +271,10 @@ mod tests {
             (
                 json!({"rules": [{"applyServerSideEncryptionByDefault": {}}]}),
                 "sseAlgorithm",
+            ),
+            (
+                json!({"rules": [rule("aws:fsx", None, false)]}),
+                "rules[0].applyServerSideEncryptionByDefault.sseAlgorithm",
             ),
             (
                 json!({"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": 7}}]}),
