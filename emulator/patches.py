@@ -1309,7 +1309,7 @@ def _s3_bucket(account: str, region: str, now: str, bucket: Any) -> dict[str, An
     encryption = {"rules": [{
         "applyServerSideEncryptionByDefault": {"sseAlgorithm": by_default["SSEAlgorithm"],
                                                "kmsMasterKeyID": by_default.get("KMSMasterKeyID")},
-        "bucketKeyEnabled": str(rule.get("BucketKeyEnabled", False)).lower() == "true"}]}
+        "bucketKeyEnabled": rule["BucketKeyEnabled"]}]}
     tags = s3_backends[account]["aws"].tagger.get_tag_dict_for_resource(bucket.arn).items()
     return _config_item(account, region, "AWS::S3::Bucket", bucket.name, bucket.name, bucket.arn,
                         bucket.creation_date, now, configuration, tags,
@@ -1321,7 +1321,10 @@ def _bucket_encryption_rule(bucket: Any) -> dict[str, Any]:
     default: SSE-S3 without bucket keys ("all Amazon S3 buckets have encryption configured by
     default", https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-bucket-encryption.html)."""
     if bucket.encryption:
-        return bucket.encryption["Rule"]
+        rule = bucket.encryption["Rule"]
+        # PutBucketEncryption's XML leaves BucketKeyEnabled as the text "true"/"false".
+        enabled = str(rule.get("BucketKeyEnabled", False)).lower() == "true"
+        return {**rule, "BucketKeyEnabled": enabled}
     return {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}
 
 
@@ -1587,7 +1590,7 @@ def s3_buckets() -> None:
         self.data["Action"] = "GetBucketEncryption"
         rule = _bucket_encryption_rule(self.backend.get_bucket(self.bucket_name))
         result_rule = {"ApplyServerSideEncryptionByDefault": rule["ApplyServerSideEncryptionByDefault"],
-                       "BucketKeyEnabled": str(rule.get("BucketKeyEnabled", False)).lower() == "true"}
+                       "BucketKeyEnabled": rule["BucketKeyEnabled"]}
         return self.serialized(responses.ActionResult(
             {"ServerSideEncryptionConfiguration": {"Rules": [result_rule]}}))
 
