@@ -6,7 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::Artifact;
-use super::scp::minify;
+use super::scp::{minify, pretty};
 use crate::catalogue::{Control, IacFormat, KeyLayout, Lit, Seg};
 
 /// Output folder, relative to the repository root.
@@ -601,7 +601,9 @@ fn test_file(
             // one is decoded from JSON text instead, one value per line.
             if nesting(&case.input) > LITERAL_NESTING || input.len() > LITERAL_COLUMNS {
                 let rule = format!("cmk_input_{name}");
-                let text = serde_json::to_string_pretty(&case.input).unwrap_or_default();
+                // Keys sorted like `minify`, so the text does not depend on whether some
+                // crate in the build turned on serde_json's `preserve_order`.
+                let text = pretty(&case.input);
                 out.push_str(&format!("\n{rule} := json.unmarshal(`{text}`)\n"));
                 input = rule;
             }
