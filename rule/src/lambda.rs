@@ -19,6 +19,45 @@ const RESERVE_VAR: &str = "CMK_DEADLINE_RESERVE_SECONDS";
 /// account go through the member role too.
 const CENTRAL_VAR: &str = "CMK_CENTRAL_FUNCTION";
 
+/// How the rule's environment tunes every handler: the call rates (`CMK_RATE_LIMITS`), where
+/// the sweep reads resources (`CMK_INVENTORY`) and how old a key's facts a change notification
+/// may reuse (`CMK_KEY_CACHE_TTL_SECONDS`). The Lambda and `guardrails evaluate` read the same
+/// variables, so a local run behaves as the deployed function does.
+#[derive(Clone, Debug)]
+pub struct Tuning {
+    rates: aws::Rates,
+    mode: aws::InventoryMode,
+    max_age: Option<Duration>,
+}
+
+impl Tuning {
+    /// The tuning the `CMK_*` variables ask for; an error names the variable and what is wrong.
+    pub fn from_env() -> Result<Tuning, lambda_runtime::Error> {
+        let max_age = match std::env::var(CACHE_TTL_VAR) {
+            Ok(text) => Some(Duration::from_secs(text.parse().map_err(|e| {
+                format!("{CACHE_TTL_VAR}=`{text}` is not a number of seconds: {e}")
+            })?)),
+            Err(_) => None,
+        };
+        Ok(Tuning {
+            rates: aws::Rates::from_env()?,
+            mode: aws::InventoryMode::from_env()?,
+            max_age,
+        })
+    }
+
+    /// Applies it to each handler [`aws::Members`] builds.
+    pub fn setup<P>(self) -> aws::members::Setup<P> {
+        Box::new(move |handler| {
+            handler.inventory.services.rates = self.rates.clone();
+            handler.inventory.mode = self.mode;
+            if let Some(age) = self.max_age {
+                handler.keys.inner.set_max_age(age);
+            }
+        })
+    }
+}
+
 /// When the sweep must stop: the invocation's deadline (ms since the epoch) minus `reserve`.
 fn stop_at(deadline_ms: u64, reserve: Duration) -> Option<std::time::Instant> {
     if deadline_ms == 0 {
@@ -68,14 +107,7 @@ pub fn init_logging() {
 /// container; fails at start on a bad `CMK_*` environment variable.
 pub async fn serve() -> Result<(), lambda_runtime::Error> {
     let sdk = aws::sdk_config().await;
-    let rates = aws::Rates::from_env()?;
-    let mode = aws::InventoryMode::from_env()?;
-    let max_age = match std::env::var(CACHE_TTL_VAR) {
-        Ok(text) => Some(Duration::from_secs(text.parse().map_err(|e| {
-            format!("{CACHE_TTL_VAR}=`{text}` is not a number of seconds: {e}")
-        })?)),
-        Err(_) => None,
-    };
+    let tuning = Tuning::from_env()?;
     let reserve = match std::env::var(RESERVE_VAR) {
         Ok(text) => Duration::from_secs(
             text.parse()
@@ -87,13 +119,7 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
     let members = aws::Members::new(
         sdk,
         |sdk| ConfigSink(aws_sdk_config::Client::new(sdk)),
-        Box::new(move |handler| {
-            handler.inventory.services.rates = rates.clone();
-            handler.inventory.mode = mode;
-            if let Some(age) = max_age {
-                handler.keys.inner.set_max_age(age);
-            }
-        }),
+        tuning.setup(),
     )
     .assume_own_account(std::env::var(CENTRAL_VAR).is_ok_and(|v| v == "true"));
     let members = &members;

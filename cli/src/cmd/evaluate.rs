@@ -55,7 +55,9 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         |_| None
     };
-    let members = aws::Members::new(sdk, make_sink, Box::new(|_| {}));
+    // The same `CMK_*` environment as the deployed function (inventory mode, rates, key cache).
+    let tuning = cmk_rule::lambda::Tuning::from_env().map_err(|e| anyhow::anyhow!(e))?;
+    let members = aws::Members::new(sdk, make_sink, tuning.setup());
     // JSON is printed as the evaluations are made (a sweep of any size in flat memory); the text
     // table aligns its columns over all of them, so it collects them first.
     let json = args.output == Format::Json;

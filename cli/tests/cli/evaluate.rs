@@ -53,9 +53,16 @@ fn event_of(account: &str, key: &str, token: &str, params: &str) -> String {
 
 impl Env {
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.run_with(&[], args, stdin)
+    }
+
+    /// `run` with more environment variables (the rule's `CMK_*` tuning).
+    fn run_with(&self, extra: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_guardrails"));
         cmd.args(args)
             .env_remove("AWS_PROFILE")
+            .env_remove("CMK_INVENTORY")
+            .envs(extra.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -209,6 +216,69 @@ async fn bad_input_exits_2_naming_what_and_where() {
     let out = env.run(&["evaluate", "/no/such/event.json"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/event.json"));
+}
+
+/// A periodic event of `account`'s rule: the sweep of every resource.
+fn periodic_of(account: &str) -> String {
+    json!({
+        "invokingEvent": json!({"messageType": "ScheduledNotification", "awsAccountId": account,
+            "notificationCreationTime": "2026-01-05T10:00:00.000Z", "recordVersion": "1.0"}).to_string(),
+        "ruleParameters": "{}", "resultToken": "TESTMODE", "eventLeftScope": false, "accountId": account,
+        "version": "1.0", "configRuleName": "cmk-guardrails-encryption",
+        "configRuleArn": format!("arn:aws:config:{REGION}:{account}:config-rule/config-rule-cmk01"),
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn the_sweep_reads_resources_where_cmk_inventory_says_as_the_deployed_function_does() {
+    let env = env().await;
+    // One unencrypted stream and no configuration recorder: Config has recorded nothing.
+    cmk_integration_tests::resources::stream(&env.sdk().await, "plain-events", None).await;
+    let f = file(&periodic_of(&env.account));
+    let ids = |out: &Output| -> Vec<String> {
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| format!("{} {}", e["ComplianceResourceId"], e["ComplianceType"]))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    // Default (auto) and `services`: the stream is read from Kinesis itself.
+    for extra in [&[][..], &[("CMK_INVENTORY", "services")][..]] {
+        let out = env.run_with(extra, &["evaluate", f.path(), "--output", "json"], None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {err}");
+        assert_eq!(
+            ids(&out),
+            [r#""plain-events" "NON_COMPLIANT""#],
+            "{extra:?}"
+        );
+    }
+    // `config`: only what Config recorded, so nothing here, and the sweep says why.
+    let out = env.run_with(
+        &[("CMK_INVENTORY", "config")],
+        &["evaluate", f.path(), "--output", "json"],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(ids(&out).is_empty(), "{err}");
+    assert!(err.contains("AWS::Kinesis::Stream"), "{err}");
+    // A value the function would refuse at start is refused here too, naming the variable.
+    let out = env.run_with(
+        &[("CMK_INVENTORY", "everything")],
+        &["evaluate", f.path()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("CMK_INVENTORY=`everything`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]
