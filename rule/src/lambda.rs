@@ -32,7 +32,7 @@ pub struct Tuning {
 
 impl Tuning {
     /// The tuning the `CMK_*` variables ask for; an error names the variable and what is wrong.
-    pub fn from_env() -> Result<Tuning, lambda_runtime::Error> {
+    pub fn from_env() -> Result<Tuning, Box<dyn std::error::Error + Send + Sync>> {
         let max_age = match std::env::var(CACHE_TTL_VAR) {
             Ok(text) => Some(Duration::from_secs(text.parse().map_err(|e| {
                 format!("{CACHE_TTL_VAR}=`{text}` is not a number of seconds: {e}")

@@ -4,6 +4,7 @@
 pub mod calls;
 pub mod conformance;
 pub mod emulator;
+pub mod events;
 pub mod fixture;
 pub mod lambda_api;
 pub mod organization;

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use cmk_integration_tests::emulator::Emulator;
+use cmk_integration_tests::events::periodic;
 use cmk_integration_tests::lambda_api::{Answer, RuntimeApi};
 use serde_json::{Value, json};
 
@@ -61,7 +62,10 @@ impl Env {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_guardrails"));
         cmd.args(args)
             .env_remove("AWS_PROFILE")
+            // The rule's own tuning comes only from the test.
             .env_remove("CMK_INVENTORY")
+            .env_remove("CMK_RATE_LIMITS")
+            .env_remove("CMK_KEY_CACHE_TTL_SECONDS")
             .envs(extra.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -218,30 +222,31 @@ async fn bad_input_exits_2_naming_what_and_where() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/event.json"));
 }
 
-/// A periodic event of `account`'s rule: the sweep of every resource.
-fn periodic_of(account: &str) -> String {
-    json!({
-        "invokingEvent": json!({"messageType": "ScheduledNotification", "awsAccountId": account,
-            "notificationCreationTime": "2026-01-05T10:00:00.000Z", "recordVersion": "1.0"}).to_string(),
-        "ruleParameters": "{}", "resultToken": "TESTMODE", "eventLeftScope": false, "accountId": account,
-        "version": "1.0", "configRuleName": "cmk-guardrails-encryption",
-        "configRuleArn": format!("arn:aws:config:{REGION}:{account}:config-rule/config-rule-cmk01"),
-    })
-    .to_string()
-}
-
 #[tokio::test]
 async fn the_sweep_reads_resources_where_cmk_inventory_says_as_the_deployed_function_does() {
     let env = env().await;
     // One unencrypted stream and no configuration recorder: Config has recorded nothing.
     cmk_integration_tests::resources::stream(&env.sdk().await, "plain-events", None).await;
-    let f = file(&periodic_of(&env.account));
+    let event = periodic(
+        &env.account,
+        REGION,
+        "cmk-guardrails-encryption",
+        "TESTMODE",
+    );
+    let f = file(&event.to_string());
     let ids = |out: &Output| -> Vec<String> {
         let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         v.as_array()
             .map(|a| {
                 a.iter()
-                    .map(|e| format!("{} {}", e["ComplianceResourceId"], e["ComplianceType"]))
+                    .map(|e| {
+                        let field = |name: &str| e[name].as_str().unwrap_or_default().to_owned();
+                        format!(
+                            "{} {}",
+                            field("ComplianceResourceId"),
+                            field("ComplianceType")
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -252,11 +257,7 @@ async fn the_sweep_reads_resources_where_cmk_inventory_says_as_the_deployed_func
         let out = env.run_with(extra, &["evaluate", f.path(), "--output", "json"], None);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{extra:?}: {err}");
-        assert_eq!(
-            ids(&out),
-            [r#""plain-events" "NON_COMPLIANT""#],
-            "{extra:?}"
-        );
+        assert_eq!(ids(&out), ["plain-events NON_COMPLIANT"], "{extra:?}");
     }
     // `config`: only what Config recorded, so nothing here, and the sweep says why.
     let out = env.run_with(

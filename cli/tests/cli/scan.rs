@@ -9,7 +9,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use cmk_integration_tests::calls::Calls;
 use cmk_integration_tests::emulator::Emulator;
 use cmk_integration_tests::resources;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// What the seeded resources must get, written down from the rule's contract (README, "What the
 /// rule decides"), not from either implementation: Region, type, id, compliance, and a phrase
@@ -255,12 +255,12 @@ async fn rule_verdicts_counted(account: &str, region: &str, calls: &Calls) -> Ve
     handler.inventory.services.sns = counted_client!(aws_sdk_sns, &sdk, calls);
     handler.keys.inner =
         cmk_rule::aws::KmsKeyResolver::new(counted_client!(aws_sdk_kms, &sdk, calls));
-    let invoking = json!({"awsAccountId": account, "notificationCreationTime": "2026-01-05T10:00:00.000Z",
-        "messageType": "ScheduledNotification", "recordVersion": "1.0"});
-    let event = cmk_core::ConfigEvent::from_value(json!({
-        "invokingEvent": invoking.to_string(), "ruleParameters": "{}", "resultToken": "cmk-required",
-        "eventLeftScope": false, "accountId": account, "configRuleName": "cmk-required", "version": "1.0",
-    }))
+    let event = cmk_core::ConfigEvent::from_value(cmk_integration_tests::events::periodic(
+        account,
+        region,
+        "cmk-required",
+        "cmk-required",
+    ))
     .unwrap();
     let report = handler
         .handle(&event, cmk_rule::Options::collecting())
