@@ -249,8 +249,9 @@ def main() -> None:
         f"Of the wall time, the emulator's answers took {osw[3]:.1f} s for cmk-guardrails and {psw[3]:.1f} s for "
         "the rdklib rule (the proxy's measure of time spent waiting upstream; cmk-guardrails has up to 8 "
         "describe calls in flight, so its waits overlap). "
-        f"cmk-guardrails' DescribeSecret calls ({osw[2].get('DescribeSecret', 0):,}) read each secret's replicas, "
-        "which the rdklib rule does not check.",
+        f"cmk-guardrails' DescribeSecret calls ({osw[2].get('DescribeSecret', 0):,}) read the replicas of the "
+        "secrets ListSecrets' primary-region filter lists (one in 100 is replicated here), which the rdklib rule "
+        "does not check.",
         "",
     ]
     if prowler_note:

@@ -1,5 +1,6 @@
 """Seeds the emulator for bench/run: N resources split over Kinesis streams, Secrets Manager
-secrets and DynamoDB tables, using K customer-managed keys and the AWS-managed keys, in the
+secrets (one in 100 replicated to us-west-2) and DynamoDB tables, using K customer-managed keys
+and the AWS-managed keys, in the
 default account and us-east-1 unless told otherwise. Prints a change-notification event for one
 stream as JSON on stdout.
 
@@ -15,6 +16,7 @@ import json
 import boto3
 
 REGION = "us-east-1"
+REPLICA_REGION = "us-west-2"
 
 
 def clients(region: str, account: str | None, *services: str) -> list:
@@ -55,8 +57,14 @@ def main() -> None:
         kinesis.create_stream(StreamName=f"s{i:05}", ShardCount=1)
         if i % 3:
             kinesis.start_stream_encryption(StreamName=f"s{i:05}", EncryptionType="KMS", KeyId=keys[i % k])
+    # One secret in 100 is replicated to another Region, on a customer-managed key there.
+    replica_region = REPLICA_REGION if region != REPLICA_REGION else REGION
+    (replica_kms,) = clients(replica_region, a.account, "kms")
+    replica_key = replica_kms.create_key()["KeyMetadata"]["Arn"]
     for i in range(secrets):
         extra = {"KmsKeyId": keys[i % k]} if i % 2 else {}
+        if i % 100 == 1:
+            extra["AddReplicaRegions"] = [{"Region": replica_region, "KmsKeyId": replica_key}]
         sm.create_secret(Name=f"c{i:05}", SecretString="x", **extra)
     for i in range(tables):
         sse = {"SSESpecification": {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": keys[i % k]}} if i % 2 else {}

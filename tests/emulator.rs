@@ -915,7 +915,9 @@ async fn cross_account_alias_arn_resolves_in_the_owners_account() {
 /// - `config:PutEvaluations`: ⌈N/100⌉ (100 evaluations per call is the API's maximum);
 /// - Kinesis: ⌈S/100⌉ `ListStreams` (100 names per page) + S `DescribeStreamSummary` (the list
 ///   carries no encryption settings; there is no batch describe);
-/// - Secrets Manager: ⌈C/100⌉ `ListSecrets` (each entry carries `KmsKeyId`: no per-secret call);
+/// - Secrets Manager: ⌈C/100⌉ `ListSecrets` (each entry carries `KmsKeyId`) + ⌈R/100⌉ more with
+///   the `primary-region` filter + R `DescribeSecret` for the R replicated ones (the list carries
+///   no replicas); with `CMK_SECRET_REPLICAS=all`, C `DescribeSecret` and no filtered list;
 /// - DynamoDB: ⌈T/100⌉ `ListTables` + T `DescribeTable` (the list carries names only);
 /// - SQS: ⌈Q/100⌉ `ListQueues` + Q `GetQueueAttributes` (the list carries URLs only);
 /// - SNS: ⌈P/100⌉ `ListTopics` + P `GetTopicAttributes` (the list carries ARNs only);
@@ -944,6 +946,25 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
     }
     for i in 0..secrets {
         a.secret(&format!("c{i:03}"), Some(&keys[i % 3][1])).await;
+    }
+    // Two secrets replicated to another Region, on a key of that Region.
+    let (replicated, west_key) = (2_usize, {
+        let west = Emulator::shared().sdk(&a.id, "us-west-2").await;
+        resources::cmk(&west).await.1
+    });
+    let sm = aws_sdk_secretsmanager::Client::new(&a.sdk);
+    for i in 0..replicated {
+        sm.replicate_secret_to_regions()
+            .secret_id(format!("c{i:03}"))
+            .add_replica_regions(
+                aws_sdk_secretsmanager::types::ReplicaRegionType::builder()
+                    .region("us-west-2")
+                    .kms_key_id(&west_key)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
     }
     for (i, key) in keys.iter().enumerate().take(tables) {
         let sse = resources::sse_kms(Some(&key[1]));
@@ -978,7 +999,7 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
             cmk_integration_tests::counted_client!($sdk, &a.sdk, calls)
         };
     }
-    let handler = Handler {
+    let mut handler = Handler {
         keys: KmsKeyResolver::new(counted!(aws_sdk_kms)),
         items: ConfigHistory(counted!(aws_sdk_config)),
         inventory: ServiceInventory {
@@ -994,6 +1015,7 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
                     .build(),
             ),
             rates: cmk_rule::aws::Rates::documented(),
+            secret_replicas: Default::default(),
         },
         sink: ConfigSink(counted!(aws_sdk_config)),
         region: REGION.to_owned(),
@@ -1005,21 +1027,30 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
     let n = streams + secrets + tables + queues + topics + buckets;
     assert_eq!(report.put, n);
     assert_eq!(report.non_compliant, 0);
-    let mut counts = std::collections::BTreeMap::<String, usize>::new();
-    for op in calls.all() {
-        *counts.entry(op).or_default() += 1;
-    }
-    let expected: std::collections::BTreeMap<String, usize> = [
-        ("DescribeKey", 3),
+    let counted = || {
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for op in calls.take() {
+            *counts.entry(op).or_default() += 1;
+        }
+        counts
+    };
+    let counts = counted();
+    let mut expected: std::collections::BTreeMap<String, usize> = [
+        // The three keys, and the replicas' key in their Region.
+        ("DescribeKey", 4),
         // Keys named by ARN before their alias: the Region's aliases are read once instead of
         // asking DescribeKey again (under 100 aliases here: one page).
         ("ListAliases", 1),
         ("PutEvaluations", n.div_ceil(100)),
         ("ListStreams", streams.div_ceil(100)),
         ("DescribeStreamSummary", streams),
-        ("ListSecrets", secrets.div_ceil(100)),
-        // The list carries no replicas: each primary secret is described once for them.
-        ("DescribeSecret", secrets),
+        // The list carries no replicas: the replicated secrets are listed by the
+        // primary-region filter and described once each for them.
+        (
+            "ListSecrets",
+            secrets.div_ceil(100) + replicated.div_ceil(100),
+        ),
+        ("DescribeSecret", replicated),
         ("ListTables", tables.div_ceil(100)),
         ("DescribeTable", tables),
         ("ListQueues", queues.div_ceil(100)),
@@ -1032,6 +1063,18 @@ async fn a_sweep_makes_exactly_the_minimum_api_calls() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    assert_eq!(counts, expected);
+
+    // Relying on no filter: every secret is described, and the same verdicts are put.
+    handler.inventory.secret_replicas = aws::SecretReplicas::new(aws::ReplicaLookup::All);
+    let again = handler
+        .handle(&a.scheduled("floor-rule", "{}"), Options::default())
+        .await
+        .unwrap();
+    assert_eq!((again.put, again.non_compliant), (n, 0));
+    let counts = counted();
+    expected.insert("ListSecrets".into(), secrets.div_ceil(100));
+    expected.insert("DescribeSecret".into(), secrets);
     assert_eq!(counts, expected);
 }
 
@@ -1233,6 +1276,24 @@ async fn the_sweep_judges_each_secrets_replicas_in_their_regions() {
         "{annotation}"
     );
     assert_eq!(report.evaluations.len(), 2, "{report:?}");
+
+    // From the recorded inventory (Config records no replicas), the same verdicts: the secrets
+    // ListSecrets' primary-region filter lists are described for theirs.
+    resources::record(&a.sdk, None).await;
+    let recorded = handler
+        .handle(&a.scheduled("replica-rule", "{}"), Options::collecting())
+        .await
+        .unwrap();
+    let verdicts = |r: &Report| {
+        let mut v: Vec<_> = r
+            .evaluations
+            .iter()
+            .map(|e| (e.compliance_resource_id.clone(), e.compliance_type))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    assert_eq!(verdicts(&recorded), verdicts(&report), "{recorded:?}");
 
     // In the replica's own Region, the replica is judged by its own key.
     let eu_handler = aws::handler(&eu, ConfigSink(aws_sdk_config::Client::new(&eu)));

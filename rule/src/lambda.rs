@@ -20,13 +20,15 @@ const RESERVE_VAR: &str = "CMK_DEADLINE_RESERVE_SECONDS";
 const CENTRAL_VAR: &str = "CMK_CENTRAL_FUNCTION";
 
 /// How the rule's environment tunes every handler: the call rates (`CMK_RATE_LIMITS`), where
-/// the sweep reads resources (`CMK_INVENTORY`) and how old a key's facts a change notification
+/// the sweep reads resources (`CMK_INVENTORY`), which secrets are described for their replicas
+/// (`CMK_SECRET_REPLICAS`) and how old a key's facts a change notification
 /// may reuse (`CMK_KEY_CACHE_TTL_SECONDS`). The Lambda and `guardrails evaluate` read the same
 /// variables, so a local run behaves as the deployed function does.
 #[derive(Clone, Debug)]
 pub struct Tuning {
     rates: aws::Rates,
     mode: aws::InventoryMode,
+    replicas: aws::ReplicaLookup,
     max_age: Option<Duration>,
 }
 
@@ -42,6 +44,7 @@ impl Tuning {
         Ok(Tuning {
             rates: aws::Rates::from_env()?,
             mode: aws::InventoryMode::from_env()?,
+            replicas: aws::ReplicaLookup::from_env()?,
             max_age,
         })
     }
@@ -51,6 +54,7 @@ impl Tuning {
         Box::new(move |handler| {
             handler.inventory.services.rates = self.rates.clone();
             handler.inventory.mode = self.mode;
+            handler.inventory.services.secret_replicas = aws::SecretReplicas::new(self.replicas);
             if let Some(age) = self.max_age {
                 handler.keys.inner.set_max_age(age);
             }

@@ -259,6 +259,7 @@ fn handler(
             sns: aws_sdk_sns::Client::new(&sdk),
             s3: aws_sdk_s3::Client::new(&sdk),
             rates: cmk_rule::aws::Rates::documented(),
+            secret_replicas: Default::default(),
         },
         sink: ConfigSink(config),
         region: "us-east-1".into(),

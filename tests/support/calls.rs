@@ -83,6 +83,11 @@ impl Calls {
         self.sent.lock().unwrap().clone()
     }
 
+    /// Every operation sent since the last `take`, in order; forgets them.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.sent.lock().unwrap())
+    }
+
     /// The operations that change something (anything but Describe*, List*, Get*, Head*).
     pub fn mutating(&self) -> Vec<String> {
         self.all()

@@ -272,6 +272,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     };
     let bar = progress(args.output);
     let rates = aws::Rates::from_env()?;
+    let replicas = aws::ReplicaLookup::from_env().map_err(anyhow::Error::msg)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Judged>(IN_FLIGHT);
     let mut writer = Writer::new(args.output, std::io::stdout().lock(), args.html.is_some())?;
     let sweeps = async {
@@ -327,6 +328,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
                 .build();
             let mut rule = aws::handler(&sdk, None::<aws::ConfigSink>);
             rule.inventory.services.rates = rates.clone();
+            rule.inventory.services.secret_replicas = aws::SecretReplicas::new(replicas);
             rule.inventory.mode = match args.source {
                 Source::Services => InventoryMode::Services,
                 Source::Config => InventoryMode::Config,

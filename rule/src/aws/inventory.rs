@@ -5,7 +5,8 @@
 //! Resource ids follow Config: the stream name, the table name, the secret ARN, the queue URL, the
 //! topic ARN and the bucket name.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
@@ -49,6 +50,66 @@ pub struct ServiceInventory {
     pub s3: aws_sdk_s3::Client,
     /// Client-side rate limits per API ([`Rates::documented`] in the Lambda and the CLI).
     pub rates: Rates,
+    /// Which secrets are described for their replicas, and this sweep's list of them.
+    pub secret_replicas: SecretReplicas,
+}
+
+/// Environment variable choosing [`ReplicaLookup`]: `listed` (default) or `all`.
+pub const SECRET_REPLICAS_VAR: &str = "CMK_SECRET_REPLICAS";
+
+/// Which secrets a sweep describes (DescribeSecret) to read their replicas' keys: neither
+/// ListSecrets nor Config's recorded item carries the replicas.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplicaLookup {
+    /// `listed`: the secrets ListSecrets' `primary-region` filter lists for the swept Region
+    /// (one call per 100 of them), and any whose own entry names this Region as its primary.
+    /// That the filter lists every replicated primary is documented, not verified against AWS.
+    #[default]
+    Listed,
+    /// `all`: every secret this Region may be the primary of (its `PrimaryRegion` absent or
+    /// this Region): one DescribeSecret per secret, relying on no filter.
+    All,
+}
+
+impl ReplicaLookup {
+    /// The lookup named by [`SECRET_REPLICAS_VAR`] (unset: [`ReplicaLookup::Listed`]).
+    pub fn from_env() -> Result<ReplicaLookup, String> {
+        match std::env::var(SECRET_REPLICAS_VAR) {
+            Err(_) => Ok(ReplicaLookup::Listed),
+            Ok(v) => match v.as_str() {
+                "" | "listed" => Ok(ReplicaLookup::Listed),
+                "all" => Ok(ReplicaLookup::All),
+                other => Err(format!(
+                    "{SECRET_REPLICAS_VAR}=`{other}`: expected `listed` or `all`"
+                )),
+            },
+        }
+    }
+}
+
+/// The [`ReplicaLookup`] of a sweep and, for `listed`, the secrets the filter listed (read once
+/// per sweep, at the first secret that needs it).
+#[derive(Clone, Debug, Default)]
+pub struct SecretReplicas {
+    /// Which secrets are described.
+    pub lookup: ReplicaLookup,
+    /// Held across the listing, so describes running at once wait for one listing.
+    listed: Arc<tokio::sync::Mutex<Option<Arc<HashSet<String>>>>>,
+}
+
+impl SecretReplicas {
+    /// A lookup with nothing listed yet.
+    pub fn new(lookup: ReplicaLookup) -> SecretReplicas {
+        SecretReplicas {
+            lookup,
+            listed: Arc::default(),
+        }
+    }
+
+    /// Forgets the last sweep's list.
+    pub async fn clear(&self) {
+        *self.listed.lock().await = None;
+    }
 }
 
 impl ServiceInventory {
@@ -66,7 +127,38 @@ impl ServiceInventory {
                     .build(),
             ),
             rates: Rates::documented(),
+            secret_replicas: SecretReplicas::default(),
         }
+    }
+
+    /// Whether the secret `arn` of the swept Region is described for its replicas;
+    /// `primary` is the `PrimaryRegion` its listing or item gives, if any.
+    pub(crate) async fn may_have_replicas(
+        &self,
+        region: &str,
+        arn: &str,
+        primary: Option<&str>,
+    ) -> Result<bool, SourceError> {
+        match primary {
+            // A replica, listed in its own Region, has no replicas of its own.
+            Some(p) if p != region => Ok(false),
+            Some(_) => Ok(true),
+            None => match self.secret_replicas.lookup {
+                ReplicaLookup::All => Ok(true),
+                ReplicaLookup::Listed => Ok(self.replicated(region).await?.contains(arn)),
+            },
+        }
+    }
+
+    /// This sweep's list of the secrets the `primary-region` filter names for `region`.
+    async fn replicated(&self, region: &str) -> Result<Arc<HashSet<String>>, SourceError> {
+        let mut slot = self.secret_replicas.listed.lock().await;
+        if let Some(known) = &*slot {
+            return Ok(known.clone());
+        }
+        let found = Arc::new(self.replicated_secrets(region).await?);
+        *slot = Some(found.clone());
+        Ok(found)
     }
 }
 
@@ -284,8 +376,8 @@ impl ServiceInventory {
             next: list.next_token().map(str::to_owned),
             ..Page::default()
         };
-        // ListSecrets carries each secret's own key but not its replicas: DescribeSecret of every
-        // secret this Region is primary for (or whose primary it does not say) reads them.
+        // ListSecrets carries each secret's own key but not its replicas: DescribeSecret of each
+        // secret that may have replicas ([`ReplicaLookup`]) reads them.
         let listed: Vec<_> = list
             .secret_list()
             .iter()
@@ -325,10 +417,13 @@ impl ServiceInventory {
         s: &aws_sdk_secretsmanager::types::SecretListEntry,
     ) -> Result<Option<ConfigItem>, SourceError> {
         let deleted = s.deleted_date().is_some();
-        // A replica (listed in its own Region) has no replicas; a deleted secret is not judged.
-        let may_have_replicas = !deleted && s.primary_region().is_none_or(|p| p == scope.region);
+        // A deleted secret is not judged.
         let mut replicas = Value::Null;
-        if may_have_replicas {
+        if !deleted
+            && self
+                .may_have_replicas(&scope.region, arn, s.primary_region())
+                .await?
+        {
             match self.replication_status(arn).await? {
                 Some(list) => replicas = list,
                 None => return Ok(None),
@@ -382,20 +477,19 @@ impl ServiceInventory {
         ))
     }
 
-    /// The ARNs of the secrets whose primary Region is `region` and that have replicas:
-    /// ListSecrets with the `primary-region` filter, 100 per call
+    /// The ARNs of the secrets whose primary Region is `region`: ListSecrets with the
+    /// `primary-region` filter, 100 per call
     /// (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Filter.html). The
-    /// filter is a prefix match, so a listed secret whose primary is another Region is dropped.
-    pub(crate) async fn replicated_secrets(
-        &self,
-        region: &str,
-    ) -> Result<std::collections::HashSet<String>, SourceError> {
+    /// filter is a prefix match, so a listed secret that names another Region as its primary is
+    /// dropped; one that names none is kept, since the filter chose it (the emulator lists a
+    /// replicated primary without its own `PrimaryRegion`).
+    async fn replicated_secrets(&self, region: &str) -> Result<HashSet<String>, SourceError> {
         use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
         let filter = Filter::builder()
             .key(FilterNameStringType::PrimaryRegion)
             .values(region)
             .build();
-        let mut found = std::collections::HashSet::new();
+        let mut found = HashSet::new();
         let mut token = None;
         loop {
             self.rates.acquire("secretsmanager:ListSecrets").await;
@@ -409,8 +503,8 @@ impl ServiceInventory {
                 .await
                 .map_err(|e| fail("secretsmanager:ListSecrets", &e))?;
             for s in out.secret_list() {
-                if let (Some(arn), Some(primary)) = (s.arn(), s.primary_region())
-                    && primary == region
+                if let Some(arn) = s.arn()
+                    && s.primary_region().is_none_or(|p| p == region)
                 {
                     found.insert(arn.to_owned());
                 }
@@ -788,6 +882,10 @@ fn encryption_rule(rule: &aws_sdk_s3::types::ServerSideEncryptionRule) -> Value 
 }
 
 impl Inventory for ServiceInventory {
+    async fn start(&self, _scope: &SweepScope) {
+        self.secret_replicas.clear().await;
+    }
+
     async fn page(
         &self,
         resource_type: &'static str,

@@ -17,7 +17,7 @@ pub mod rate;
 pub mod recorded;
 
 pub use config::{ConfigHistory, ConfigSink};
-pub use inventory::ServiceInventory;
+pub use inventory::{ReplicaLookup, SecretReplicas, ServiceInventory};
 pub use kms::KmsKeyResolver;
 pub use members::Members;
 pub use rate::Rates;

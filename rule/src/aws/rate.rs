@@ -151,10 +151,15 @@ impl Rates {
         }
     }
 
-    /// Waits until `operation` may be called again (at once when it is not paced).
+    /// Waits until `operation` may be called again (at once when it is not paced). The wait is
+    /// a tokio timer on the caller's runtime, not governor's `until_ready`, whose timer thread
+    /// (futures-timer) cost a thread wake-up per paced call.
     pub async fn acquire(&self, operation: &str) {
+        use governor::clock::Clock;
         if let Some(limiter) = self.limiters.get(operation) {
-            limiter.until_ready().await;
+            while let Err(not_until) = limiter.check() {
+                tokio::time::sleep(not_until.wait_time_from(limiter.clock().now())).await;
+            }
         }
     }
 }

@@ -16,9 +16,9 @@
 //!
 //! A type the recorder does not record (checked per sweep with DescribeConfigurationRecorders and
 //! DescribeConfigurationRecorderStatus) is swept through its service's API, with one log line
-//! saying so. Config records no replica list for a secret, so a secret that Secrets Manager lists
-//! as a replicated primary (`ListSecrets` with the `primary-region` filter, one call per 100) is
-//! described once more for its replicas' keys, exactly as the service-API sweep judges it.
+//! saying so. Config records no replica list for a secret, so the secrets that may have replicas
+//! are described once more for their replicas' keys, chosen exactly as the service-API sweep
+//! chooses them ([`ReplicaLookup`](super::inventory::ReplicaLookup)).
 //!
 //! Verdicts from the recorded inventory are as fresh as Config's recording of the resources and
 //! keys (usually minutes behind a change).
@@ -659,7 +659,7 @@ pub struct RecordedInventory {
     pub mode: InventoryMode,
     /// The key facts this sweep read (shared with [`RecordedKeys`]).
     pub book: Arc<KeyBook>,
-    /// This sweep's decisions: the types read from Config; secrets with replicas.
+    /// This sweep's decisions: the types read from Config.
     sweep: Mutex<SweepState>,
 }
 
@@ -668,8 +668,6 @@ struct SweepState {
     recorded: HashSet<String>,
     /// Why the recorder could not be read, when it could not.
     unreadable: Option<String>,
-    /// ARNs of the secrets this Region holds replicated primaries of; `None` until listed.
-    replicated: Option<HashSet<String>>,
 }
 
 impl RecordedInventory {
@@ -693,16 +691,6 @@ impl RecordedInventory {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The ARNs of the secrets this Region is the primary Region of and that have replicas.
-    async fn replicated(&self, region: &str) -> Result<HashSet<String>, SourceError> {
-        if let Some(known) = self.state().replicated.clone() {
-            return Ok(known);
-        }
-        let found = self.services.replicated_secrets(region).await?;
-        self.state().replicated = Some(found.clone());
-        Ok(found)
-    }
-
     async fn recorded_page(
         &self,
         resource_type: &'static str,
@@ -711,7 +699,6 @@ impl RecordedInventory {
     ) -> Result<Page, SourceError> {
         let mut page = self.queries.page(resource_type, scope, token).await?;
         if resource_type == secretsmanager::RESOURCE_TYPE {
-            let replicated = self.replicated(&scope.region).await?;
             let mut judged = Vec::with_capacity(page.items.len());
             for mut item in std::mem::take(&mut page.items) {
                 let deleted = item
@@ -720,7 +707,12 @@ impl RecordedInventory {
                     .and_then(|c| c.get("Deleted"))
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
-                if deleted || !replicated.contains(&item.resource_id) {
+                if deleted
+                    || !self
+                        .services
+                        .may_have_replicas(&scope.region, &item.resource_id, None)
+                        .await?
+                {
                     judged.push(item);
                     continue;
                 }
@@ -757,6 +749,7 @@ impl Inventory for RecordedInventory {
     }
 
     async fn start(&self, scope: &SweepScope) {
+        self.services.start(scope).await;
         let mut state = SweepState::default();
         if self.mode != InventoryMode::Services {
             match self.queries.recorded_types().await {
