@@ -1,4 +1,5 @@
-"""Starts moto in server mode on 127.0.0.1 with the cmk-guardrails patches (see patches.py).
+"""Starts moto in server mode (its WSGI app under waitress) on 127.0.0.1 with the
+cmk-guardrails patches (see patches.py).
 
     python emulator/server.py [--port 0] [--port-file FILE]
 
@@ -28,6 +29,28 @@ os.environ.setdefault(
 import patches  # noqa: E402
 
 
+def start(host: str, port: int):
+    """Serves the patched moto on `host`:`port` (0: a free port) from a daemon thread; returns
+    the server (`close()` stops it) and the bound port.
+
+    moto's WSGI app runs under waitress rather than moto's own werkzeug development server, which
+    ends every response with `Connection: close`: AWS endpoints keep HTTP/1.1 connections open and
+    the SDKs reuse them, so a client here opens one connection per call only where it would
+    against AWS. 16 threads answer at once (werkzeug started one per connection)."""
+    logging.getLogger("waitress").setLevel(logging.ERROR)  # no log line per slow queue
+    patches.apply()
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from waitress import create_server
+
+    server = create_server(
+        DomainDispatcherApplication(create_backend_app),
+        host=host, port=port, threads=16, connection_limit=1000, channel_timeout=300,
+        clear_untrusted_proxy_headers=False,
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    return server, server.effective_port
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -37,14 +60,7 @@ def main() -> int:
         "--no-stdin-watch", action="store_true", help="keep running when stdin closes"
     )
     args = parser.parse_args()
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per request
-    patches.apply()
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
-    server.start()
-    port = server._server.server_port  # the bound port when --port 0
+    server, port = start(args.host, args.port)
     urllib.request.urlopen(f"http://{args.host}:{port}/moto-api/", timeout=10).read()
     if args.port_file:
         with open(args.port_file, "w") as f:
@@ -61,7 +77,7 @@ def main() -> int:
 
         threading.Thread(target=watch, daemon=True).start()
     done.wait()
-    server.stop()
+    server.close()
     return 0
 
 

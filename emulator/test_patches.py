@@ -13,20 +13,37 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import patches  # noqa: E402
-
-patches.apply()
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: E402
+import server as emulator_server  # noqa: E402
 
 REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
 def endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{server._server.server_port}"
-    server.stop()
+    """The emulator as the tests and the bench run it (server.py)."""
+    server, port = emulator_server.start("127.0.0.1", 0)
+    yield f"http://127.0.0.1:{port}"
+    server.close()
+
+
+def test_connections_stay_open_between_calls(endpoint):
+    """AWS endpoints keep HTTP/1.1 connections open for the next request (the SDKs pool them);
+    moto's werkzeug server closed every one."""
+    import http.client
+    import urllib.parse
+
+    host = urllib.parse.urlparse(endpoint)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+    for _ in range(2):
+        conn.request("POST", "/", body="{}", headers={
+            "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, "
+                             "SignedHeaders=host, Signature=0"})
+        response = conn.getresponse()
+        assert response.status == 200
+        assert json.loads(response.read()) == {"TableNames": []}
+        assert (response.getheader("Connection") or "").lower() != "close"
+    conn.close()
 
 
 def client(endpoint: str, service: str, account: str | None = None, region: str = REGION, validation: bool = True):
