@@ -66,6 +66,7 @@ impl Env {
             .env_remove("CMK_INVENTORY")
             .env_remove("CMK_RATE_LIMITS")
             .env_remove("CMK_KEY_CACHE_TTL_SECONDS")
+            .env_remove("CMK_SECRET_REPLICAS")
             .envs(extra.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -269,17 +270,15 @@ async fn the_sweep_reads_resources_where_cmk_inventory_says_as_the_deployed_func
     assert!(ids(&out).is_empty(), "{err}");
     assert!(err.contains("AWS::Kinesis::Stream"), "{err}");
     // A value the function would refuse at start is refused here too, naming the variable.
-    let out = env.run_with(
-        &[("CMK_INVENTORY", "everything")],
-        &["evaluate", f.path()],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("CMK_INVENTORY=`everything`"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for (var, value) in [
+        ("CMK_INVENTORY", "everything"),
+        ("CMK_SECRET_REPLICAS", "some"),
+    ] {
+        let out = env.run_with(&[(var, value)], &["evaluate", f.path()], None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(&format!("{var}=`{value}`")), "{err}");
+    }
 }
 
 #[tokio::test]

@@ -88,13 +88,19 @@ impl ReplicaLookup {
 }
 
 /// The [`ReplicaLookup`] of a sweep and, for `listed`, the secrets the filter listed (read once
-/// per sweep, at the first secret that needs it).
-#[derive(Clone, Debug, Default)]
+/// per sweep, at the first secret that needs it). A clone keeps the lookup and lists afresh.
+#[derive(Debug, Default)]
 pub struct SecretReplicas {
     /// Which secrets are described.
     pub lookup: ReplicaLookup,
     /// Held across the listing, so describes running at once wait for one listing.
-    listed: Arc<tokio::sync::Mutex<Option<Arc<HashSet<String>>>>>,
+    listed: tokio::sync::Mutex<Option<Arc<HashSet<String>>>>,
+}
+
+impl Clone for SecretReplicas {
+    fn clone(&self) -> SecretReplicas {
+        SecretReplicas::new(self.lookup)
+    }
 }
 
 impl SecretReplicas {
@@ -102,7 +108,7 @@ impl SecretReplicas {
     pub fn new(lookup: ReplicaLookup) -> SecretReplicas {
         SecretReplicas {
             lookup,
-            listed: Arc::default(),
+            listed: tokio::sync::Mutex::default(),
         }
     }
 
