@@ -35,8 +35,10 @@ def start(host: str, port: int):
 
     moto's WSGI app runs under waitress rather than moto's own werkzeug development server, which
     ends every response with `Connection: close`: AWS endpoints keep HTTP/1.1 connections open and
-    the SDKs reuse them, so a client here opens one connection per call only where it would
-    against AWS. 16 threads answer at once (werkzeug started one per connection)."""
+    the SDKs reuse them (https://docs.aws.amazon.com/sdk-for-javascript/v3/developer-guide/node-reusing-connections.html:
+    the SDK "reuses TCP connections by default"), so a client here opens one connection per call
+    only where it would against AWS. 16 threads answer at once (werkzeug started one per
+    connection)."""
     logging.getLogger("waitress").setLevel(logging.ERROR)  # no log line per slow queue
     patches.apply()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
